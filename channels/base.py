@@ -1,0 +1,165 @@
+"""The one small interface every channel stands behind.
+
+A channel turns what its peer delivers (an AMI event, a Bot API update, a Viber callback, an IMAP
+message, an HTTP form) into :class:`Inbound` items and hands each to an :data:`InboundSink`.  The sink
+returns only once the item is durably stored (the engine's inbox, keyed by ``dedupe_key``); only then
+does the channel acknowledge it to its peer (advance the Telegram offset, flag the IMAP message, answer
+the webhook with 200).  Delivering the same item twice is harmless: the inbox ignores a repeated
+``dedupe_key``.
+
+Replies travel the other way as :class:`Outbound` through :meth:`Channel.send`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+ChannelName = Literal["voice", "telegram", "viber", "email", "webchat", "web_form", "app"]
+AddressKind = Literal["phone", "email", "telegram", "viber", "web", "app"]
+InboundKind = Literal["message", "edit", "call_event", "delivery_status", "contact_shared", "control"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Who a contact comes from or goes to: a phone number, an e-mail, a messenger id."""
+
+    kind: AddressKind
+    value: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message.  ``data`` is kept for small files; large ones carry ``url``."""
+
+    filename: str
+    content_type: str
+    size: int
+    data: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One button of a reply keyboard or inline keyboard."""
+
+    text: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One item a channel received, normalised.
+
+    ``thread_key`` names the conversation inside the engine: every item with the same key belongs to the
+    same conversation (a Telegram chat, a Viber user, an e-mail thread, a call's linkedid, a web-chat
+    session).  It must start with the channel name, e.g. ``"telegram:123456"``.
+
+    ``dedupe_key`` is unique for one delivered item across redeliveries (a Telegram ``update_id``, an
+    IMAP ``UIDVALIDITY:UID``, a Viber ``message_token``, an AMI ``linkedid:event-seq``).
+    """
+
+    channel: ChannelName
+    thread_key: str
+    dedupe_key: str
+    sender: Address
+    text: str = ""
+    kind: InboundKind = "message"
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    occurred_at: datetime = field(default_factory=utcnow)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.thread_key.startswith(f"{self.channel}:"):
+            raise ValueError(f"thread_key {self.thread_key!r} must start with '{self.channel}:'")
+        if not self.dedupe_key:
+            raise ValueError("dedupe_key must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A reply from an agent (or the bot) to send through the conversation's channel."""
+
+    channel: ChannelName
+    thread_key: str
+    recipient: Address
+    text: str
+    dedupe_key: str
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """What the peer answered to a send: its own id for the message, if any."""
+
+    external_id: str | None
+    delivered_at: datetime = field(default_factory=utcnow)
+
+
+InboundSink = Callable[[Inbound], Awaitable[None]]
+"""Stores an :class:`Inbound` durably; returns once it is safe to acknowledge it to the peer."""
+
+
+class ChannelError(Exception):
+    """A channel could not do what it was asked; the message says why."""
+
+
+class WebhookRejected(ChannelError):
+    """A webhook request that must be refused (bad signature, malformed body): HTTP ``status`` and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    """The result of one webhook request: items for the sink and the HTTP answer to give the peer."""
+
+    inbounds: tuple[Inbound, ...] = ()
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+
+
+class Channel(abc.ABC):
+    """A channel account: one AMI connection, one bot, one mailbox, one API source."""
+
+    name: ChannelName
+
+    @abc.abstractmethod
+    async def start(self, sink: InboundSink) -> None:
+        """Connect to the peer and start delivering inbound items to ``sink``; returns once running."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Disconnect; items not yet acknowledged are redelivered by the peer later."""
+
+    @abc.abstractmethod
+    async def send(self, outbound: Outbound) -> DeliveryReceipt:
+        """Send a reply to the peer; raises :class:`ChannelError` when the peer refuses it."""
+
+
+class WebhookChannel(Channel):
+    """A channel whose peer calls us over HTTP (Viber callbacks, Telegram in webhook mode).
+
+    The dashboard gateway mounts ``POST /webhooks/<channel>/<account>`` and passes the raw request to
+    :meth:`handle_webhook`; it stores every returned inbound through the sink before it answers.
+    """
+
+    @abc.abstractmethod
+    def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookReply:
+        """Verify and parse one request; raises :class:`WebhookRejected` for a request to refuse."""

