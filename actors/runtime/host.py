@@ -1,0 +1,279 @@
+"""A host: holds the entity actors of one kind and one shard, each with its own mailbox.
+
+The host activates an entity on its first message, feeds it one message at a time, passivates it when
+idle, fires the durable reminders of its shard and keeps in-memory timers.  It is plain asyncio: the
+same class runs in-process for unit tests and inside a Ray actor (:mod:`actors.runtime.ray_host`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from actors.runtime.entity import Entity, EntityContext, ReminderFired, TimerFired
+from actors.runtime.ref import ActorRef
+
+if TYPE_CHECKING:
+    from actors.runtime.reminders import ReminderStore
+    from actors.runtime.system import ActorSystem
+
+log = logging.getLogger(__name__)
+
+_PASSIVATE = object()
+
+
+class EntityUnavailable(Exception):
+    """The entity could not be activated (its state could not be loaded); the message was not handled."""
+
+
+@dataclass(eq=False)
+class Activation:
+    entity: Entity
+    mailbox: asyncio.Queue[Any]
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+    last_active: float = field(default_factory=time.monotonic)
+    busy: bool = False
+    handled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostSettings:
+    kind: str
+    shard: int
+    shards: int
+    reminder_poll_s: float = 0.2
+    idle_sweep_s: float = 5.0
+    publish_flush_s: float = 0.05
+
+
+class EntityHost:
+    """Holds the activations of one shard of one entity kind."""
+
+    def __init__(self, settings: HostSettings, entity_class: type[Entity], system: ActorSystem,
+                 services: Any, reminders: ReminderStore,
+                 publish: Callable[[list[dict[str, Any]]], Any] | None = None) -> None:
+        self.settings = settings
+        self.entity_class = entity_class
+        self.system = system
+        self.services = services
+        self.reminders = reminders
+        self._publish_batch = publish
+        self._activations: dict[str, Activation] = {}
+        self._passivations: dict[str, asyncio.Future[None]] = {}
+        self._outbox: list[dict[str, Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.activated_total = 0
+        self.passivated_total = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._fire_due_reminders(), name="reminders"),
+                       asyncio.create_task(self._sweep_idle(), name="idle-sweep")]
+        if self._publish_batch is not None:
+            self._tasks.append(asyncio.create_task(self._flush_events(), name="events"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for entity_id in list(self._activations):
+            await self.passivate(entity_id)
+        await self._flush_outbox()
+
+    # --- delivery --------------------------------------------------------------------------------
+
+    async def ask(self, entity_id: str, message: Any) -> Any:
+        """Deliver a message and wait for the entity's reply."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._activation(entity_id).mailbox.put_nowait((message, future))
+        return await future
+
+    def tell(self, entity_id: str, message: Any) -> None:
+        """Deliver a message without waiting; a failure is logged, not raised."""
+        self._activation(entity_id).mailbox.put_nowait((message, None))
+
+    async def passivate(self, entity_id: str) -> None:
+        activation = self._activations.get(entity_id)
+        if activation is None:
+            return
+        activation.mailbox.put_nowait(_PASSIVATE)
+        if activation.task is not None:
+            await asyncio.shield(activation.task)
+
+    def _activation(self, entity_id: str) -> Activation:
+        activation = self._activations.get(entity_id)
+        if activation is None:
+            ref = ActorRef(self.settings.kind, entity_id)
+            context = EntityContext(
+                ref, self.system, self.services,
+                set_reminder=self._set_reminder, cancel_reminder=self._cancel_reminder,
+                start_timer=lambda name, delay, payload: self._start_timer(entity_id, name, delay, payload),
+                cancel_timer=lambda name: self._cancel_timer(entity_id, name),
+                publish=self._outbox.append,
+            )
+            activation = Activation(self.entity_class(context), asyncio.Queue())
+            self._activations[entity_id] = activation
+            activation.task = asyncio.create_task(self._run(entity_id, activation), name=str(ref))
+        return activation
+
+    async def _run(self, entity_id: str, activation: Activation) -> None:
+        previous = self._passivations.get(entity_id)
+        if previous is not None:
+            await previous
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            await activation.entity.on_activate()
+        except Exception as exc:
+            log.exception("activation of %s/%s failed", self.settings.kind, entity_id)
+            self._forget(entity_id, activation)
+            self._fail_waiting(activation, EntityUnavailable(f"{self.settings.kind}/{entity_id}: {exc}"))
+            done.set_result(None)
+            return
+        self.activated_total += 1
+        while True:
+            item = await activation.mailbox.get()
+            if item is _PASSIVATE:
+                if activation.mailbox.empty():
+                    break
+                continue
+            message, future = item
+            activation.busy = True
+            try:
+                result = await activation.entity.receive(message)
+            except Exception as exc:
+                if future is None:
+                    log.exception("%s/%s failed on %r", self.settings.kind, entity_id, message)
+                elif not future.done():
+                    future.set_exception(exc)
+            else:
+                if future is not None and not future.done():
+                    future.set_result(result)
+            finally:
+                activation.busy = False
+                activation.handled += 1
+                activation.last_active = time.monotonic()
+            if activation.mailbox.empty() and activation.entity.wants_passivation():
+                break
+        # No await between the last empty-mailbox check and forgetting the activation: a message that
+        # arrives from here on starts a new activation, which waits for this passivation to finish.
+        self._forget(entity_id, activation)
+        self._passivations[entity_id] = done
+        try:
+            await activation.entity.on_passivate()
+        except Exception:
+            log.exception("passivation of %s/%s failed", self.settings.kind, entity_id)
+        finally:
+            self.passivated_total += 1
+            done.set_result(None)
+            if self._passivations.get(entity_id) is done:
+                del self._passivations[entity_id]
+
+    def _forget(self, entity_id: str, activation: Activation) -> None:
+        if self._activations.get(entity_id) is activation:
+            del self._activations[entity_id]
+        for timer in activation.timers.values():
+            timer.cancel()
+        activation.timers.clear()
+
+    @staticmethod
+    def _fail_waiting(activation: Activation, error: Exception) -> None:
+        while not activation.mailbox.empty():
+            item = activation.mailbox.get_nowait()
+            if item is not _PASSIVATE and item[1] is not None and not item[1].done():
+                item[1].set_exception(error)
+
+    # --- timers and reminders --------------------------------------------------------------------
+
+    def _start_timer(self, entity_id: str, name: str, delay_s: float, payload: Any) -> None:
+        activation = self._activations[entity_id]
+        self._cancel_timer(entity_id, name)
+
+        def fire() -> None:
+            activation.timers.pop(name, None)
+            if self._activations.get(entity_id) is activation:
+                activation.mailbox.put_nowait((TimerFired(name, payload), None))
+
+        activation.timers[name] = asyncio.get_running_loop().call_later(delay_s, fire)
+
+    def _cancel_timer(self, entity_id: str, name: str) -> None:
+        activation = self._activations.get(entity_id)
+        if activation is not None and (timer := activation.timers.pop(name, None)) is not None:
+            timer.cancel()
+
+    async def _set_reminder(self, ref: ActorRef, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
+        await self.reminders.upsert(ref.kind, ref.id, name, self.settings.shard, due_at, payload)
+
+    async def _cancel_reminder(self, ref: ActorRef, name: str) -> None:
+        await self.reminders.delete(ref.kind, ref.id, name)
+
+    async def fire_due_reminders(self, now: datetime | None = None) -> int:
+        """Deliver every reminder of this shard that is due; returns how many fired."""
+        due = await self.reminders.due(self.settings.kind, self.settings.shard, now or datetime.now(UTC))
+        for reminder in due:
+            try:
+                await self.ask(reminder.entity_id, ReminderFired(reminder.name, reminder.due_at, reminder.payload))
+            except Exception:
+                log.exception("reminder %s of %s/%s failed; it fires again", reminder.name,
+                              self.settings.kind, reminder.entity_id)
+                continue
+            await self.reminders.delete(self.settings.kind, reminder.entity_id, reminder.name, reminder.due_at)
+        return len(due)
+
+    async def _fire_due_reminders(self) -> None:
+        while True:
+            try:
+                fired = await self.fire_due_reminders()
+            except Exception:
+                log.exception("reminder poll of %s shard %s failed", self.settings.kind, self.settings.shard)
+                fired = 0
+            if not fired:
+                await asyncio.sleep(self.settings.reminder_poll_s)
+
+    async def _sweep_idle(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.idle_sweep_s)
+            now = time.monotonic()
+            for activation in list(self._activations.values()):
+                if (not activation.busy and activation.mailbox.empty() and not activation.timers
+                        and now - activation.last_active > activation.entity.idle_timeout_s):
+                    activation.mailbox.put_nowait(_PASSIVATE)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    async def _flush_outbox(self) -> None:
+        if self._outbox and self._publish_batch is not None:
+            batch, self._outbox = self._outbox, []
+            result = self._publish_batch(batch)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                await result
+
+    async def _flush_events(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.publish_flush_s)
+            with contextlib.suppress(Exception):
+                await self._flush_outbox()
+
+    # --- introspection ---------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """Every live activation with its mailbox depth and state: the actor view."""
+        return {
+            "kind": self.settings.kind, "shard": self.settings.shard,
+            "activated_total": self.activated_total, "passivated_total": self.passivated_total,
+            "entities": [
+                {"id": entity_id, "mailbox": a.mailbox.qsize(), "busy": a.busy, "handled": a.handled,
+                 "state": a.entity.describe()}
+                for entity_id, a in self._activations.items()
+            ],
+        }
+
+    @property
+    def active_count(self) -> int:
+        return len(self._activations)

@@ -1,0 +1,120 @@
+"""The actor system: resolves an ``ActorRef`` to the host of its shard and delivers messages there.
+
+Two transports stand behind one interface: :class:`LocalTransport` (every host in this process: unit
+tests, and the shortcut a Ray host takes for its own shard) and :class:`RayTransport` (hosts are named
+Ray actors, looked up once and cached; placement across nodes is Ray's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from actors.runtime.ref import ActorRef, host_name, shard_of
+
+if TYPE_CHECKING:
+    from actors.runtime.host import EntityHost
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    async def ask(self, kind: str, shard: int, entity_id: str, message: Any, timeout_s: float) -> Any: ...
+
+    def tell(self, kind: str, shard: int, entity_id: str, message: Any) -> None: ...
+
+    async def describe(self, kind: str, shard: int) -> dict[str, Any]: ...
+
+
+class ActorSystem:
+    """Addresses entities by ``ActorRef`` and delivers messages to them, wherever their host runs."""
+
+    def __init__(self, shards: Mapping[str, int], transport: Transport | None = None) -> None:
+        self.shards = dict(shards)
+        self.transport: Transport = transport or LocalTransport()
+
+    def shard(self, ref: ActorRef) -> int:
+        return shard_of(ref.kind, ref.id, self.shards[ref.kind])
+
+    def tell(self, ref: ActorRef, message: Any) -> None:
+        self.transport.tell(ref.kind, self.shard(ref), ref.id, message)
+
+    async def ask(self, ref: ActorRef, message: Any, timeout_s: float = 30.0) -> Any:
+        return await self.transport.ask(ref.kind, self.shard(ref), ref.id, message, timeout_s)
+
+    async def describe(self) -> list[dict[str, Any]]:
+        """The actor view: every host with its live entities."""
+        calls = [self.transport.describe(kind, shard) for kind, count in self.shards.items()
+                 for shard in range(count)]
+        return list(await asyncio.gather(*calls))
+
+
+class LocalTransport:
+    """Hosts in this process, keyed by (kind, shard)."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[tuple[str, int], EntityHost] = {}
+
+    def add(self, host: EntityHost) -> None:
+        self.hosts[(host.settings.kind, host.settings.shard)] = host
+
+    async def ask(self, kind: str, shard: int, entity_id: str, message: Any, timeout_s: float) -> Any:
+        return await asyncio.wait_for(self.hosts[(kind, shard)].ask(entity_id, message), timeout_s)
+
+    def tell(self, kind: str, shard: int, entity_id: str, message: Any) -> None:
+        self.hosts[(kind, shard)].tell(entity_id, message)
+
+    async def describe(self, kind: str, shard: int) -> dict[str, Any]:
+        return self.hosts[(kind, shard)].describe()
+
+
+class RayTransport:
+    """Hosts are named Ray actors in ``namespace``; hosts in this process are reached directly."""
+
+    def __init__(self, namespace: str, local: LocalTransport | None = None) -> None:
+        self.namespace = namespace
+        self.local = local or LocalTransport()
+        self._handles: dict[tuple[str, int], Any] = {}
+
+    def _handle(self, kind: str, shard: int) -> Any:
+        handle = self._handles.get((kind, shard))
+        if handle is None:
+            import ray
+
+            handle = ray.get_actor(host_name(kind, shard), namespace=self.namespace)
+            self._handles[(kind, shard)] = handle
+        return handle
+
+    async def ask(self, kind: str, shard: int, entity_id: str, message: Any, timeout_s: float) -> Any:
+        if (kind, shard) in self.local.hosts:
+            return await self.local.ask(kind, shard, entity_id, message, timeout_s)
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        deadline = time.monotonic() + timeout_s
+        delay = 0.05
+        while True:
+            try:
+                remaining = max(0.01, deadline - time.monotonic())
+                return await asyncio.wait_for(self._handle(kind, shard).ask.remote(entity_id, message), remaining)
+            except (ActorUnavailableError, ActorDiedError, RayActorError, ValueError) as exc:
+                # The host is restarting (or not yet registered): wait and try again until the deadline.
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.info("host %s:%s unavailable (%s); retrying", kind, shard, type(exc).__name__)
+                self._handles.pop((kind, shard), None)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def tell(self, kind: str, shard: int, entity_id: str, message: Any) -> None:
+        if (kind, shard) in self.local.hosts:
+            self.local.tell(kind, shard, entity_id, message)
+        else:
+            self._handle(kind, shard).tell.remote(entity_id, message)
+
+    async def describe(self, kind: str, shard: int) -> dict[str, Any]:
+        if (kind, shard) in self.local.hosts:
+            return await self.local.describe(kind, shard)
+        return await self._handle(kind, shard).describe.remote()

@@ -1,0 +1,122 @@
+"""The in-process host: mailboxes, activation, passivation, reminders and timers, no Ray, no database."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from actors.runtime import ActorRef, ActorSystem, Entity, ReminderFired
+from actors.runtime.entity import TimerFired
+from actors.runtime.host import EntityHost, EntityUnavailable, HostSettings
+from actors.runtime.reminders import MemoryReminderStore
+
+
+class Counter(Entity):
+    """Keeps a count in the shared ``store`` (standing in for the database)."""
+
+    kind = "counter"
+    idle_timeout_s = 0.05
+
+    async def on_activate(self):
+        self.services_store = self.ctx.services.store
+        if self.ref.id == "broken":
+            raise RuntimeError("cannot load")
+        self.count = self.services_store.get(self.ref.id, 0)
+        self.ctx.services.log.append(("activate", self.ref.id))
+
+    async def on_passivate(self):
+        self.services_store[self.ref.id] = self.count
+        self.ctx.services.log.append(("passivate", self.ref.id))
+
+    async def receive(self, message):
+        match message:
+            case ("add", n):
+                current = self.count
+                await asyncio.sleep(0)  # a yield inside the handler must not let another message in
+                self.count = current + n
+                return self.count
+            case ("remind", seconds):
+                await self.ctx.set_reminder("ping", datetime.now(UTC) + timedelta(seconds=seconds), {"x": 1})
+            case ("timer", seconds):
+                self.ctx.start_timer("tick", seconds, "payload")
+            case ReminderFired(name=name, payload=payload):
+                self.ctx.services.log.append(("reminder", name, payload))
+            case TimerFired(name=name, payload=payload):
+                self.ctx.services.log.append(("timer", name, payload))
+            case "fail":
+                raise ValueError("bad message")
+        return self.count
+
+
+async def make_system(shards=2):
+    services = SimpleNamespace(store={}, log=[])
+    system = ActorSystem({"counter": shards})
+    reminders = MemoryReminderStore()
+    hosts = []
+    for shard in range(shards):
+        host = EntityHost(HostSettings("counter", shard, shards, idle_sweep_s=0.02, reminder_poll_s=0.01),
+                          Counter, system, services, reminders)
+        system.transport.add(host)
+        await host.start()
+        hosts.append(host)
+    return system, services, hosts
+
+
+async def test_messages_to_one_entity_are_handled_one_at_a_time_in_order():
+    system, _, hosts = await make_system()
+    ref = ActorRef("counter", "a")
+    results = await asyncio.gather(*(system.ask(ref, ("add", 1)) for _ in range(200)))
+    assert sorted(results) == list(range(1, 201))
+    assert await system.ask(ref, ("add", 0)) == 200
+    for host in hosts:
+        await host.stop()
+
+
+async def test_idle_entity_is_passivated_and_reactivated_with_its_state():
+    system, services, hosts = await make_system()
+    ref = ActorRef("counter", "b")
+    await system.ask(ref, ("add", 5))
+    for _ in range(100):
+        if ("passivate", "b") in services.log:
+            break
+        await asyncio.sleep(0.02)
+    assert ("passivate", "b") in services.log
+    assert sum(h.active_count for h in hosts) == 0
+    assert await system.ask(ref, ("add", 1)) == 6
+    assert services.log.count(("activate", "b")) == 2
+    for host in hosts:
+        await host.stop()
+
+
+async def test_failed_activation_fails_the_ask_and_keeps_the_host_running():
+    system, _, hosts = await make_system()
+    with pytest.raises(EntityUnavailable, match="cannot load"):
+        await system.ask(ActorRef("counter", "broken"), ("add", 1))
+    with pytest.raises(ValueError, match="bad message"):
+        await system.ask(ActorRef("counter", "c"), "fail")
+    assert await system.ask(ActorRef("counter", "c"), ("add", 2)) == 2
+    for host in hosts:
+        await host.stop()
+
+
+async def test_durable_reminder_fires_after_passivation_and_timer_fires_while_active():
+    system, services, hosts = await make_system(shards=1)
+    ref = ActorRef("counter", "d")
+    await system.ask(ref, ("remind", 0.1))
+    await system.ask(ref, ("timer", 0.01))
+    for _ in range(200):
+        if ("reminder", "ping", {"x": 1}) in services.log and ("timer", "tick", "payload") in services.log:
+            break
+        await asyncio.sleep(0.02)
+    assert ("timer", "tick", "payload") in services.log
+    assert ("reminder", "ping", {"x": 1}) in services.log
+    assert hosts[0].reminders.rows == {}
+    await hosts[0].stop()
+
+
+def test_placement_is_stable_and_spreads():
+    system = ActorSystem({"conversation": 4})
+    shards = [system.shard(ActorRef("conversation", str(i))) for i in range(1000)]
+    assert shards == [system.shard(ActorRef("conversation", str(i))) for i in range(1000)]
+    assert all(shards.count(s) > 150 for s in range(4))
