@@ -1,0 +1,159 @@
+"""Bot API updates -> :class:`Inbound` items.  Pure: no network, no clock.
+
+One update gives at most one item:
+
+* ``message``: text, caption, photo, document, voice, audio, video, location -> ``kind="message"``;
+  a shared contact -> ``kind="contact_shared"`` with the normalised phone;
+* ``edited_message`` -> ``kind="edit"``, ``metadata["edit_of"]`` names the message it replaces;
+* ``callback_query`` (an inline button pressed) -> ``kind="message"`` with ``metadata["button"]``.
+
+Everything else (polls, chat member changes, update types newer than the library) gives ``None``: the
+caller logs it and acknowledges it, it is not a client's message.  Attachments carry an opaque
+``telegram-file:<file_id>`` reference and the size Telegram reported; bytes are fetched separately.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import CallbackQuery, Message, Update, User
+
+from channels.base import Address, Attachment, Inbound
+from channels.telegram.contacts import normalise_phone
+
+FILE_REF_PREFIX = "telegram-file:"
+
+
+def file_ref(file_id: str) -> str:
+    return f"{FILE_REF_PREFIX}{file_id}"
+
+
+def file_id_of(url: str) -> str | None:
+    return url[len(FILE_REF_PREFIX):] if url.startswith(FILE_REF_PREFIX) else None
+
+
+def thread_key_of(chat_id: int | str) -> str:
+    return f"telegram:{chat_id}"
+
+
+def chat_id_of(thread_key: str) -> int:
+    return int(thread_key.removeprefix("telegram:"))
+
+
+def dedupe_key_of(update_id: int) -> str:
+    return f"telegram:{update_id}"
+
+
+def _sender(user: User | None, chat_id: int) -> Address:
+    if user is None:
+        return Address("telegram", str(chat_id))
+    return Address("telegram", str(user.id), user.full_name or user.username)
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        biggest = message.photo[-1]
+        found.append(Attachment(f"photo_{biggest.file_unique_id}.jpg", "image/jpeg",
+                                biggest.file_size or 0, url=file_ref(biggest.file_id)))
+    if message.document:
+        doc = message.document
+        found.append(Attachment(doc.file_name or f"document_{doc.file_unique_id}",
+                                doc.mime_type or "application/octet-stream", doc.file_size or 0,
+                                url=file_ref(doc.file_id)))
+    if message.voice:
+        voice = message.voice
+        found.append(Attachment(f"voice_{voice.file_unique_id}.ogg", voice.mime_type or "audio/ogg",
+                                voice.file_size or 0, url=file_ref(voice.file_id)))
+    if message.audio:
+        audio = message.audio
+        found.append(Attachment(audio.file_name or f"audio_{audio.file_unique_id}",
+                                audio.mime_type or "audio/mpeg", audio.file_size or 0,
+                                url=file_ref(audio.file_id)))
+    if message.video:
+        video = message.video
+        found.append(Attachment(video.file_name or f"video_{video.file_unique_id}.mp4",
+                                video.mime_type or "video/mp4", video.file_size or 0,
+                                url=file_ref(video.file_id)))
+    return tuple(found)
+
+
+def _occurred_at(message: Message) -> datetime:
+    moment = message.edit_date or message.date
+    return moment.astimezone(UTC) if moment else datetime.now(UTC)
+
+
+def _from_message(update_id: int, message: Message, *, edited: bool) -> Inbound:
+    chat_id = message.chat.id
+    metadata: dict[str, object] = {"external_id": str(message.message_id), "update_id": update_id}
+    text = message.text or message.caption or ""
+    kind = "edit" if edited else "message"
+    if edited:
+        metadata["edit_of"] = str(message.message_id)
+    if message.location:
+        location = message.location
+        metadata["location"] = {"latitude": location.latitude, "longitude": location.longitude}
+        text = text or f"geo:{location.latitude},{location.longitude}"
+    if message.contact and not edited:
+        contact = message.contact
+        phone = normalise_phone(contact.phone_number)
+        metadata.update(phone=phone, raw_phone=contact.phone_number,
+                        contact_name=" ".join(filter(None, [contact.first_name, contact.last_name])),
+                        own_contact=message.from_user is not None and contact.user_id == message.from_user.id)
+        kind = "contact_shared" if phone else "message"
+        text = text or contact.phone_number
+    if message.reply_to_message:
+        metadata["reply_to"] = str(message.reply_to_message.message_id)
+    return Inbound(
+        channel="telegram",
+        thread_key=thread_key_of(chat_id),
+        dedupe_key=dedupe_key_of(update_id),
+        sender=_sender(message.from_user, chat_id),
+        text=text,
+        kind=kind,
+        attachments=_attachments(message),
+        occurred_at=_occurred_at(message),
+        metadata=metadata,
+    )
+
+
+def _button_label(query: CallbackQuery) -> str:
+    message = query.message
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", ()) or ():
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return query.data or ""
+
+
+def _from_callback(update_id: int, query: CallbackQuery) -> Inbound | None:
+    if query.message is None or query.data is None:
+        return None
+    chat_id = query.message.chat.id
+    return Inbound(
+        channel="telegram",
+        thread_key=thread_key_of(chat_id),
+        dedupe_key=dedupe_key_of(update_id),
+        sender=_sender(query.from_user, chat_id),
+        text=_button_label(query),
+        kind="message",
+        metadata={
+            "external_id": f"callback:{query.id}",
+            "update_id": update_id,
+            "button": query.data,
+            "callback_query_id": query.id,
+            "on_message": str(query.message.message_id),
+        },
+    )
+
+
+def inbound_from_update(update: Update) -> Inbound | None:
+    """The item one update carries for the engine, or ``None`` for update types that carry none."""
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, edited=False)
+    if update.edited_message is not None:
+        return _from_message(update.update_id, update.edited_message, edited=True)
+    if update.callback_query is not None:
+        return _from_callback(update.update_id, update.callback_query)
+    return None
