@@ -57,7 +57,7 @@ def normalize_phone(raw: str | int | None) -> str | None:
 def _international(digits: str) -> str | None:
     if digits.startswith(UA_COUNTRY_CODE):
         return _ukrainian(digits[len(UA_COUNTRY_CODE):])
-    if 8 <= len(digits) <= 15 and digits[0] != "0":
+    if 10 <= len(digits) <= 15 and digits[0] != "0":  # E.164 allows 15; real numbers have 10+
         return "+" + digits
     return None
 

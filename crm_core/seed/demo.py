@@ -8,6 +8,7 @@ described here, whatever was seeded.  Writing them again changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -87,10 +88,19 @@ def demo_eic(account_no: str) -> str:
 
 def seed_demo_callers(url: str) -> list[DemoCaller]:
     """Make sure the demo clients exist (idempotent) and return them with their ids."""
+    return add_known_clients(url, DEMO_CLIENTS)
+
+
+def add_known_clients(url: str, clients: Sequence[DemoClient]) -> list[DemoCaller]:
+    """Make sure each described client exists with its contact points, accounts and roles.
+
+    A client is recognised by its first phone and its name, an account by its number, so writing the
+    same descriptions again changes nothing.
+    """
     callers: list[DemoCaller] = []
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x5EED_DE30,))
-        for client in DEMO_CLIENTS:
+        for client in clients:
             client_id = _client_id(conn, client)
             for account in client.accounts:
                 account_id = _account_id(conn, account)

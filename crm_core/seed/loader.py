@@ -53,10 +53,12 @@ class SeedReport:
 
 
 def seed(url: str, accounts: int = 1_000_000, *, progress: bool = True, seed: int = 1,
-         chunk_accounts: int = CHUNK_ACCOUNTS) -> SeedReport:
+         chunk_accounts: int = CHUNK_ACCOUNTS, rebuild_indexes: bool | None = None) -> SeedReport:
     """Add ``accounts`` generated accounts with their clients and contact points to the database at
     ``url`` (migrated already).  Appends after whatever is there; the same ``seed`` on the same
-    starting ids gives the same rows."""
+    starting ids gives the same rows.  ``rebuild_indexes`` (default: for a big load, at least
+    ``REBUILD_INDEXES_FROM`` accounts and half of what is there) drops the trigram indexes for the
+    load and builds them again after it."""
     if accounts < 0 or chunk_accounts <= 0:
         raise ValueError("accounts must be >= 0 and chunk_accounts > 0")
     started = time.perf_counter()
@@ -67,9 +69,9 @@ def seed(url: str, accounts: int = 1_000_000, *, progress: bool = True, seed: in
             first_client_id = _next_id(conn, "clients")
             first_account_id = _next_id(conn, "accounts")
             existing_accounts = first_account_id - 1
-            rebuild: list[tuple[str, str]] = []
-            if accounts >= REBUILD_INDEXES_FROM and accounts * 2 >= existing_accounts:
-                rebuild = _drop_trigram_indexes(conn)
+            if rebuild_indexes is None:
+                rebuild_indexes = accounts >= REBUILD_INDEXES_FROM and accounts * 2 >= existing_accounts
+            rebuild = _drop_trigram_indexes(conn) if rebuild_indexes else []
             generator = ChunkGenerator(seed, first_client_id)
             counts = dict.fromkeys(SEEDED_TABLES, 0)
             with tqdm(total=accounts, unit="acc", unit_scale=True, disable=not progress,

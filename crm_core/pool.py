@@ -1,0 +1,126 @@
+"""The CRM core actor pool: N Ray actors that answer client look-ups for the whole engine.
+
+Each ``CrmWorker`` is an async Ray actor with its own small connection pool; it runs many look-ups at
+once (one per pooled connection) and is restarted by Ray if its process dies.  ``CrmPool`` is the
+client side: a picklable list of worker handles that sends each call to the worker with the fewest
+calls in flight from this process (round robin among equals).  One process starts the workers with
+``CrmPool.start``; any other finds the same named workers with ``CrmPool.connect``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import ray
+from ray.actor import ActorHandle
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_core.card import client_card
+from crm_core.database import async_engine
+from crm_core.identify import Identification, identify
+from crm_core.search import SearchQuery, SearchResult, search
+
+WORKER_NAME = "crm-worker-{index}"
+DEFAULT_CONNECTIONS = 4
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
+class CrmWorker:
+    """One worker of the pool: an async Ray actor with its own connection pool."""
+
+    def __init__(self, database_url: str, connections: int = DEFAULT_CONNECTIONS) -> None:
+        # Autocommit: a look-up is one read, so no BEGIN/ROLLBACK round-trips around it.
+        self._engine: AsyncEngine = async_engine(database_url, pool_size=connections,
+                                                 isolation_level="AUTOCOMMIT")
+
+    async def identify(self, kind: str, value: str) -> Identification | None:
+        async with self._engine.connect() as conn:
+            return await identify(conn, kind, value)
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        async with self._engine.connect() as conn:
+            return await search(conn, query)
+
+    async def client_card(self, client_id: int, tickets_limit: int = 20,
+                          messages_limit: int = 20) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            return await client_card(conn, client_id, tickets_limit=tickets_limit,
+                                     messages_limit=messages_limit)
+
+    async def ready(self) -> bool:
+        """True once the worker reaches the database (used to wait for a started pool)."""
+        async with self._engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+
+class CrmPool:
+    """Client of the CRM workers; safe to pickle into other actors (the handles travel with it)."""
+
+    def __init__(self, workers: list[ActorHandle]) -> None:
+        if not workers:
+            raise ValueError("a CRM pool needs at least one worker")
+        self.workers = list(workers)
+        self._in_flight = [0] * len(self.workers)
+        self._turn = itertools.count()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"workers": self.workers}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["workers"])  # type: ignore[misc]
+
+    @classmethod
+    def start(cls, n: int, database_url: str, namespace: str | None = None, *, detached: bool = False,
+              connections: int = DEFAULT_CONNECTIONS) -> CrmPool:
+        """Start (or find, if already running) workers ``crm-worker-0 .. n-1`` in ``namespace``."""
+        if n < 1:
+            raise ValueError("a CRM pool needs at least one worker")
+        options: dict[str, Any] = {"get_if_exists": True, "namespace": namespace}
+        if detached:
+            options["lifetime"] = "detached"
+        workers = [CrmWorker.options(name=WORKER_NAME.format(index=i), **options)
+                   .remote(database_url, connections) for i in range(n)]
+        return cls(workers)
+
+    @classmethod
+    def connect(cls, n: int, namespace: str | None = None) -> CrmPool:
+        """The pool's running workers, found by name (raises ``ValueError`` if one is missing)."""
+        return cls([ray.get_actor(WORKER_NAME.format(index=i), namespace=namespace) for i in range(n)])
+
+    async def wait_ready(self) -> None:
+        """Wait until every worker has started and reached the database."""
+        for worker in self.workers:
+            await worker.ready.remote()
+
+    def _pick(self) -> int:
+        turn = next(self._turn)
+        count = len(self.workers)
+        return min(((turn + i) % count for i in range(count)), key=self._in_flight.__getitem__)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        index = self._pick()
+        self._in_flight[index] += 1
+        try:
+            return await getattr(self.workers[index], method).remote(*args)
+        finally:
+            self._in_flight[index] -= 1
+
+    async def identify(self, kind: str, value: str) -> Identification | None:
+        return await self._call("identify", kind, value)
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        return await self._call("search", query)
+
+    async def client_card(self, client_id: int, *, tickets_limit: int = 20,
+                          messages_limit: int = 20) -> dict[str, Any] | None:
+        return await self._call("client_card", client_id, tickets_limit, messages_limit)
+
+    def shutdown(self) -> None:
+        """Stop the workers (for tests and for a detached pool that is no longer wanted)."""
+        for worker in self.workers:
+            ray.kill(worker, no_restart=True)
