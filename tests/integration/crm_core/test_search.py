@@ -43,7 +43,7 @@ def people(db_url):
     kyiv, lviv = f"м. Київ, {STREET}, буд. 12, кв. 7", f"м. Львів, {STREET}, буд. 40"
     clients = [
         DemoClient("kyiv", f"{STEM}енко Олена Петрівна", "person", "regular", (_phone(),),
-                   f"olena.{STEM.lower()}@ukr.net".encode("ascii", "ignore").decode() or None, None, None,
+                   f"olena.{uuid.uuid4().hex[:10]}@ukr.net", None, None,
                    (_account(kyiv),)),
         DemoClient("lviv", f"{STEM}енко Андрій Іванович", "person", "regular", (_phone(),), None, None, None,
                    (_account(lviv),)),
