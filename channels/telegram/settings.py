@@ -32,6 +32,7 @@ class TelegramSettings:
     sink_retry_max_s: float = 10.0
     request_timeout_s: float = 10.0
     send_pool_size: int = 32
+    enabled: bool = True
 
     @property
     def bot_url(self) -> str:

@@ -31,6 +31,7 @@ class ViberSettings:
     attachment_cap_bytes: int = 5 * 1024 * 1024
     request_timeout_s: float = 10.0
     min_api_version: int = 3
+    enabled: bool = True
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> ViberSettings:

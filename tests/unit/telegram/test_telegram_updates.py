@@ -157,3 +157,15 @@ def test_bad_settings_are_refused(table):
     from channels.base import ChannelError
     with pytest.raises(ChannelError):
         build(table)
+
+
+def test_shipped_config_files_build_channels():
+    import tomllib
+
+    from channels.viber import build as build_viber
+
+    root = Path(__file__).parents[3] / "config" / "channels"
+    telegram = build(tomllib.loads((root / "telegram.toml").read_text())["telegram"])
+    viber = build_viber(tomllib.loads((root / "viber.toml").read_text())["viber"])
+    assert telegram.settings.mode == "polling" and telegram.settings.bot_url.endswith("/bot")
+    assert viber.settings.bot_name == "Газова служба"
