@@ -1,0 +1,388 @@
+"""The queue's decision structure: who waits, which agents can take what, and who gets offered what.
+
+A :class:`QueueBook` is pure and single-threaded; the queue actor owns one and feeds it messages:
+
+* :meth:`QueueBook.add` a waiting conversation (again with the same ``enqueued_at`` to requeue it with
+  its waited time kept), :meth:`QueueBook.remove` one that left (abandoned, moved elsewhere);
+* :meth:`QueueBook.put_agent` / :meth:`QueueBook.drop_agent` when queue membership changes,
+  :meth:`QueueBook.update_agent` with every :class:`~routing.availability.AgentAvailability` snapshot;
+* :meth:`QueueBook.assign` after any of these: it returns the offers to make now.  An offered
+  conversation is out of the waiting set and holds one slot of the agent's capacity until
+  :meth:`QueueBook.accepted` or :meth:`QueueBook.declined` (reject, timeout, no capacity).
+
+Waiting conversations are grouped by requirements (and by the agents who declined them).  Each group
+keeps a heap ordered by the queue's :class:`~routing.priority.Ordering` key and the set of eligible
+agents, computed once per group and per agent change; a decision intersects that set with the agents
+offerable on the channel, so its cost does not grow with the number waiting.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from routing.availability import OFFERABLE, SIGNED_IN, AgentAvailability, AgentSlot, AgentSlots
+from routing.priority import Ordering
+from routing.skills import AgentProfile, Requirements
+from routing.strategies import Strategy
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+class WaitingConversation:
+    """One conversation known to a queue book (waiting or out on offer)."""
+
+    __slots__ = ("conversation_id", "priority", "enqueued_at", "requirements", "attributes",
+                 "preferred_agent", "declined_by", "entry")
+
+    def __init__(self, conversation_id: str, priority: str, enqueued_at: float, requirements: Requirements,
+                 attributes: Mapping[str, Any], preferred_agent: str | None,
+                 declined_by: frozenset[str]) -> None:
+        self.conversation_id = conversation_id
+        self.priority = priority
+        self.enqueued_at = enqueued_at
+        self.requirements = requirements
+        self.attributes = attributes
+        self.preferred_agent = preferred_agent
+        self.declined_by = declined_by
+        self.entry: list[Any] | None = None
+
+    def __repr__(self) -> str:
+        return (f"WaitingConversation({self.conversation_id!r}, {self.priority!r}, "
+                f"enqueued_at={self.enqueued_at}, {self.requirements})")
+
+
+class Offer(NamedTuple):
+    """A decision of :meth:`QueueBook.assign`: offer ``conversation`` to ``agent_id`` now."""
+
+    conversation: WaitingConversation
+    agent_id: str
+
+
+class _Group:
+    """Waiting conversations with the same requirements and the same declining agents."""
+
+    __slots__ = ("requirements", "excluded", "channel", "heap", "size", "eligible")
+
+    def __init__(self, requirements: Requirements, excluded: frozenset[str]) -> None:
+        self.requirements = requirements
+        self.excluded = excluded
+        self.channel = requirements.channel
+        self.heap: list[list[Any]] = []
+        self.size = 0
+        self.eligible: set[str] = set()
+
+    def head(self) -> list[Any]:
+        heap = self.heap
+        while heap[0][3] is None:
+            heapq.heappop(heap)
+        return heap[0]
+
+    def pop(self) -> WaitingConversation:
+        entry = self.head()
+        heapq.heappop(self.heap)
+        self.size -= 1
+        conversation: WaitingConversation = entry[3]
+        conversation.entry = None
+        return conversation
+
+
+class QueueBook:
+    """The waiting conversations and agents of one queue, and the routing decision over them."""
+
+    def __init__(self, name: str, strategy: Strategy, ordering: Ordering | None = None) -> None:
+        self.name = name
+        self.strategy = strategy
+        self.ordering = ordering or Ordering()
+        self._groups: dict[tuple[Requirements, frozenset[str]], _Group] = {}
+        self._waiting: dict[str, WaitingConversation] = {}
+        self._offered: dict[str, tuple[WaitingConversation, str]] = {}
+        self._agents = AgentSlots()
+        self._offerable: dict[str, set[str]] = {}
+        self._order = itertools.count()
+        self._sequence = itertools.count()
+
+    # ----- conversations -------------------------------------------------------------------------
+
+    def add(self, conversation_id: str, requirements: Requirements, *, enqueued_at: float,
+            priority: str = "normal", attributes: Mapping[str, Any] | None = None,
+            preferred_agent: str | None = None) -> WaitingConversation:
+        """Put a conversation in the waiting set.  ``enqueued_at`` is when it first began to wait for an
+        agent: pass the original instant on a requeue so it keeps its place and its waited time.  Adding
+        an id that is already waiting updates it in place (idempotent); one out on offer is left alone."""
+        if conversation_id in self._offered:
+            return self._offered[conversation_id][0]
+        existing = self._waiting.get(conversation_id)
+        declined = existing.declined_by if existing is not None else frozenset()
+        if existing is not None:
+            self._unlink(existing)
+        conversation = WaitingConversation(conversation_id, priority, enqueued_at, requirements,
+                                           attributes if attributes is not None else _EMPTY,
+                                           preferred_agent, declined)
+        self._link(conversation)
+        return conversation
+
+    def remove(self, conversation_id: str) -> WaitingConversation | None:
+        """Take a conversation out (abandoned, moved, resolved); also withdraws an outstanding offer."""
+        conversation = self._waiting.pop(conversation_id, None)
+        if conversation is not None:
+            self._unlink(conversation, forget=False)
+            return conversation
+        offered = self._offered.pop(conversation_id, None)
+        if offered is None:
+            return None
+        conversation, agent_id = offered
+        self._release(agent_id, conversation_id)
+        return conversation
+
+    def widen(self, conversation_id: str, requirements: Requirements) -> bool:
+        """Change the requirements of a waiting conversation (bullseye widening), keeping its place."""
+        conversation = self._waiting.get(conversation_id)
+        if conversation is None:
+            return False
+        self._unlink(conversation)
+        conversation.requirements = requirements
+        self._link(conversation)
+        return True
+
+    def set_priority(self, conversation_id: str, priority: str) -> bool:
+        """Change the priority of a waiting conversation (escalation); its enqueued_at is kept."""
+        conversation = self._waiting.get(conversation_id)
+        if conversation is None:
+            return False
+        self._unlink(conversation)
+        conversation.priority = priority
+        self._link(conversation)
+        return True
+
+    def get(self, conversation_id: str) -> WaitingConversation | None:
+        found = self._waiting.get(conversation_id)
+        if found is None and conversation_id in self._offered:
+            return self._offered[conversation_id][0]
+        return found
+
+    def __len__(self) -> int:
+        """The number of conversations waiting (offers out not counted)."""
+        return len(self._waiting)
+
+    def __contains__(self, conversation_id: object) -> bool:
+        return conversation_id in self._waiting or conversation_id in self._offered
+
+    def waiting(self) -> Iterator[WaitingConversation]:
+        return iter(self._waiting.values())
+
+    def longest_wait(self, now: float) -> float:
+        """Seconds the longest-waiting conversation has waited (a full scan: for dashboards)."""
+        return max((now - c.enqueued_at for c in self._waiting.values()), default=0.0)
+
+    def best_key(self) -> float:
+        """The ordering key of the best waiting conversation (lower is better; inf when none wait).
+        Queues sharing one :class:`~routing.priority.Ordering` compare by it."""
+        return min((group.head()[0] for group in self._groups.values() if group.size), default=float("inf"))
+
+    def score(self, conversation: WaitingConversation, now: float) -> float:
+        return self.ordering.score(conversation.priority, conversation.enqueued_at, now)
+
+    # ----- agents --------------------------------------------------------------------------------
+
+    def put_agent(self, profile: AgentProfile, availability: AgentAvailability | None = None) -> None:
+        """Make an agent a member of this queue, or replace their profile (skills changed)."""
+        slot = self._agents.get(profile.agent_id)
+        if slot is None:
+            slot = self._agents[profile.agent_id] = AgentSlot(profile, next(self._order))
+        else:
+            slot.profile = profile
+        for members in self._offerable.values():
+            members.discard(profile.agent_id)
+        slot.channel_sets = [(channel, self._offerable.setdefault(channel, set())) for channel in profile.capacity]
+        agent_id = profile.agent_id
+        for group in self._groups.values():
+            if agent_id not in group.excluded and profile.satisfies(group.requirements):
+                group.eligible.add(agent_id)
+            else:
+                group.eligible.discard(agent_id)
+        if availability is not None:
+            slot.apply(availability)
+        self._agents.refresh(slot)
+        self._reindex(slot)
+
+    def drop_agent(self, agent_id: str) -> list[WaitingConversation]:
+        """Remove an agent from the queue; conversations on offer to them go back to waiting."""
+        slot = self._agents.discard(agent_id)
+        if slot is None:
+            return []
+        for members in self._offerable.values():
+            members.discard(agent_id)
+        for group in self._groups.values():
+            group.eligible.discard(agent_id)
+        returned = []
+        for conversation_id in list(slot.holds):
+            offered = self._offered.pop(conversation_id, None)
+            if offered is not None:
+                self._link(offered[0])
+                returned.append(offered[0])
+        return returned
+
+    def update_agent(self, availability: AgentAvailability) -> bool:
+        """Apply an agent's availability snapshot; False when the agent is not a member."""
+        agents = self._agents
+        slot = agents.get(availability.agent_id)
+        if slot is None:
+            return False
+        slot.apply(availability)
+        agents.idle_keys[availability.agent_id] = (availability.idle_since, slot.order)
+        self._reindex(slot)
+        return True
+
+    def agent(self, agent_id: str) -> AgentSlot | None:
+        return self._agents.get(agent_id)
+
+    def agents(self) -> AgentSlots:
+        return self._agents
+
+    def staffed(self, requirements: Requirements) -> bool:
+        """True when some signed-in agent of this queue could take conversations with these
+        requirements (workflow targets are skipped at once when not)."""
+        group = self._group(requirements, frozenset())
+        agents = self._agents
+        return any(agents[a].status in SIGNED_IN for a in group.eligible)
+
+    def offerable_count(self, channel: str) -> int:
+        return len(self._offerable.get(channel, ()))
+
+    # ----- decisions -----------------------------------------------------------------------------
+
+    def assign(self, now: float) -> list[Offer]:
+        """Pair waiting conversations with agents who can take them now, best conversation first.
+
+        Each offer holds one slot of the agent's capacity on the conversation's channel until the
+        outcome is reported, so the same free slot is never offered twice."""
+        offerable = self._offerable
+        heads = []
+        for group in self._groups.values():
+            if group.size:
+                free = offerable.get(group.channel)
+                if free and not group.eligible.isdisjoint(free):
+                    entry = group.head()
+                    heads.append((entry[0], entry[1], entry[2], group))
+        if not heads:
+            return []
+        if len(heads) > 1:
+            heapq.heapify(heads)
+        offers: list[Offer] = []
+        while heads:
+            group = heapq.heappop(heads)[3] if len(heads) > 1 else heads.pop()[3]
+            free = offerable.get(group.channel)
+            if not free:
+                continue
+            candidates = group.eligible & free
+            if not candidates:
+                continue
+            offers.append(self._offer(group, candidates, free, now))
+            if group.size and free and not group.eligible.isdisjoint(free):
+                entry = group.head()
+                heapq.heappush(heads, (entry[0], entry[1], entry[2], group))
+        return offers
+
+    def _offer(self, group: _Group, candidates: set[str], free: set[str], now: float) -> Offer:
+        """Offer the head of ``group`` to the strategy's pick among ``candidates`` and hold the slot."""
+        conversation = group.pop()
+        if not group.size and group.excluded:
+            del self._groups[(group.requirements, group.excluded)]
+        agents = self._agents
+        agent_id = self.strategy.select(candidates, conversation, agents, now)
+        self.strategy.assigned(agent_id, agents)
+        conversation_id = conversation.conversation_id
+        del self._waiting[conversation_id]
+        self._offered[conversation_id] = (conversation, agent_id)
+        slot = agents[agent_id]
+        channel = group.channel
+        slot.hold(conversation_id, channel)
+        if slot.free.get(channel, 0) <= slot.held[channel]:
+            free.discard(agent_id)
+        return Offer(conversation, agent_id)
+
+    def accepted(self, conversation_id: str) -> WaitingConversation | None:
+        """The agent took the offer: the conversation leaves the queue.  The capacity hold stays until
+        the agent's next snapshot, which counts the conversation itself."""
+        offered = self._offered.pop(conversation_id, None)
+        if offered is None:
+            return None
+        conversation, agent_id = offered
+        slot = self._agents.get(agent_id)
+        if slot is not None and conversation_id in slot.holds:
+            slot.accepted.add(conversation_id)
+        return conversation
+
+    def declined(self, conversation_id: str, *, exclude: bool = True) -> WaitingConversation | None:
+        """The offer was rejected or timed out (or the agent had no capacity after all): the
+        conversation waits again with its place kept; with ``exclude`` it is not offered to that agent
+        again while it stays in this queue."""
+        offered = self._offered.pop(conversation_id, None)
+        if offered is None:
+            return None
+        conversation, agent_id = offered
+        self._release(agent_id, conversation_id)
+        if exclude:
+            conversation.declined_by = conversation.declined_by | {agent_id}
+        self._link(conversation)
+        return conversation
+
+    def offered_to(self, conversation_id: str) -> str | None:
+        offered = self._offered.get(conversation_id)
+        return offered[1] if offered is not None else None
+
+    # ----- internals -----------------------------------------------------------------------------
+
+    def _group(self, requirements: Requirements, excluded: frozenset[str]) -> _Group:
+        key = (requirements, excluded)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(requirements, excluded)
+            group.eligible = {agent_id for agent_id, slot in self._agents.items()
+                              if agent_id not in excluded and slot.profile.satisfies(requirements)}
+        return group
+
+    def _link(self, conversation: WaitingConversation) -> None:
+        group = self._group(conversation.requirements, conversation.declined_by)
+        ordering = self.ordering
+        key = ordering.aging_per_second * conversation.enqueued_at - ordering.points.get(conversation.priority, 0.0)
+        entry = [key, conversation.enqueued_at, next(self._sequence), conversation, group]
+        conversation.entry = entry
+        heapq.heappush(group.heap, entry)
+        group.size += 1
+        self._waiting[conversation.conversation_id] = conversation
+
+    def _unlink(self, conversation: WaitingConversation, forget: bool = True) -> None:
+        entry = conversation.entry
+        if entry is not None:
+            group: _Group = entry[4]
+            entry[3] = None
+            group.size -= 1
+            if not group.size:
+                group.heap.clear()
+                if group.excluded:
+                    del self._groups[(group.requirements, group.excluded)]
+            conversation.entry = None
+        if forget:
+            self._waiting.pop(conversation.conversation_id, None)
+
+    def _release(self, agent_id: str, conversation_id: str) -> None:
+        slot = self._agents.get(agent_id)
+        if slot is not None and slot.release(conversation_id):
+            self._reindex(slot)
+
+    def _reindex(self, slot: AgentSlot) -> None:
+        agent_id = slot.profile.agent_id
+        if slot.status not in OFFERABLE:
+            for _, members in slot.channel_sets:
+                members.discard(agent_id)
+            return
+        free, held = slot.free, slot.held
+        for channel, members in slot.channel_sets:
+            if free.get(channel, 0) > held.get(channel, 0):
+                members.add(agent_id)
+            else:
+                members.discard(agent_id)
