@@ -1,0 +1,378 @@
+"""ConversationActor: one per open thread (a chat, an e-mail thread, a call, a web-chat session).
+
+On the first inbound item it identifies the client, opens the ticket (number, channel, time and client
+fixed from then on), classifies it, links repeat contacts, sets the SLA reminders and sends the
+conversation to its queue — all before any agent sees it.  Later items join the same ticket; agent
+replies go back through the channel.  Every change is a ticket event and a live event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from actors import messages as m
+from actors.runtime import ActorRef, Entity, ReminderFired
+from channels.base import Address, Outbound
+from channels.serialization import inbound_from_json
+from crm_core import tickets as db
+from routing.classification import classify
+from routing.ticket_lifecycle import TransitionRefused
+
+log = logging.getLogger(__name__)
+
+OPENING_KINDS = {"message", "call_event", "contact_shared"}
+
+
+class OfferNoLongerValid(Exception):
+    """The offer was withdrawn or given to someone else before it was accepted."""
+
+
+class ConversationActor(Entity):
+    kind = "conversation"
+    idle_timeout_s = 120.0
+
+    async def on_activate(self) -> None:
+        async with self.ctx.db.connect() as conn:
+            self.row = await db.find_open_conversation(conn, self.ref.id)
+            self.ticket = await db.load_ticket(conn, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
+
+    def wants_passivation(self) -> bool:
+        return self.row is None or self.row["status"] == "closed"
+
+    def describe(self) -> dict[str, Any]:
+        return {"ticket": self.ticket and self.ticket["number"],
+                "routing": self.row and self.row["routing_state"], "agent": self.row and self.row["agent_id"]}
+
+    @property
+    def settings(self) -> Any:
+        return self.ctx.services.settings
+
+    async def receive(self, message: Any) -> Any:
+        match message:
+            case m.InboxDelivery():
+                return await self._inbound(message)
+            case m.OfferMade():
+                return await self._offered(message)
+            case m.AssignTo():
+                return await self._assign(message)
+            case m.BackToQueue():
+                return await self._back_to_queue(message.reason)
+            case m.Reply():
+                return await self._reply(message)
+            case m.AddNote():
+                return await self._note(message)
+            case m.ChangeStatus():
+                return await self._change_status(message.author, message.status, message.comment)
+            case m.Reclassify():
+                return await self._reclassify(message)
+            case m.Transfer():
+                return await self._transfer(message)
+            case m.GetConversation():
+                return await self.view()
+            case ReminderFired():
+                return await self._sla_reminder(message)
+        raise TypeError(f"conversation cannot handle {type(message).__name__}")
+
+    # --- inbound ---------------------------------------------------------------------------------
+
+    async def _inbound(self, delivery: m.InboxDelivery) -> dict[str, Any]:
+        item = inbound_from_json(delivery.payload)
+        identification = None
+        if self.ticket is None and item.kind in OPENING_KINDS:
+            identification = await self._identify(item.sender, item.metadata)
+        created = False
+        async with self.ctx.db.begin() as conn:
+            if self.row is None:
+                self.row = await db.open_conversation(conn, item.thread_key, item.channel)
+            stored = await db.store_message(
+                conn, conversation_id=self.row["id"], ticket_id=self.row["ticket_id"],
+                direction="in", author=f"{item.sender.kind}:{item.sender.value}", text_=item.text,
+                dedupe_key=item.dedupe_key, attachments=delivery.payload["attachments"],
+                external_id=item.metadata.get("external_id"), at=item.occurred_at)
+            if stored is not None and self.ticket is None and item.kind in OPENING_KINDS:
+                self.ticket = await self._open_ticket(conn, item, identification)
+                created = True
+                await db.set_message_ticket(conn, stored, self.ticket["id"])
+            await db.mark_inbox_processed(conn, delivery.inbox_id)
+        if created:
+            await self._after_ticket_opened()
+        elif stored is not None and self.ticket is not None:
+            self._publish_message(item.text, "in")
+            if self.ticket["status"] in ("resolved", "on_hold") and item.kind == "message":
+                await self._change_status("system", "in_progress", "client wrote again")
+        return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+
+    async def _identify(self, sender: Address, metadata: Any) -> Any:
+        phone = metadata.get("phone") if hasattr(metadata, "get") else None
+        kind, value = ("phone", phone) if phone else (sender.kind, sender.value)
+        if kind not in ("phone", "email", "telegram", "viber"):
+            return None
+        try:
+            return await self.ctx.services.crm.identify(kind, value)
+        except Exception:
+            log.exception("identification of %s %s failed; the ticket opens anonymous", kind, value)
+            return None
+
+    async def _open_ticket(self, conn: Any, item: Any, who: Any) -> dict[str, Any]:
+        tickets = self.settings.tickets
+        client_id = getattr(who, "client_id", None)
+        segment = getattr(who, "segment", None)
+        accounts = list(getattr(who, "account_ids", None) or [])
+        result = classify(tickets.rules, text=f"{item.subject or ''} {item.text}", channel=item.channel,
+                          segment=segment, identified=client_id is not None)
+        now = datetime.now(UTC)
+        first_due, resolution_due = self.ctx.services.sla.deadlines(result.type, result.priority, now)
+        number = await db.next_ticket_number(conn, tickets.number_format)
+        ticket = await db.create_ticket(
+            conn, number=number, conversation_id=self.row["id"], channel=item.channel, created_at=now,
+            client_id=client_id, account_id=accounts[0] if accounts else None, identified=client_id is not None,
+            sender=item.sender.value, subject=item.subject, category=result.category, type=result.type,
+            priority=result.priority, status=tickets.lifecycle.initial, sla_policy=f"{result.type}/{result.priority}",
+            first_response_due=first_due, resolution_due=resolution_due,
+            attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
+                        "language": getattr(who, "language", None) or "uk", **_call_attributes(item)})
+        repeats = []
+        if client_id is not None:
+            since = now - timedelta(hours=tickets.repeat_window_hours)
+            repeats = await db.recent_tickets_of_client(conn, client_id, since, exclude_ticket=ticket["id"])
+            await db.link_tickets(conn, ticket["id"], [r["id"] for r in repeats], "repeat")
+        await db.add_events(conn, ticket["id"], [
+            ("system", "created", {"channel": item.channel, "identified": client_id is not None,
+                                   "sender": item.sender.value}),
+            ("system", "classified", {"category": result.category, "type": result.type,
+                                      "priority": result.priority, "rules": list(result.rules)}),
+            *([("system", "repeat_contact", {"previous": [r["number"] for r in repeats]})] if repeats else []),
+        ], at=now)
+        await db.update_conversation(conn, self.row["id"], ticket_id=ticket["id"])
+        self.row["ticket_id"] = ticket["id"]
+        return ticket
+
+    async def _after_ticket_opened(self) -> None:
+        ticket = self.ticket
+        assert ticket is not None
+        for name, due in (("sla_first_response", ticket["first_response_due"]),
+                          ("sla_resolution", ticket["resolution_due"])):
+            if due is not None:
+                await self.ctx.set_reminder(name, due)
+        self.ctx.publish({"type": "ticket", "id": ticket["number"], "state": _ticket_summary(ticket)})
+        await self._enqueue(time.time())
+
+    # --- routing ---------------------------------------------------------------------------------
+
+    def _attributes(self) -> dict[str, Any]:
+        t = self.ticket or {}
+        attrs = t.get("attributes") or {}
+        return {"channel": self.row["channel"], "category": t.get("category"), "type": t.get("type"),
+                "priority": t.get("priority"), "segment": attrs.get("segment") or "regular",
+                "language": attrs.get("language") or "uk", "identified": bool(t.get("identified"))}
+
+    async def _enqueue(self, enqueued_at: float, queue: str | None = None) -> None:
+        attributes = self._attributes()
+        queue = queue or self.ctx.services.router.queue_for(attributes)
+        async with self.ctx.db.begin() as conn:
+            await db.update_conversation(conn, self.row["id"], queue=queue, routing_state="queued",
+                                         agent_id=None, state={**self.row["state"], "enqueued_at": enqueued_at})
+            await db.update_ticket(conn, self.ticket["id"], queue=queue)
+            await db.add_events(conn, self.ticket["id"], [("system", "queued", {"queue": queue})])
+        self.row.update(queue=queue, routing_state="queued", agent_id=None,
+                        state={**self.row["state"], "enqueued_at": enqueued_at})
+        self.ticket["queue"] = queue
+        self.ctx.system.tell(ActorRef("queue", queue), m.Enqueue(
+            conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
+            priority=self.ticket["priority"], enqueued_at=enqueued_at, attributes=attributes,
+            preferred_agent=None))
+        self._publish_state()
+
+    async def _offered(self, offer: m.OfferMade) -> None:
+        if self.row is None or self.row["routing_state"] not in ("queued", "offered"):
+            return
+        self.row["routing_state"] = "offered"
+        self.row["state"] = {**self.row["state"], "offer_id": offer.offer_id, "offered_to": offer.agent_id}
+        self._publish_state()
+
+    async def _assign(self, assign: m.AssignTo) -> dict[str, Any]:
+        # The agent may accept before the queue's OfferMade arrives here; a queued conversation takes it.
+        current = self.row and self.row["routing_state"]
+        if current not in ("queued", "offered") or (
+                current == "offered" and self.row["state"].get("offer_id") != assign.offer_id):
+            raise OfferNoLongerValid(f"offer {assign.offer_id} for {self.ref.id} is no longer valid")
+        waited = time.time() - float(self.row["state"].get("enqueued_at", time.time()))
+        async with self.ctx.db.begin() as conn:
+            await db.update_conversation(conn, self.row["id"], agent_id=assign.agent_id, routing_state="assigned")
+            changes: dict[str, Any] = {"agent_id": assign.agent_id}
+            if self.ticket["status"] == "new":
+                changes["status"] = "in_progress"
+            await db.update_ticket(conn, self.ticket["id"], **changes)
+            await db.add_events(conn, self.ticket["id"], [
+                (f"agent:{assign.agent_id}", "assigned", {"queue": self.row["queue"], "waited_s": round(waited, 3)}),
+                *([(f"agent:{assign.agent_id}", "status", {"from": "new", "to": "in_progress"})]
+                  if "status" in changes else []),
+            ])
+        self.row.update(agent_id=assign.agent_id, routing_state="assigned")
+        self.ticket.update(changes)
+        self._publish_state()
+        return await self.view()
+
+    async def _back_to_queue(self, reason: str) -> None:
+        if self.row is None or self.row["routing_state"] not in ("offered", "assigned"):
+            return
+        await self._enqueue(float(self.row["state"].get("enqueued_at", time.time())), self.row["queue"])
+
+    async def _transfer(self, transfer: m.Transfer) -> dict[str, Any]:
+        previous_agent = self.row["agent_id"]
+        async with self.ctx.db.begin() as conn:
+            await db.add_events(conn, self.ticket["id"], [(transfer.author, "transferred", {
+                "reason": transfer.reason, "queue": transfer.queue, "agent_id": transfer.agent_id,
+                "from_agent": previous_agent, "from_queue": self.row["queue"]})])
+        if previous_agent is not None:
+            self.ctx.system.tell(ActorRef("agent", str(previous_agent)),
+                                 m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
+        if transfer.agent_id is not None:
+            async with self.ctx.db.begin() as conn:
+                await db.update_conversation(conn, self.row["id"], agent_id=transfer.agent_id, routing_state="assigned")
+                await db.update_ticket(conn, self.ticket["id"], agent_id=transfer.agent_id)
+            self.row.update(agent_id=transfer.agent_id, routing_state="assigned")
+            self.ctx.system.tell(ActorRef("agent", str(transfer.agent_id)),
+                                 m.ConversationPinned(self.ref.id, self.row["channel"]))
+            self._publish_state()
+        else:
+            await self._enqueue(time.time(), transfer.queue)
+        return await self.view()
+
+    # --- agent actions ---------------------------------------------------------------------------
+
+    async def _reply(self, reply: m.Reply) -> dict[str, Any]:
+        outbound = Outbound(channel=self.row["channel"], thread_key=self.ref.id,
+                            recipient=Address(_address_kind(self.row["channel"]), self.ticket["sender"] or ""),
+                            text=reply.text, dedupe_key=reply.dedupe_key, subject=self.ticket["subject"],
+                            metadata={"ticket_number": self.ticket["number"]})
+        receipt = await self.ctx.services.channels.send(outbound)
+        now = datetime.now(UTC)
+        async with self.ctx.db.begin() as conn:
+            stored = await db.store_message(conn, conversation_id=self.row["id"], ticket_id=self.ticket["id"],
+                                            direction="out", author=f"agent:{reply.author_id}", text_=reply.text,
+                                            dedupe_key=reply.dedupe_key, external_id=receipt.external_id, at=now)
+            if stored is not None and self.ticket["first_response_at"] is None:
+                await db.update_ticket(conn, self.ticket["id"], first_response_at=now)
+                await db.add_events(conn, self.ticket["id"], [(f"agent:{reply.author_id}", "first_response", {})])
+                self.ticket["first_response_at"] = now
+        if stored is not None and self.ticket["first_response_at"] == now:
+            await self.ctx.cancel_reminder("sla_first_response")
+        self._publish_message(reply.text, "out")
+        return {"message_id": stored, "external_id": receipt.external_id, "duplicate": stored is None}
+
+    async def _note(self, note: m.AddNote) -> dict[str, Any]:
+        async with self.ctx.db.begin() as conn:
+            stored = await db.store_message(conn, conversation_id=self.row["id"], ticket_id=self.ticket["id"],
+                                            direction="note", author=f"agent:{note.author_id}", text_=note.text,
+                                            dedupe_key=note.dedupe_key)
+        return {"message_id": stored, "duplicate": stored is None}
+
+    async def _change_status(self, author: str, status: str, comment: str | None) -> dict[str, Any]:
+        current = self.ticket["status"]
+        if status == current:
+            return {"status": current}
+        self.settings.tickets.lifecycle.check(current, status)
+        now = datetime.now(UTC)
+        changes: dict[str, Any] = {"status": status}
+        if status == "resolved":
+            changes["resolved_at"] = now
+        if status == "closed":
+            changes["closed_at"] = now
+        async with self.ctx.db.begin() as conn:
+            await db.update_ticket(conn, self.ticket["id"], **changes)
+            await db.add_events(conn, self.ticket["id"], [(author, "status", {"from": current, "to": status,
+                                                                              "comment": comment})], at=now)
+            if status == "closed":
+                await db.update_conversation(conn, self.row["id"], status="closed", routing_state="done")
+        self.ticket.update(changes)
+        self.ctx.services.sla.status_changed(self, current, status)
+        if status in ("resolved", "closed"):
+            await self._finish(status)
+        self._publish_state()
+        return {"status": status}
+
+    async def _finish(self, status: str) -> None:
+        if self.row["agent_id"] is not None:
+            self.ctx.system.tell(ActorRef("agent", str(self.row["agent_id"])),
+                                 m.ConversationReleased(self.ref.id, self.row["channel"]))
+        elif self.row["routing_state"] in ("queued", "offered") and self.row["queue"]:
+            self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id))
+        for name in ("sla_first_response", "sla_resolution"):
+            await self.ctx.cancel_reminder(name)
+        if status == "closed":
+            self.row["status"] = "closed"
+
+    async def _reclassify(self, change: m.Reclassify) -> dict[str, Any]:
+        tickets = self.settings.tickets
+        new = {k: v for k, v in (("category", change.category), ("type", change.type),
+                                 ("priority", change.priority)) if v is not None}
+        if "type" in new and new["type"] not in tickets.types:
+            raise TransitionRefused(f"unknown type {new['type']!r}")
+        if "priority" in new and new["priority"] not in tickets.priorities:
+            raise TransitionRefused(f"unknown priority {new['priority']!r}")
+        if "category" in new and new["category"] not in tickets.categories:
+            raise TransitionRefused(f"unknown category {new['category']!r}")
+        before = {k: self.ticket[k] for k in new}
+        async with self.ctx.db.begin() as conn:
+            await db.update_ticket(conn, self.ticket["id"], **new)
+            await db.add_events(conn, self.ticket["id"], [(change.author, "reclassified", {"before": before, "after": new})])
+        self.ticket.update(new)
+        self._publish_state()
+        return {"before": before, "after": new}
+
+    async def _sla_reminder(self, reminder: ReminderFired) -> None:
+        await self.ctx.services.sla.reminder_fired(self, reminder)
+
+    # --- views -----------------------------------------------------------------------------------
+
+    async def view(self) -> dict[str, Any]:
+        async with self.ctx.db.connect() as conn:
+            messages = await db.conversation_messages(conn, self.row["id"]) if self.row else []
+        card = None
+        if self.ticket and self.ticket["client_id"] is not None:
+            try:
+                card = await self.ctx.services.crm.client_card(self.ticket["client_id"])
+            except Exception:
+                log.exception("client card of %s failed", self.ticket["client_id"])
+        return {"conversation": _public(self.row), "ticket": _public(self.ticket), "messages": messages, "card": card}
+
+    def _publish_state(self) -> None:
+        if self.row is None:
+            return
+        state = {"thread_key": self.ref.id, "channel": self.row["channel"], "queue": self.row["queue"],
+                 "routing": self.row["routing_state"], "agent_id": self.row["agent_id"],
+                 "ticket": self.ticket and _ticket_summary(self.ticket)}
+        closed = self.row["status"] == "closed"
+        self.ctx.publish({"type": "conversation", "id": self.ref.id, "agent_id": self.row["agent_id"],
+                          "state": state, "removed": closed})
+
+    def _publish_message(self, text: str, direction: str) -> None:
+        self.ctx.publish({"type": "message", "id": self.ref.id, "agent_id": self.row["agent_id"],
+                          "state": {"direction": direction, "text": text,
+                                    "ticket": self.ticket and self.ticket["number"]}})
+
+
+def _call_attributes(item: Any) -> dict[str, Any]:
+    return {"call": dict(item.metadata)} if item.kind == "call_event" else {}
+
+
+def _address_kind(channel: str) -> str:
+    return {"voice": "phone", "email": "email", "telegram": "telegram", "viber": "viber"}.get(channel, "web")
+
+
+def _ticket_summary(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(ticket.get(k)) for k in ("number", "channel", "status", "category", "type", "priority",
+                                               "queue", "agent_id", "client_id", "identified",
+                                               "first_response_due", "resolution_due", "created_at")}
+
+
+def _public(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: _plain(v) for k, v in row.items()} if row is not None else None
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,204 @@
+"""The messages entity actors understand.  They cross process boundaries (Ray pickles them), so they are
+small frozen dataclasses of plain values.
+
+Addresses: ``ActorRef("conversation", thread_key)``, ``ActorRef("agent", str(user_id))``,
+``ActorRef("queue", queue_name)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# --- to a conversation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboxDelivery:
+    """An inbound item stored in the inbox (``inbox_id``); ``payload`` is the serialised ``Inbound``."""
+
+    inbox_id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignTo:
+    """The queue's offer was accepted by ``agent_id``; succeeds only if ``offer_id`` is still current."""
+
+    agent_id: int
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferMade:
+    """The queue offered this conversation to an agent (the conversation records it)."""
+
+    agent_id: int
+    offer_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackToQueue:
+    """The offer was rejected or timed out, or the agent went offline: wait in the queue again."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An agent's reply to the client, sent through the conversation's channel."""
+
+    author_id: int
+    text: str
+    dedupe_key: str
+    attachments: tuple[dict[str, Any], ...] = ()
+    buttons: tuple[tuple[dict[str, str], ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    """An internal note on the ticket, never sent to the client."""
+
+    author_id: int
+    text: str
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeStatus:
+    author: str
+    status: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reclassify:
+    """An agent corrects the automatic classification; only the given fields change."""
+
+    author: str
+    category: str | None = None
+    type: str | None = None
+    priority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move the conversation to another queue or to a named agent, with the reason recorded."""
+
+    author: str
+    reason: str
+    queue: str | None = None
+    agent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetConversation:
+    """The conversation with its ticket, messages and client card, as the agent desktop shows it."""
+
+    viewer: str = "system"
+
+
+# --- to an agent ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetAgentState:
+    state: str  # available | break | offline
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A reservation: the queue offers a conversation to the agent until ``expires_in_s`` passes."""
+
+    offer_id: str
+    conversation: str
+    queue: str
+    channel: str
+    ticket_number: str | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    expires_in_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer:
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectOffer:
+    offer_id: str
+    reason: str = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationReleased:
+    """The conversation left the agent (resolved, transferred, closed): capacity is free again."""
+
+    conversation: str
+    channel: str
+    wrap_up: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPinned:
+    """A conversation given to the agent directly (named transfer, telephony observe mode)."""
+
+    conversation: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetAgent:
+    pass
+
+
+# --- to a queue ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    conversation: str
+    channel: str
+    ticket_number: str | None
+    priority: str
+    enqueued_at: float  # epoch seconds; kept when a conversation comes back to the queue
+    attributes: dict[str, Any] = field(default_factory=dict)
+    preferred_agent: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dequeue:
+    conversation: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAvailability:
+    """Pushed by an agent actor on every change: what it can take now, per channel."""
+
+    agent_id: int
+    state: str
+    free: dict[str, int]
+    skills: dict[str, int]
+    idle_since: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferOutcome:
+    """What became of an offer: accepted, rejected or timeout."""
+
+    offer_id: str
+    conversation: str
+    agent_id: int
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetQueue:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceAvailability:
+    """Asks an agent to push its availability to its queues (a queue sends it when it activates)."""

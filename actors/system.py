@@ -1,0 +1,194 @@
+"""The composition root: the one place that knows every part and starts them.
+
+``LocalEngine`` runs every host in this process on a local transport (tests, tools); ``RayEngine`` starts
+the event hub, the CRM pool, one Ray actor per host shard, the channel actors and the dashboard gateway,
+on one machine or on a Ray cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actors.event_hub import EventHub
+from actors.runtime import ActorSystem
+from actors.runtime.host import EntityHost, HostSettings
+from actors.runtime.ray_host import load_symbol, start_host
+from actors.runtime.reminders import PgReminderStore
+from actors.runtime.system import RayTransport
+from actors.services import ChannelDirectory, HubClient, InboxWriter, LocalCrm, Services
+from actors.settings import Settings
+from actors.sla_watch import FirstQueueRouter, SlaWatch
+from crm_core.database import async_engine, migrate, resolve_url
+
+log = logging.getLogger(__name__)
+
+ENTITY_CLASSES = {
+    "conversation": "actors.conversation:ConversationActor",
+    "agent": "actors.agent:AgentActor",
+    "queue": "actors.queue:QueueActor",
+}
+HUB_NAME = "event-hub"
+
+
+def channel_actor_name(channel: str) -> str:
+    return f"channel:{channel}"
+
+
+def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
+              channel_handle: Callable[[str], Any], pool_size: int) -> Services:
+    engine = async_engine(database_url, pool_size=pool_size)
+    return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine),
+                    hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
+                    inbox=InboxWriter(engine, system), sla=SlaWatch(),
+                    router=FirstQueueRouter(by_category={"emergency": "technical", "billing": "billing"}))
+
+
+@dataclass(frozen=True)
+class RayServicesFactory:
+    """Builds the services inside a Ray worker process (hosts, channel actors, the gateway)."""
+
+    config_dir: str
+    database_url: str
+    namespace: str
+    crm_workers: int
+    channels: tuple[str, ...]
+    pool_size: int = 5
+
+    def __call__(self, system: ActorSystem) -> Services:
+        import ray
+        from crm_core.pool import CrmPool
+
+        settings = Settings.load(self.config_dir)
+        hub = HubClient(ray.get_actor(HUB_NAME, namespace=self.namespace))
+        namespace = self.namespace
+
+        def channel_handle(name: str) -> Any:
+            return ray.get_actor(channel_actor_name(name), namespace=namespace) if name in self.channels else None
+
+        crm = CrmPool.connect(self.crm_workers, namespace=self.namespace)
+        return _services(settings, self.database_url, system, hub, crm, channel_handle, self.pool_size)
+
+    def system(self) -> ActorSystem:
+        return ActorSystem(Settings.load(self.config_dir).engine.shards, RayTransport(self.namespace))
+
+
+class InboxSweeper:
+    """Delivers again the inbound items whose conversation host died before handling them."""
+
+    def __init__(self, inbox: InboxWriter, shards: int, settings: Settings) -> None:
+        self.inbox = inbox
+        self.shards = shards
+        self.settings = settings
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _run(self) -> None:
+        engine = self.settings.engine
+        while True:
+            await asyncio.sleep(engine.sweep_every_s)
+            for shard in range(self.shards):
+                try:
+                    await self.inbox.redeliver_pending(shard, engine.redeliver_after_s)
+                except Exception:
+                    log.exception("inbox sweep of shard %s failed", shard)
+
+
+class LocalEngine:
+    """Every host in this process: for tests and tools.  Real PostgreSQL, no Ray."""
+
+    def __init__(self, database_url: str | None = None, config_dir: Path | str | None = None) -> None:
+        self.settings = Settings.load(config_dir)
+        self.database_url = database_url or resolve_url()
+        self.hub = EventHub()
+        self.hosts: list[EntityHost] = []
+
+    async def start(self) -> Services:
+        system = ActorSystem(self.settings.engine.shards)
+        hub = HubClient(self.hub)
+        self.services = _services(self.settings, self.database_url, system, hub, None, lambda name: None,
+                                 pool_size=10)
+        self.services.crm = LocalCrm(self.services.db)
+        for kind, path in ENTITY_CLASSES.items():
+            for shard in range(self.settings.engine.shards[kind]):
+                host = EntityHost(HostSettings(kind, shard, self.settings.engine.shards[kind]), load_symbol(path),
+                                  system, self.services, self.services.reminders, self.services.publish_events)
+                system.transport.add(host)
+                await host.start()
+                self.hosts.append(host)
+        self.sweeper = InboxSweeper(self.services.inbox, self.settings.engine.shards["conversation"], self.settings)
+        self.sweeper.start()
+        return self.services
+
+    async def stop(self) -> None:
+        await self.sweeper.stop()
+        for host in self.hosts:
+            await host.stop()
+        await self.services.db.dispose()
+
+
+class RayEngine:
+    """The engine on Ray: hub, CRM pool, hosts, channel actors and gateway as Ray actors."""
+
+    def __init__(self, config_dir: Path | str | None = None, database_url: str | None = None) -> None:
+        self.settings = Settings.load(config_dir)
+        self.database_url = database_url or resolve_url(self.settings.engine.data_dir)
+        self.namespace = self.settings.engine.namespace
+        self.channel_actors: dict[str, Any] = {}
+        self.gateway: Any = None
+
+    def start(self, channels: dict[str, dict[str, Any]] | None = None, gateway: bool = True) -> str | None:
+        """Start every actor; returns the dashboard URL when the gateway runs."""
+        import ray
+        from crm_core.pool import CrmPool
+
+        migrate(self.database_url)
+        if not ray.is_initialized():
+            ray.init(namespace=self.namespace, include_dashboard=False, logging_level="WARNING",
+                     runtime_env={"env_vars": {"DATABASE_URL": self.database_url}})
+        engine = self.settings.engine
+        self.hub = ray.remote(EventHub).options(name=HUB_NAME, namespace=self.namespace, get_if_exists=True,
+                                                num_cpus=0, max_restarts=-1, max_concurrency=10_000).remote()
+        self.crm = CrmPool.start(engine.crm_workers, self.database_url, namespace=self.namespace)
+        channels = channels if channels is not None else dict(self.settings.channels)
+        channels = {name: table for name, table in channels.items() if table.get("enabled", True)}
+        self.factory = RayServicesFactory(str(self.settings.config_dir), self.database_url, self.namespace,
+                                          engine.crm_workers, tuple(channels))
+        from actors.channel_actor import start_channel_actor
+
+        for name, table in channels.items():
+            self.channel_actors[name] = start_channel_actor(name, table, self.factory, self.namespace)
+        self.hosts = [start_host(kind, shard, path, engine.shards, self.namespace, self.factory)
+                      for kind, path in ENTITY_CLASSES.items() for shard in range(engine.shards[kind])]
+        ray.get([h.ping.remote() for h in self.hosts])
+        ray.get([a.start.remote() for a in self.channel_actors.values()])
+        if gateway:
+            from dashboards.gateway import GatewayActor
+
+            self.gateway = ray.remote(GatewayActor).options(
+                name="gateway", namespace=self.namespace, get_if_exists=True, num_cpus=0, max_restarts=-1,
+                max_concurrency=10_000).remote(self.factory)
+            return ray.get(self.gateway.start.remote())
+        return None
+
+    def client_services(self) -> Services:
+        """Services for this (driver) process: talks to the hosts over Ray."""
+        return self.factory(self.factory.system())
+
+    def stop(self) -> None:
+        import ray
+
+        ray.shutdown()
