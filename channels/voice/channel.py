@@ -95,6 +95,11 @@ class VoiceChannel(Channel):
         if self._delivery is not None:
             await self._delivery.drain()
 
+    async def ping(self) -> None:
+        """A round trip to the PBX (health check).  AMI answers in order on one stream, so when it
+        returns every event the PBX sent before has been handled."""
+        await self._checked({"Action": "Ping"})
+
     @property
     def connected(self) -> bool:
         return self._connection is not None and self._connection.is_open

@@ -235,6 +235,8 @@ class CallTracker:
         call, uniqueid = self._call_and_ids(m.headers)
         if call is None or uniqueid == call.caller_uniqueid or m.get("channelstatedesc") != "Ringing":
             return
+        if m.get("channel").startswith("Local/"):
+            return  # a Local half mirrors the real leg's ringing, which is reported on its own
         agent = self._agent_leg(call, uniqueid, m.get("channel"))
         if agent is not None:
             self.emit(call, "ringing", f"ringing:{uniqueid}", at, uniqueid=uniqueid, agent=agent)

@@ -57,9 +57,9 @@ def parse_call_id(caller_id_name: str | None, *, lead_id_digits: int = 10) -> Vi
     match = _THREE_WAY.match(text)
     if match:
         return VicidialCallId(text, "DC", _strip_zeros(match.group(1)))
-    if len(text) >= 12 and any(ch.isdigit() for ch in text):
+    if text.isalnum() and sum(ch.isdigit() for ch in text) >= 10:
         for prefix in _CONTROL_PREFIXES:
-            if text.startswith(prefix) and text[len(prefix):len(prefix) + 1].isalnum():
+            if text.startswith(prefix):
                 return VicidialCallId(text, prefix, None)
     return None
 
