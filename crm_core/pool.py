@@ -33,20 +33,28 @@ class CrmWorker:
         # Autocommit: a look-up is one read, so no BEGIN/ROLLBACK round-trips around it.
         self._engine: AsyncEngine = async_engine(database_url, pool_size=connections,
                                                  isolation_level="AUTOCOMMIT")
+        self._served = 0
 
     async def identify(self, kind: str, value: str) -> Identification | None:
+        self._served += 1
         async with self._engine.connect() as conn:
             return await identify(conn, kind, value)
 
     async def search(self, query: SearchQuery) -> SearchResult:
+        self._served += 1
         async with self._engine.connect() as conn:
             return await search(conn, query)
 
     async def client_card(self, client_id: int, tickets_limit: int = 20,
                           messages_limit: int = 20) -> dict[str, Any] | None:
+        self._served += 1
         async with self._engine.connect() as conn:
             return await client_card(conn, client_id, tickets_limit=tickets_limit,
                                      messages_limit=messages_limit)
+
+    async def stats(self) -> dict[str, int]:
+        """Look-ups served since this worker (re)started, and database connections it holds."""
+        return {"served": self._served, "connections": self._engine.pool.checkedout()}
 
     async def ready(self) -> bool:
         """True once the worker reaches the database (used to wait for a started pool)."""
@@ -61,18 +69,19 @@ class CrmWorker:
 class CrmPool:
     """Client of the CRM workers; safe to pickle into other actors (the handles travel with it)."""
 
-    def __init__(self, workers: list[ActorHandle]) -> None:
+    def __init__(self, workers: list[ActorHandle], namespace: str | None = None) -> None:
         if not workers:
             raise ValueError("a CRM pool needs at least one worker")
         self.workers = list(workers)
+        self.namespace = namespace
         self._in_flight = [0] * len(self.workers)
         self._turn = itertools.count()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"workers": self.workers}
+        return {"workers": self.workers, "namespace": self.namespace}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["workers"])  # type: ignore[misc]
+        self.__init__(state["workers"], state["namespace"])  # type: ignore[misc]
 
     @classmethod
     def start(cls, n: int, database_url: str, namespace: str | None = None, *, detached: bool = False,
@@ -85,12 +94,12 @@ class CrmPool:
             options["lifetime"] = "detached"
         workers = [CrmWorker.options(name=WORKER_NAME.format(index=i), **options)
                    .remote(database_url, connections) for i in range(n)]
-        return cls(workers)
+        return cls(workers, namespace)
 
     @classmethod
     def connect(cls, n: int, namespace: str | None = None) -> CrmPool:
         """The pool's running workers, found by name (raises ``ValueError`` if one is missing)."""
-        return cls([ray.get_actor(WORKER_NAME.format(index=i), namespace=namespace) for i in range(n)])
+        return cls([ray.get_actor(WORKER_NAME.format(index=i), namespace=namespace) for i in range(n)], namespace)
 
     async def wait_ready(self) -> None:
         """Wait until every worker has started and reached the database."""
