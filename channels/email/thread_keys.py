@@ -1,0 +1,172 @@
+"""Which conversation an e-mail belongs to, decided from the message alone (no database).
+
+The rule, in order:
+
+1. **Reply headers.**  The chain is the ``References`` ids in order, then ``In-Reply-To`` if it is not
+   already among them.  If any id in the chain is one of *our own* Message-IDs, the thread root is the
+   one encoded in it (see below) and its ticket number is reported.  Otherwise the root is the first id
+   of the chain (RFC 5322 §3.6.4: mailers keep the first reference when they trim the list).
+2. **No reply headers.**  The message starts a thread of its own: the root is its own Message-ID (a
+   message without one gets a stable id derived from its bytes, so a redelivery maps to the same key).
+3. ``thread_key = "email:" + root`` (the root in its ``<...>`` form).
+4. **Ticket number in the subject** (``[#123]`` by default) is reported as ``ticket_number`` whenever
+   the headers did not already name one of our messages.  When the client's mailer dropped the reply
+   headers, this is the only link, and the engine attaches the message to that ticket's conversation.
+
+Our outbound Message-IDs encode the thread root and the ticket:
+``<sb.{ticket}.{base32(root)}.{random}@{domain}>``, and their ``References`` start with the root, so a
+reply to our reply lands in the same thread even if the client keeps only ``In-Reply-To``.
+
+What this gives:
+
+* reply chains thread together (every reply carries the root or one of our ids);
+* the same sender writing anew with a new subject starts a new conversation (no reply headers);
+* a forwarded message (no reply headers) starts a new conversation; a fork of a thread (two people
+  answering the same message, or a reply with a changed subject) stays in the thread of its headers;
+* missing headers fall back to the ticket number of the subject.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+_BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
+_OWN_ID = re.compile(r"^<sb\.([0-9A-Za-z_-]+)\.([a-z2-7]*)\.[0-9a-f]+@([^>]+)>$")
+_REPLY_PREFIX = re.compile(r"^\s*(re|відп|отв|aw|sv)\s*(\[\d+\])?\s*:", re.IGNORECASE)
+_NO_TICKET = "x"
+
+
+def parse_message_ids(value: str | None) -> list[str]:
+    """The Message-IDs in a header value, in order, each as ``<local@domain>``, duplicates dropped.
+
+    Ids without angle brackets (some mailers drop them) are accepted when they contain ``@``.
+    """
+    if not value:
+        return []
+    found = [f"<{m}>" for m in _ANGLE_ID.findall(value)]
+    if not found:
+        found = [f"<{m}>" for m in _BARE_ID.findall(value)]
+    return list(dict.fromkeys(found))
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable id for a message that came without one: the same bytes always give the same id."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id.invalid>"
+
+
+def _b32(text: str) -> str:
+    return base64.b32encode(text.encode()).decode().rstrip("=").lower()
+
+
+def _unb32(token: str) -> str | None:
+    padded = token.upper() + "=" * (-len(token) % 8)
+    try:
+        return base64.b32decode(padded).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnMessageId:
+    """One of our outbound Message-IDs, decoded: the thread it belongs to and its ticket."""
+
+    root: str
+    ticket_number: int | None
+
+    @staticmethod
+    def make(root: str, ticket_number: int | None, domain: str, unique: str | None = None) -> str:
+        """A new id in thread ``root``; the same ``unique`` (an outbound's dedupe key) gives the same id."""
+        ticket = str(ticket_number) if ticket_number is not None else _NO_TICKET
+        tail = hashlib.sha256(unique.encode()).hexdigest()[:16] if unique else secrets.token_hex(8)
+        return f"<sb.{ticket}.{_b32(root)}.{tail}@{domain}>"
+
+    @staticmethod
+    def parse(message_id: str, domain: str) -> OwnMessageId | None:
+        match = _OWN_ID.match(message_id)
+        if match is None or match.group(3).lower() != domain.lower():
+            return None
+        root = _unb32(match.group(2))
+        if not root:
+            return None
+        ticket = match.group(1)
+        return OwnMessageId(root=root, ticket_number=int(ticket) if ticket.isdigit() else None)
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectTag:
+    """The ticket tag of subjects, e.g. ``[#{ticket_number}]``: find it, put it on."""
+
+    template: str = "[#{ticket_number}]"
+
+    @property
+    def _pattern(self) -> re.Pattern[str]:
+        before, _, after = self.template.partition("{ticket_number}")
+        return re.compile(re.escape(before) + r"\s*(\d+)\s*" + re.escape(after))
+
+    def find(self, subject: str | None) -> int | None:
+        match = self._pattern.search(subject or "")
+        return int(match.group(1)) if match else None
+
+    def apply(self, subject: str | None, ticket_number: int | None, *, reply: bool) -> str:
+        """``"[#123] Re: subject"``: any old tag removed, ``Re:`` added to a reply that lacks it."""
+        bare = " ".join(self._pattern.sub(" ", subject or "").split())
+        if reply and not _REPLY_PREFIX.match(bare):
+            bare = f"Re: {bare}" if bare else "Re:"
+        if ticket_number is None:
+            return bare
+        tag = self.template.format(ticket_number=ticket_number)
+        return f"{tag} {bare}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLink:
+    """Where an inbound message belongs: its conversation key and, if known, its ticket."""
+
+    thread_key: str
+    root: str
+    ticket_number: int | None
+    via_own_message: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadResolver:
+    """Pure: message headers in, :class:`ThreadLink` out.  Configured with our domain and tag."""
+
+    domain: str
+    tag: SubjectTag = SubjectTag()
+
+    def resolve(
+        self, message_id: str, in_reply_to: list[str], references: list[str], subject: str | None
+    ) -> ThreadLink:
+        chain = list(dict.fromkeys([*references, *in_reply_to]))
+        for ref in chain:
+            own = OwnMessageId.parse(ref, self.domain)
+            if own is not None:
+                return ThreadLink(f"email:{own.root}", own.root, own.ticket_number, True)
+        root = chain[0] if chain else message_id
+        return ThreadLink(f"email:{root}", root, self.tag.find(subject), False)
+
+    def outbound_headers(
+        self,
+        thread_key: str,
+        ticket_number: int | None,
+        in_reply_to: str | None,
+        references: list[str],
+        unique: str | None = None,
+    ) -> dict[str, str]:
+        """Message-ID, In-Reply-To and References for a reply in the thread ``thread_key``."""
+        root = thread_key.removeprefix("email:")
+        candidates = [root, *references, *([in_reply_to] if in_reply_to else [])]
+        chain = [ref for ref in dict.fromkeys(candidates) if _ANGLE_ID.fullmatch(ref)]
+        headers = {"Message-ID": OwnMessageId.make(root, ticket_number, self.domain, unique)}
+        if in_reply_to:
+            headers["In-Reply-To"] = in_reply_to
+        if chain:
+            headers["References"] = " ".join(chain)
+        return headers
