@@ -251,9 +251,15 @@ class CallTracker:
     def _on_dial_end(self, m: AmiMessage, at: datetime) -> None:
         call, _ = self._call_and_ids(m.headers)
         dest = m.get("destuniqueid")
-        if call is None or not dest or dest not in call.agent_legs:
+        if call is None or not dest:
             return
         status = m.get("dialstatus")
+        if call.direction == "outbound":
+            if status == "ANSWER" and call.agent:
+                self.agent_answered(call, call.agent, dest, at)
+            return
+        if dest not in call.agent_legs:
+            return
         if status == "ANSWER":
             self.agent_answered(call, call.agent_legs[dest], dest, at)
         elif status in _NO_ANSWER:
