@@ -9,7 +9,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from actors.runtime import ActorSystem
 from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
 
 log = logging.getLogger(__name__)
@@ -21,9 +20,9 @@ def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
 
 
 class ChannelActor:
-    def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[ActorSystem], Any]) -> None:
+    def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
         self.name = name
-        self.services = services_factory(services_factory.system())  # type: ignore[attr-defined]
+        self.services = services_factory()
         self.channel = build_channel(name, settings)
         self.started = False
 

@@ -8,6 +8,7 @@ replies go back through the channel.  Every change is a ticket event and a live 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,18 @@ class ConversationActor(Entity):
         async with self.ctx.db.connect() as conn:
             self.row = await db.find_open_conversation(conn, self.ref.id)
             self.ticket = await db.load_ticket(conn, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
+
+    @classmethod
+    async def host_duty(cls, host: Any) -> None:
+        """Hand again to their conversations this shard's inbox items stored but not handled in time
+        (their host died before handling them)."""
+        engine = host.services.settings.engine
+        while True:
+            await asyncio.sleep(engine.sweep_every_s)
+            try:
+                await host.services.inbox.redeliver_pending(host.settings.shard, engine.redeliver_after_s)
+            except Exception:
+                log.exception("inbox sweep of shard %s failed", host.settings.shard)
 
     def wants_passivation(self) -> bool:
         return self.row is None or self.row["status"] == "closed"

@@ -7,8 +7,6 @@ on one machine or on a Ray cluster.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,11 +58,13 @@ class RayServicesFactory:
     channels: tuple[str, ...]
     pool_size: int = 5
 
-    def __call__(self, system: ActorSystem) -> Services:
+    def __call__(self, system: ActorSystem | None = None) -> Services:
         import ray
+
         from crm_core.pool import CrmPool
 
         settings = Settings.load(self.config_dir)
+        system = system or self.system()
         hub = HubClient(ray.get_actor(HUB_NAME, namespace=self.namespace))
         namespace = self.namespace
 
@@ -76,35 +76,6 @@ class RayServicesFactory:
 
     def system(self) -> ActorSystem:
         return ActorSystem(Settings.load(self.config_dir).engine.shards, RayTransport(self.namespace))
-
-
-class InboxSweeper:
-    """Delivers again the inbound items whose conversation host died before handling them."""
-
-    def __init__(self, inbox: InboxWriter, shards: int, settings: Settings) -> None:
-        self.inbox = inbox
-        self.shards = shards
-        self.settings = settings
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def _run(self) -> None:
-        engine = self.settings.engine
-        while True:
-            await asyncio.sleep(engine.sweep_every_s)
-            for shard in range(self.shards):
-                try:
-                    await self.inbox.redeliver_pending(shard, engine.redeliver_after_s)
-                except Exception:
-                    log.exception("inbox sweep of shard %s failed", shard)
 
 
 class LocalEngine:
@@ -129,12 +100,9 @@ class LocalEngine:
                 system.transport.add(host)
                 await host.start()
                 self.hosts.append(host)
-        self.sweeper = InboxSweeper(self.services.inbox, self.settings.engine.shards["conversation"], self.settings)
-        self.sweeper.start()
         return self.services
 
     async def stop(self) -> None:
-        await self.sweeper.stop()
         for host in self.hosts:
             await host.stop()
         await self.services.db.dispose()
@@ -153,6 +121,7 @@ class RayEngine:
     def start(self, channels: dict[str, dict[str, Any]] | None = None, gateway: bool = True) -> str | None:
         """Start every actor; returns the dashboard URL when the gateway runs."""
         import ray
+
         from crm_core.pool import CrmPool
 
         migrate(self.database_url)
@@ -186,7 +155,7 @@ class RayEngine:
 
     def client_services(self) -> Services:
         """Services for this (driver) process: talks to the hosts over Ray."""
-        return self.factory(self.factory.system())
+        return self.factory()
 
     def stop(self) -> None:
         import ray

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -101,6 +101,11 @@ class Entity(abc.ABC):
     @abc.abstractmethod
     async def receive(self, message: Any) -> Any:
         """Handle one message; the result is the reply to ``ask``."""
+
+    @classmethod
+    def host_duty(cls, host: Any) -> Coroutine[Any, Any, None] | None:
+        """A background job the host of each shard runs for this kind (e.g. re-delivering its inbox)."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """A small JSON-able summary of the state, for the actor view."""

@@ -8,7 +8,6 @@ same class runs in-process for unit tests and inside a Ray actor (:mod:`actors.r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -79,6 +78,9 @@ class EntityHost:
                        asyncio.create_task(self._sweep_idle(), name="idle-sweep")]
         if self._publish_batch is not None:
             self._tasks.append(asyncio.create_task(self._flush_events(), name="events"))
+        duty = self.entity_class.host_duty(self)
+        if duty is not None:
+            self._tasks.append(asyncio.create_task(duty, name="duty"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -257,8 +259,10 @@ class EntityHost:
     async def _flush_events(self) -> None:
         while True:
             await asyncio.sleep(self.settings.publish_flush_s)
-            with contextlib.suppress(Exception):
+            try:
                 await self._flush_outbox()
+            except Exception:
+                log.exception("live events of %s shard %s not published", self.settings.kind, self.settings.shard)
 
     # --- introspection ---------------------------------------------------------------------------
 

@@ -1,0 +1,67 @@
+"""The ``switchboard`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from actors.system import RayEngine
+
+    engine = RayEngine(args.config)
+    url = engine.start()
+    print(f"Switchboard is running: {url}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(asyncio.Event().wait())
+    engine.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from actors.demo import run_demo
+
+    run_demo(args.config, duration_s=args.duration)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from crm_core.database import migrate, resolve_url
+
+    migrate(resolve_url())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("SWITCHBOARD_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = {"seed": "crm_core.seed:main", "simulate": "routing.simulation:main"}
+    if argv and argv[0] in passthrough:
+        import importlib
+
+        module, _, function = passthrough[argv[0]].partition(":")
+        return int(getattr(importlib.import_module(module), function)(argv[1:]) or 0)
+    parser = argparse.ArgumentParser(prog="switchboard", description="Omnichannel contact-centre engine")
+    parser.add_argument("--config", type=Path, default=None, help="configuration directory (default: config/)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the engine and the dashboards").set_defaults(func=_run)
+    demo = commands.add_parser("demo", help="seed, start the engine with sandbox traffic and agents")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.set_defaults(func=_demo)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
+    commands.add_parser("seed", help="generate clients and accounts: seed --accounts N")
+    commands.add_parser("simulate", help="service level a staffing and workflow would give")
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
