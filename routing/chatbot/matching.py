@@ -34,9 +34,14 @@ class Keyword:
         return cls(words=stems, prefix=tuple(part.endswith("*") for part in parts))
 
     def found_in(self, message: tuple[str, ...]) -> bool:
+        first, first_is_prefix = self.words[0], self.prefix[0]
         size = len(self.words)
         for start in range(len(message) - size + 1):
-            if all(message[start + i].startswith(word) if prefix else message[start + i] == word
-                   for i, (word, prefix) in enumerate(zip(self.words, self.prefix, strict=True))):
+            word = message[start]
+            if not (word.startswith(first) if first_is_prefix else word == first):
+                continue
+            if size == 1 or all(
+                    message[start + i].startswith(self.words[i]) if self.prefix[i] else message[start + i] == self.words[i]
+                    for i in range(1, size)):
                 return True
         return False

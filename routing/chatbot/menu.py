@@ -31,6 +31,8 @@ class ChatbotMenu:
     def __init__(self, config: ChatbotConfig) -> None:
         self.config = config
         self._by_payload = {option.id: option for menu in config.menus.values() for option in menu.options}
+        self._label_words = {option.id: words_of(option.label) for option in self._by_payload.values()
+                             if option.label}
 
     @classmethod
     def from_toml(cls, text: str, filename: str, locale: Mapping[str, str] | None = None) -> ChatbotMenu:
@@ -104,7 +106,7 @@ class ChatbotMenu:
         candidates = [*menu.options, *self.config.rules, self.config.operator]
         best: Choice | None = None
         for choice in candidates:
-            label_match = choice.label is not None and words_of(choice.label) == words
+            label_match = self._label_words.get(choice.id) == words
             if (label_match or any(keyword.found_in(words) for keyword in choice.keywords)) \
                     and (best is None or choice.priority > best.priority):
                 best = choice
