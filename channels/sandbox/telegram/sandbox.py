@@ -131,14 +131,26 @@ class TelegramSandbox(BotApiServer):
     def answered_callbacks(self) -> list[str]:
         return list(self.state.answered_callbacks)
 
+    def offered_buttons(self, user: SandboxUser) -> list[str]:
+        """The ``callback_data`` of the inline buttons on the bot's newest message to ``user``."""
+        sent = self.state.sent.get(user.id)
+        rows = (sent[-1].get("reply_markup") or {}).get("inline_keyboard", []) if sent else []
+        return [button["callback_data"] for row in rows for button in row if "callback_data" in button]
+
     async def run_traffic(self, rate_per_s: float, duration_s: float | None = None,
-                          users: Sequence[SandboxUser] | None = None,
-                          phrases: Sequence[str] = DEMO_PHRASES) -> int:
-        """Users write at ``rate_per_s`` for ``duration_s`` (forever if ``None``); returns how many."""
+                          users: Sequence[SandboxUser] | None = None, phrases: Sequence[str] = DEMO_PHRASES,
+                          press_ratio: float = 0.4, seed: int = 7) -> int:
+        """Users act at ``rate_per_s`` for ``duration_s`` (forever if ``None``); returns how many acts.
+
+        Like chatbot users: a user whose last bot message has buttons presses one with probability
+        ``press_ratio``; a user with a phone shares it once; otherwise they write one of ``phrases``.
+        """
         crowd = list(users) if users else demo_users(20)
+        rng = random.Random(seed)
+        shared: set[int] = set()
         interval = 1.0 / rate_per_s
         started = time.monotonic()
-        sent = 0
+        acts = 0
         for n in itertools.count():
             due = started + n * interval
             if duration_s is not None and due - started >= duration_s:
@@ -146,6 +158,14 @@ class TelegramSandbox(BotApiServer):
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.user_sends_text(crowd[n % len(crowd)], phrases[n % len(phrases)])
-            sent += 1
-        return sent
+            user = crowd[n % len(crowd)]
+            buttons = self.offered_buttons(user)
+            if buttons and rng.random() < press_ratio:
+                self.user_presses_button(user, rng.choice(buttons))
+            elif user.phone and user.id not in shared and n >= len(crowd):
+                shared.add(user.id)
+                self.user_shares_contact(user)
+            else:
+                self.user_sends_text(user, phrases[rng.randrange(len(phrases))])
+            acts += 1
+        return acts

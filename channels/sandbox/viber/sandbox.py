@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,16 +151,36 @@ class ViberSandbox(ViberRestServer):
         """What the bot sent to a user (``send_message`` bodies without the token), oldest first."""
         return list(self.account.sent.get(user.id if isinstance(user, ViberUser) else user, []))
 
+    def offered_buttons(self, user: ViberUser) -> list[str]:
+        """The ``ActionBody`` of the keyboard on the bot's newest message to ``user``."""
+        sent = self.account.sent.get(user.id)
+        buttons = (sent[-1].get("keyboard") or {}).get("Buttons", []) if sent else []
+        return [button["ActionBody"] for button in buttons if button.get("ActionType", "reply") == "reply"]
+
+    async def _act(self, user: ViberUser, rng: random.Random, press_ratio: float, phrases: Sequence[str],
+                   first_contact: bool) -> CallbackResult:
+        buttons = self.offered_buttons(user)
+        if first_contact:
+            return await self.user_starts_conversation(user)
+        if buttons and rng.random() < press_ratio:
+            return await self.user_presses_button(user, rng.choice(buttons))
+        return await self.user_sends_text(user, phrases[rng.randrange(len(phrases))])
+
     async def run_traffic(self, rate_per_s: float, duration_s: float | None = None,
-                          users: Sequence[ViberUser] | None = None,
-                          phrases: Sequence[str] = DEMO_PHRASES) -> int:
-        """Users write at ``rate_per_s`` for ``duration_s`` (forever if ``None``); returns how many.
-        Callbacks go out concurrently, as Viber's do, so a slow webhook does not slow the rate."""
+                          users: Sequence[ViberUser] | None = None, phrases: Sequence[str] = DEMO_PHRASES,
+                          press_ratio: float = 0.4, seed: int = 11) -> int:
+        """Users act at ``rate_per_s`` for ``duration_s`` (forever if ``None``); returns how many acts.
+
+        Like chatbot users: each opens the conversation first (``conversation_started``), then presses a
+        button of the bot's newest keyboard with probability ``press_ratio`` or writes one of ``phrases``.
+        Callbacks go out concurrently, as Viber's do, so a slow webhook does not slow the rate.
+        """
         crowd = list(users) if users else demo_users(20)
+        rng = random.Random(seed)
         interval = 1.0 / rate_per_s
         started = time.monotonic()
         in_flight: set[asyncio.Task[CallbackResult]] = set()
-        sent = 0
+        acts = 0
         try:
             for n in itertools.count():
                 due = started + n * interval
@@ -168,12 +189,12 @@ class ViberSandbox(ViberRestServer):
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                task = asyncio.create_task(self.user_sends_text(crowd[n % len(crowd)], phrases[n % len(phrases)]))
+                user = crowd[n % len(crowd)]
+                task = asyncio.create_task(self._act(user, rng, press_ratio, phrases, first_contact=n < len(crowd)))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-                sent += 1
+                acts += 1
         finally:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
-        return sent
-
+        return acts

@@ -68,7 +68,7 @@ class ViberRestServer:
 
     def __init__(self, token: str = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f") -> None:
         self.account = ViberAccount(token=token)
-        self.retry_attempts = 5
+        self.retry_attempts = 10
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
