@@ -66,6 +66,7 @@ class EmailChannel(Channel):
         message = compose_reply(outbound, self.settings, self.resolver)
         await submit(message, self.settings.smtp, self.settings.from_address)
         message_id = str(message["Message-ID"])
+        self.resolver.remember(message_id, outbound.thread_key.removeprefix("email:"))
         if self.settings.imap.sent_mailbox:
             await self._file_sent_copy(message.as_bytes(), message_id)
         return DeliveryReceipt(external_id=message_id)

@@ -44,7 +44,7 @@ def codec_for(charset: str | None) -> str | None:
         info = codecs.lookup(name)
     except LookupError:
         return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED:
         return None
     return info.name
 

@@ -74,6 +74,7 @@ class InboundBuilder:
 
     def _from_parsed(self, message: MailboxMessage, mail: ParsedMail) -> Inbound:
         link = self.resolver.resolve(mail.message_id, mail.in_reply_to, mail.references, mail.subject)
+        self.resolver.remember(mail.message_id, link.root)
         metadata: dict[str, Any] = {
             "message_id": mail.message_id,
             "in_reply_to": mail.in_reply_to[0] if mail.in_reply_to else None,

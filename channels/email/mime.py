@@ -166,6 +166,7 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
         ctype = part.get_content_type()
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
             text, problem = decode_bytes(_part_bytes(part), part.get_content_charset())
+            text = text.replace("\r\n", "\n")
             if problem:
                 mail.problems.append(problem)
             if ctype == "text/plain":
@@ -174,8 +175,8 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
                 mail.html = text
             continue
         data = _part_bytes(part)
-        if not data and part.is_multipart():
-            continue
+        if part.get_content_maintype() == "multipart" and not data.strip():
+            continue  # the empty shell of a multipart whose boundary never came
         mail.attachments.append(MailPart(_filename(part, index, mail.problems), ctype, data))
     if plain:
         mail.text = "\n".join(t.strip("\r\n") for t in plain).strip()

@@ -4,8 +4,11 @@ The rule, in order:
 
 1. **Reply headers.**  The chain is the ``References`` ids in order, then ``In-Reply-To`` if it is not
    already among them.  If any id in the chain is one of *our own* Message-IDs, the thread root is the
-   one encoded in it (see below) and its ticket number is reported.  Otherwise the root is the first id
-   of the chain (RFC 5322 §3.6.4: mailers keep the first reference when they trim the list).
+   one encoded in it (see below) and its ticket number is reported.  Else, if any id of the chain is a
+   message the resolver has seen (it remembers the root of every message it resolved, and the engine
+   may seed it with recent ones through :meth:`ThreadResolver.remember`), that message's root is used:
+   this keeps threads whole when a mailer sends only ``In-Reply-To``.  Otherwise the root is the first
+   id of the chain (RFC 5322 §3.6.4: mailers keep the first reference when they trim the list).
 2. **No reply headers.**  The message starts a thread of its own: the root is its own Message-ID (a
    message without one gets a stable id derived from its bytes, so a redelivery maps to the same key).
 3. ``thread_key = "email:" + root`` (the root in its ``<...>`` form).
@@ -33,7 +36,8 @@ import binascii
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
@@ -136,10 +140,23 @@ class ThreadLink:
 
 @dataclass(frozen=True, slots=True)
 class ThreadResolver:
-    """Pure: message headers in, :class:`ThreadLink` out.  Configured with our domain and tag."""
+    """Message headers in, :class:`ThreadLink` out; configured with our domain and subject tag.
+
+    Its only state is a bounded memory of ``Message-ID -> thread root`` (the newest ``memory_size``
+    messages), fed by :meth:`remember`; with an empty memory it is a pure function of the headers.
+    """
 
     domain: str
     tag: SubjectTag = SubjectTag()
+    memory_size: int = 200_000
+    _roots: OrderedDict[str, str] = field(default_factory=OrderedDict, compare=False, repr=False)
+
+    def remember(self, message_id: str, root: str) -> None:
+        """Note that ``message_id`` belongs to the thread rooted at ``root`` (engine seeding, or ours)."""
+        self._roots[message_id] = root
+        self._roots.move_to_end(message_id)
+        while len(self._roots) > self.memory_size:
+            self._roots.popitem(last=False)
 
     def resolve(
         self, message_id: str, in_reply_to: list[str], references: list[str], subject: str | None
@@ -149,7 +166,8 @@ class ThreadResolver:
             own = OwnMessageId.parse(ref, self.domain)
             if own is not None:
                 return ThreadLink(f"email:{own.root}", own.root, own.ticket_number, True)
-        root = chain[0] if chain else message_id
+        known = next((self._roots[ref] for ref in chain if ref in self._roots), None)
+        root = known or (chain[0] if chain else message_id)
         return ThreadLink(f"email:{root}", root, self.tag.find(subject), False)
 
     def outbound_headers(
