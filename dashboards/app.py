@@ -1,0 +1,74 @@
+"""The dashboard gateway's web application: the JSON API, the live event streams, the API channel and
+webhooks, health and metrics, the OpenAPI document and the pages.
+
+``build_app(services)`` takes the engine's services (see :mod:`actors.services`): ``system`` (actor
+asks), ``db`` (AsyncEngine), ``crm`` (identify / search / client card), ``hub`` (snapshot and
+``events_after``), ``inbox`` (the API channel's sink), ``channels`` (webhooks, click-to-call) and
+``settings`` (``config_dir``, ``engine.data_dir``, ``tickets``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from dashboards import openapi
+from dashboards.context import GATEWAY, Gateway
+from dashboards.i18n import Locales
+from dashboards.layouts import LayoutStore
+from dashboards.metrics import GatewayMetrics, measure
+from dashboards.middleware import authenticate, refuse_clearly
+from dashboards.relay import EventRelay
+from dashboards.routes import (
+    agents,
+    auth,
+    clients,
+    conversations,
+    inbound,
+    reports,
+    supervisor,
+    system,
+    tickets,
+)
+from dashboards.routes.pages import add_pages
+from dashboards.sessions import SessionCache
+from dashboards.settings import DashboardSettings
+
+API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
+              supervisor.routes, reports.routes, inbound.routes)
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def build_app(services: Any, settings: DashboardSettings | None = None) -> web.Application:
+    config_dir = Path(services.settings.config_dir)
+    settings = settings or DashboardSettings.load(config_dir)
+    metrics = GatewayMetrics()
+    relay = EventRelay(services.hub, ring_size=settings.relay_ring,
+                       on_events=lambda events: _count(metrics, events))
+    data_dir = Path(getattr(getattr(services.settings, "engine", None), "data_dir", "var"))
+    gateway = Gateway(services=services, settings=settings,
+                      locales=Locales(settings.languages, settings.default_language), relay=relay, metrics=metrics,
+                      layouts=LayoutStore(data_dir / "dashboards" / "layouts.json", settings),
+                      sessions=SessionCache(services.db, settings))
+    app = web.Application(middlewares=[measure, refuse_clearly, authenticate],
+                          client_max_size=MAX_REQUEST_BYTES)
+    app[GATEWAY] = gateway
+    for group in API_GROUPS:
+        group.add_to(app)
+    app[system.OPENAPI_KEY] = openapi.document(API_GROUPS)
+    add_pages(app)
+
+    async def follow_events(app: web.Application) -> Any:
+        await relay.start()
+        yield
+        await relay.stop()
+
+    app.cleanup_ctx.append(follow_events)
+    return app
+
+
+def _count(metrics: GatewayMetrics, events: list[dict[str, Any]]) -> None:
+    metrics.events.inc(len(events))
+    metrics.relay_seq.set(events[-1]["seq"])

@@ -1,0 +1,66 @@
+"""Prometheus metrics of the gateway: requests by route and status, latency, open event streams and
+how far the gateway's relay has followed the event hub."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from dashboards.context import gateway
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("switchboard_http_requests", "HTTP requests answered",
+                                ("method", "route", "status"), registry=self.registry)
+        self.latency = Histogram("switchboard_http_request_seconds", "Time to answer an HTTP request",
+                                 ("route",), registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.streams = Gauge("switchboard_event_streams", "Open server-sent event streams", registry=self.registry)
+        self.relay_seq = Gauge("switchboard_relay_seq", "Newest event seq the gateway has relayed",
+                               registry=self.registry)
+        self.events = Counter("switchboard_events_relayed", "Events relayed from the hub", registry=self.registry)
+        self.logins = Counter("switchboard_logins", "Login attempts", ("outcome",), registry=self.registry)
+        self.inbound = Counter("switchboard_api_inbound", "Items received on the generic API channel",
+                               ("source", "outcome"), registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+@web.middleware
+async def measure(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = gateway(request).metrics
+        route = _route_name(request)
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    body = gateway(request).metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

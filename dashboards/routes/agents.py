@@ -1,0 +1,111 @@
+"""The agent's own endpoints: state, offers (accept / reject), the live stream of what concerns the
+agent, own statistics and click-to-call.  An agent only ever addresses their own agent actor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from actors import messages as m
+from channels.base import ChannelError
+from crm_core import reports
+from dashboards import sse
+from dashboards.api import ApiRoutes, json_response
+from dashboards.context import BODY, gateway, principal
+from dashboards.engine import ask
+from dashboards.errors import ApiError, bad_request
+from dashboards.masking import mask
+from dashboards.schema import Body, Field
+
+routes = ApiRoutes("agents")
+
+AGENT_STATES = ("available", "break", "offline")
+STATE = Body("AgentState", {
+    "state": Field(str, required=True, choices=AGENT_STATES),
+    "reason": Field(str, max_len=64, nullable=True, description="required for a break"),
+})
+REJECT = Body("RejectOffer", {"reason": Field(str, max_len=64)})
+CALL = Body("ClickToCall", {"number": Field(str, required=True, max_len=32),
+                            "conversation": Field(str, max_len=255)})
+DESKTOP_EVENTS = ("agent", "offer", "conversation", "message", "screen_pop", "escalation", "ticket")
+
+
+def checked_state(body: dict[str, Any]) -> m.SetAgentState:
+    reason = (body.get("reason") or "").strip() or None
+    if body["state"] == "break" and reason is None:
+        raise bad_request("missing_field", "reason", field="reason")
+    return m.SetAgentState(body["state"], reason if body["state"] == "break" else None)
+
+
+@routes.route("GET", "/api/v1/agents/me", "The agent's state, capacity, load, conversations and offers",
+              permission="desktop")
+async def my_agent(request: web.Request) -> web.Response:
+    return json_response(await ask(request, principal(request).agent_ref, m.GetAgent()))
+
+
+@routes.route("POST", "/api/v1/agents/me/state", "Switch state: available, break (with a reason), offline",
+              permission="desktop", body=STATE)
+async def set_my_state(request: web.Request) -> web.Response:
+    return json_response(await ask(request, principal(request).agent_ref, checked_state(request[BODY])))
+
+
+@routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/accept",
+              "Accept an offer; returns the conversation with its client card", permission="desktop")
+async def accept_offer(request: web.Request) -> web.Response:
+    who = principal(request)
+    view = await ask(request, who.agent_ref, m.AcceptOffer(request.match_info["offer_id"]))
+    return json_response(mask(view, who.role.mask))
+
+
+@routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/reject", "Reject an offer",
+              permission="desktop", body=REJECT)
+async def reject_offer(request: web.Request) -> web.Response:
+    reason = request[BODY].get("reason") or "rejected"
+    return json_response(await ask(request, principal(request).agent_ref,
+                                   m.RejectOffer(request.match_info["offer_id"], reason)))
+
+
+@routes.route("GET", "/api/v1/agents/me/stream",
+              "Server-sent events for this agent: own state, offers, conversations, screen pops",
+              permission="desktop", produces="text/event-stream")
+async def my_stream(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    gw = gateway(request)
+
+    def select(event: dict[str, Any]) -> dict[str, Any] | None:
+        if event.get("type") not in DESKTOP_EVENTS or event.get("agent_id") not in (who.id, str(who.id)):
+            return None
+        return mask(event, who.role.mask)
+
+    async def snapshot() -> dict[str, Any]:
+        hub = await gw.services.hub.snapshot()
+        agent = await ask(request, who.agent_ref, m.GetAgent())
+        mine = [c for c in hub.get("conversation", []) if c.get("agent_id") in (who.id, str(who.id))]
+        return {"seq": hub["seq"], "agent": agent, "conversations": mask(mine, who.role.mask)}
+
+    return await sse.stream(request, select, snapshot)
+
+
+@routes.route("GET", "/api/v1/agents/me/stats",
+              "Own statistics: handled today, this week, this month; average handling time; SLA met",
+              permission=("reports.own", "desktop"))
+async def my_stats(request: web.Request) -> web.Response:
+    async with gateway(request).services.db.connect() as conn:
+        return json_response(await reports.agent_stats(conn, principal(request).id))
+
+
+@routes.route("POST", "/api/v1/calls", "Click-to-call: ring the agent's extension, then the number",
+              permission="desktop", body=CALL)
+async def click_to_call(request: web.Request) -> web.Response:
+    who = principal(request)
+    if not who.extension:
+        raise ApiError(409, "no_extension")
+    body = request[BODY]
+    try:
+        result = await gateway(request).services.channels.perform(
+            "voice", "originate", extension=who.extension, number=body["number"],
+            conversation=body.get("conversation"))
+    except ChannelError as exc:
+        raise ApiError(503, "channel_unavailable", str(exc)) from None
+    return json_response({"placed": True, "result": result}, status=202)

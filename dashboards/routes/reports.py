@@ -1,0 +1,62 @@
+"""Reports over any period with filters (channel, type, category, queue, agent) and the streamed ticket
+exports (CSV, XLSX; no row limit)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from crm_core import reports
+from dashboards import exports
+from dashboards.api import ApiRoutes, json_response
+from dashboards.context import gateway, principal
+from dashboards.errors import bad_request
+from dashboards.filters import period, ticket_filter
+from dashboards.routes.tickets import TICKET_FILTERS, own_only
+
+routes = ApiRoutes("reports")
+
+REPORT_QUERY = {"from": "start (date or ISO time), default 30 days ago", "to": "end (a date includes that day)",
+                "channel": "channels", "type": "types", "category": "categories", "queue": "queues",
+                "agent_id": "agent ids", "bucket": "hour | day | week | month (time series)"}
+
+
+@routes.route("GET", "/api/v1/reports/summary", "Counts, first response, resolution, SLA %, FCR, AHT, ASA, "
+              "abandonment, top categories, agent load and a time series for the period",
+              permission="reports.view", query=REPORT_QUERY)
+async def summary(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    query = request.query
+    start, end = period(query)
+    flt = ticket_filter(query, gw.services.settings.tickets)
+    bucket = query.get("bucket") or ("hour" if (end - start).days <= 2 else "day")
+    if bucket not in reports.BUCKETS:
+        raise bad_request("invalid_filter", f"bucket: one of {list(reports.BUCKETS)}", field="bucket")
+
+    async def run(query_fn, *args):  # each part on its own connection, side by side
+        async with gw.services.db.connect() as conn:
+            return await query_fn(conn, flt, start, end, *args)
+
+    totals, series, categories, agents = await asyncio.gather(
+        run(reports.summary), run(reports.time_series, bucket), run(reports.top_categories),
+        run(reports.agent_load))
+    return json_response({"from": start, "to": end, "bucket": bucket, "totals": totals, "series": series,
+                          "top_categories": categories, "agents": agents})
+
+
+@routes.route("GET", "/api/v1/exports/tickets.csv", "Every matching ticket as CSV, streamed",
+              permission="reports.export", query=TICKET_FILTERS, produces="text/csv")
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    flt = ticket_filter(request.query, gateway(request).services.settings.tickets, **own_only(who))
+    return await exports.export_csv(request, flt, exports.row_masker(who.role.mask))
+
+
+@routes.route("GET", "/api/v1/exports/tickets.xlsx", "Every matching ticket as XLSX, streamed",
+              permission="reports.export", query=TICKET_FILTERS,
+              produces="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+async def export_xlsx(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    flt = ticket_filter(request.query, gateway(request).services.settings.tickets, **own_only(who))
+    return await exports.export_xlsx(request, flt, exports.row_masker(who.role.mask))

@@ -1,0 +1,56 @@
+"""Health, metrics, the OpenAPI document and the vocabularies the pages need (statuses, transitions,
+categories, types, priorities, reply templates)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlalchemy import text
+
+from dashboards.api import ApiRoutes, json_response
+from dashboards.context import gateway
+from dashboards.filters import CHANNELS
+from dashboards.metrics import metrics_endpoint
+
+routes = ApiRoutes("system")
+
+HEALTH_DB_TIMEOUT_S = 2.0
+OPENAPI_KEY: web.AppKey[dict] = web.AppKey("openapi", dict)
+
+
+@routes.route("GET", "/healthz", "Liveness and readiness: database reachable, event feed followed", public=True)
+async def healthz(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    database = True
+    try:
+        async with asyncio.timeout(HEALTH_DB_TIMEOUT_S), gw.services.db.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        database = False
+    ok = database and gw.relay.healthy
+    return json_response({"status": "ok" if ok else "degraded", "database": database,
+                          "events": gw.relay.healthy, "seq": gw.relay.seq}, status=200 if ok else 503)
+
+
+@routes.route("GET", "/metrics", "Prometheus metrics", public=True, produces="text/plain")
+async def metrics(request: web.Request) -> web.Response:
+    return await metrics_endpoint(request)
+
+
+@routes.route("GET", "/api/v1/openapi.json", "This document", public=True)
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI_KEY])
+
+
+@routes.route("GET", "/api/v1/vocabulary", "Ticket statuses and transitions, categories, types, priorities, "
+              "channels and reply templates")
+async def vocabulary(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    tickets = gw.services.settings.tickets
+    return json_response({
+        "statuses": list(tickets.statuses),
+        "transitions": {status: sorted(targets) for status, targets in tickets.transitions.items()},
+        "categories": dict(tickets.categories), "types": list(tickets.types),
+        "priorities": list(tickets.priorities), "channels": list(CHANNELS),
+        "templates": list(gw.settings.reply_templates)})

@@ -1,0 +1,99 @@
+"""Tickets: the filtered list, one ticket, its history, and a ticket created by hand (a walk-in visit,
+a call-back request) which enters the engine like any other contact."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from channels.base import Address, Inbound
+from crm_core import audit, tickets_query
+from dashboards.api import ApiRoutes, json_response
+from dashboards.context import BODY, Principal, gateway, principal
+from dashboards.errors import ApiError, bad_request
+from dashboards.filters import MAX_PAGE, parse_int, ticket_filter
+from dashboards.masking import mask
+from dashboards.schema import Body, Field
+
+routes = ApiRoutes("tickets")
+
+READ = ("tickets.read", "tickets.read_own")
+TICKET_FILTERS = {"status": "statuses, comma-separated", "channel": "channels", "category": "category (and below)",
+                  "type": "types", "priority": "priorities", "queue": "queues", "agent_id": "agent ids",
+                  "client_id": "one client", "from": "created from (date or ISO time)", "to": "created before",
+                  "open": "true: only open tickets", "sla": "breached | at_risk | ok"}
+CONTACT_KINDS = ("phone", "email", "telegram", "viber", "web", "app")
+WALK_IN = Body("ManualTicket", {
+    "contact_kind": Field(str, required=True, choices=CONTACT_KINDS),
+    "contact": Field(str, required=True, max_len=320),
+    "name": Field(str, max_len=200),
+    "subject": Field(str, max_len=500),
+    "text": Field(str, required=True, max_len=20_000),
+    "dedupe_key": Field(str, max_len=128, description="repeat a retried request safely"),
+})
+
+
+def own_only(who: Principal) -> dict[str, Any]:
+    """Forced filter fields: an operator sees only tickets assigned to them."""
+    return {} if who.role.can("tickets.read") else {"agent_ids": (who.id,)}
+
+
+@routes.route("GET", "/api/v1/tickets", "Tickets, newest first, with filters; page with before=<last id>",
+              permission=READ, query={**TICKET_FILTERS, "limit": f"1..{MAX_PAGE}", "before": "id of the last row seen"})
+async def list_tickets(request: web.Request) -> web.Response:
+    who = principal(request)
+    gw = gateway(request)
+    flt = ticket_filter(request.query, gw.services.settings.tickets, **own_only(who))
+    limit = parse_int(request.query, "limit", 50, 1, MAX_PAGE)
+    before = parse_int(request.query, "before", None, 1, 2**62)
+    async with gw.services.db.connect() as conn:
+        rows = await tickets_query.list_tickets(conn, flt, limit=limit, before_id=before)
+    return json_response({"tickets": mask(rows, who.role.mask),
+                          "next_before": rows[-1]["id"] if len(rows) == limit else None})
+
+
+async def _readable(request: web.Request) -> dict[str, Any]:
+    who = principal(request)
+    async with gateway(request).services.db.connect() as conn:
+        ticket = await tickets_query.read_ticket(conn, request.match_info["number"])
+    if ticket is None or (not who.role.can("tickets.read") and ticket["agent_id"] != who.id):
+        raise ApiError(404, "not_found", "ticket")
+    return ticket
+
+
+@routes.route("GET", "/api/v1/tickets/{number}", "One ticket with its linked tickets", permission=READ)
+async def read_ticket(request: web.Request) -> web.Response:
+    return json_response(mask(await _readable(request), principal(request).role.mask))
+
+
+@routes.route("GET", "/api/v1/tickets/{number}/history", "Every event of a ticket, oldest first", permission=READ)
+async def ticket_history(request: web.Request) -> web.Response:
+    ticket = await _readable(request)
+    async with gateway(request).services.db.connect() as conn:
+        events = await tickets_query.ticket_history(conn, ticket["id"])
+    return json_response({"number": ticket["number"], "events": mask(events, principal(request).role.mask)})
+
+
+@routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",
+              permission="tickets.create", body=WALK_IN)
+async def create_ticket(request: web.Request) -> web.Response:
+    who = principal(request)
+    gw = gateway(request)
+    body = request[BODY]
+    if not body["contact"].strip():
+        raise bad_request("missing_field", "contact", field="contact")
+    visit = body.get("dedupe_key") or uuid.uuid4().hex
+    inbound = Inbound(
+        channel="web_form", thread_key=f"web_form:walk_in:{who.id}:{visit}", dedupe_key=f"walk_in:{who.id}:{visit}",
+        sender=Address(body["contact_kind"], body["contact"].strip(), body.get("name")), text=body["text"],
+        subject=body.get("subject"), metadata={"walk_in": True, "created_by": who.author})
+    inbox_id = await gw.services.inbox.store(inbound)
+    if inbox_id is None:
+        return json_response({"duplicate": True, "thread": inbound.thread_key})
+    async with gw.services.db.begin() as conn:
+        await audit.record(conn, actor=who.author, action="ticket.create_by_hand", entity="conversation",
+                           entity_id=inbound.thread_key, after={"contact_kind": body["contact_kind"],
+                                                                "subject": body.get("subject"), "inbox_id": inbox_id})
+    return json_response({"inbox_id": inbox_id, "thread": inbound.thread_key}, status=202)

@@ -1,0 +1,46 @@
+"""Who a session token belongs to, with a short in-memory cache so a busy page does not cost a database
+round-trip per request.  A logout drops the entry at once; an expiry is honoured to the second."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_core import users
+from dashboards.context import Principal
+from dashboards.settings import DashboardSettings
+
+
+class SessionCache:
+    def __init__(self, db: AsyncEngine, settings: DashboardSettings, ttl_s: float = 5.0, size: int = 10_000) -> None:
+        self.db = db
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self.size = size
+        self.entries: dict[str, tuple[float, Principal, datetime]] = {}
+
+    async def resolve(self, token: str) -> Principal | None:
+        entry = self.entries.get(token)
+        now = time.time()
+        if entry is not None and entry[0] > now and entry[2].timestamp() > now:
+            return entry[1]
+        self.entries.pop(token, None)
+        async with self.db.connect() as conn:
+            found = await users.session_user(conn, token)
+        if found is None:
+            return None
+        user, expires_at = found
+        role = self.settings.roles.get(user["role"])
+        if role is None:
+            return None
+        who = Principal(id=user["id"], login=user["login"], full_name=user["full_name"], role=role,
+                        extension=user["extension"])
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[token] = (now + self.ttl_s, who, expires_at)
+        return who
+
+    def forget(self, token: str) -> None:
+        self.entries.pop(token, None)

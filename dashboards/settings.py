@@ -1,0 +1,113 @@
+"""The gateway's own configuration: ``config/dashboards.toml`` and the role matrix ``config/roles.toml``."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+API_CHANNELS = ("webchat", "web_form", "app")
+MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance")
+PERMISSIONS = ("desktop", "conversations.any", "clients.search", "tickets.read", "tickets.read_own",
+               "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
+               "reports.export", "audit.read")
+
+
+class DashboardConfigError(ValueError):
+    """A dashboards or roles file that cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    permissions: frozenset[str]
+    mask: frozenset[str]
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSource:
+    """One source of the generic API channel (a web site's chat, a form, the mobile app)."""
+
+    name: str
+    channel: str
+    key_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    json_body_bytes: int = 65_536
+    inbound_body_bytes: int = 8 * 1024 * 1024
+    attachment_bytes: int = 2 * 1024 * 1024
+    attachments_per_message: int = 5
+    text_chars: int = 20_000
+    export_batch_rows: int = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSettings:
+    roles: Mapping[str, Role]
+    sources: Mapping[str, ApiSource]
+    session_ttl: timedelta = timedelta(hours=12)
+    session_cookie: str = "sb_session"
+    limits: Limits = field(default_factory=Limits)
+    default_language: str = "uk"
+    languages: tuple[str, ...] = ("uk", "en")
+    heartbeat_s: float = 10.0
+    relay_ring: int = 20_000
+    widgets: tuple[str, ...] = ("queues", "agents", "tickets", "escalations", "actors")
+    default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
+
+    @classmethod
+    def load(cls, config_dir: Path) -> DashboardSettings:
+        roles = _load_roles(config_dir / "roles.toml")
+        path = config_dir / "dashboards.toml"
+        raw = _read(path)
+        try:
+            session, i18n, live, widgets = (raw.get(k, {}) for k in ("session", "i18n", "live", "widgets"))
+            sources = {}
+            for name, table in raw.get("inbound", {}).get("sources", {}).items():
+                if table["channel"] not in API_CHANNELS:
+                    raise ValueError(f"source {name}: channel must be one of {API_CHANNELS}")
+                sources[name] = ApiSource(name, table["channel"], str(table["key_sha256"]).lower())
+            available = tuple(widgets.get("available", cls.widgets))
+            defaults = {role: tuple(names) for role, names in widgets.get("defaults", {}).items()}
+            if unknown := {w for names in defaults.values() for w in names} - set(available):
+                raise ValueError(f"unknown widgets {sorted(unknown)}")
+            return cls(roles=roles, sources=sources,
+                       session_ttl=timedelta(hours=float(session.get("ttl_hours", 12))),
+                       session_cookie=session.get("cookie", "sb_session"),
+                       limits=Limits(**raw.get("limits", {})),
+                       default_language=i18n.get("default", "uk"), languages=tuple(i18n.get("languages", ("uk", "en"))),
+                       heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),
+                       widgets=available, default_widgets=defaults,
+                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DashboardConfigError(f"{path}: {exc!r}") from exc
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+        raise DashboardConfigError(f"{path}: {exc}") from exc
+
+
+def _load_roles(path: Path) -> dict[str, Role]:
+    roles = {}
+    for name, table in _read(path).get("roles", {}).items():
+        permissions, mask = frozenset(table.get("permissions", ())), frozenset(table.get("mask", ()))
+        if unknown := permissions - set(PERMISSIONS):
+            raise DashboardConfigError(f"{path}: role {name}: unknown permissions {sorted(unknown)}")
+        if unknown := mask - set(MASKABLE):
+            raise DashboardConfigError(f"{path}: role {name}: unknown mask fields {sorted(unknown)}")
+        roles[name] = Role(name, permissions, mask)
+    if not roles:
+        raise DashboardConfigError(f"{path}: no roles defined")
+    return roles

@@ -1,0 +1,83 @@
+"""Server-sent event streams of the live state.
+
+A stream starts with a ``snapshot`` event (unless the browser reconnects with ``Last-Event-ID``: then it
+gets exactly the events it missed), then every event the viewer may see, each with ``id: <seq>`` so the
+browser's reconnect resumes where it stopped.  When the missed events are gone it gets a fresh
+``snapshot``.  A ``heartbeat`` every few seconds says whether the engine's feed is live, so the page
+never shows a stale wall as live; an expired session ends the stream with ``session_expired``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from dashboards.context import TOKEN, gateway
+from dashboards.jsonutil import dumps
+
+Select = Callable[[dict[str, Any]], dict[str, Any] | None]
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+RETRY_MS = 1500
+
+
+def last_event_id(request: web.Request) -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+    try:
+        value = int(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def frame(event: str, data: Any, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {dumps(data)}\n\n".encode()
+
+
+async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> web.StreamResponse:
+    gw = gateway(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    gw.metrics.streams.inc()
+    token = request.get(TOKEN)
+    try:
+        await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        seq = last_event_id(request)
+        if seq is None:
+            seq = await _send_snapshot(response, snapshot)
+        next_check = time.monotonic() + gw.settings.heartbeat_s
+        while True:
+            answer = await gw.relay.after(seq, gw.settings.heartbeat_s)
+            if answer["gap"]:
+                seq = await _send_snapshot(response, snapshot)
+                continue
+            chunks = []
+            for event in answer["events"]:
+                shown = select(event)
+                if shown is not None:
+                    chunks.append(frame(event.get("type", "event"), shown, event["seq"]))
+            seq = answer["seq"]
+            if chunks:
+                await response.write(b"".join(chunks))
+            if time.monotonic() >= next_check or not (chunks or answer["events"]):
+                next_check = time.monotonic() + gw.settings.heartbeat_s
+                if token is not None and await gw.sessions.resolve(token) is None:
+                    await response.write(frame("session_expired", {}))
+                    break
+                await response.write(frame("heartbeat", {"seq": seq, "live": gw.relay.healthy, "at": time.time()}))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        gw.metrics.streams.dec()
+    return response
+
+
+async def _send_snapshot(response: web.StreamResponse, snapshot: Snapshot) -> int:
+    data = await snapshot()
+    await response.write(frame("snapshot", data, data["seq"]))
+    return int(data["seq"])
