@@ -62,11 +62,12 @@ def _node_id() -> str:
 
 def start_host(kind: str, shard: int, entity_class: str, shards: Mapping[str, int], namespace: str,
                services_factory: Callable[[ActorSystem], Any], **options: Any) -> Any:
-    """Create (or find) the named Ray actor of one host."""
+    """Create (or find) the named Ray actor of one host.  Hosts are spread over the cluster's nodes
+    (on one machine they all sit on its one node); a host restarted after its node died goes elsewhere."""
     import ray
 
     settings = HostSettings(kind=kind, shard=shard, shards=shards[kind])
     actor = ray.remote(HostActor).options(
         name=host_name(kind, shard), namespace=namespace, get_if_exists=True, max_restarts=-1,
-        max_task_retries=-1, max_concurrency=10_000, num_cpus=0, **options)
+        max_task_retries=-1, max_concurrency=10_000, num_cpus=0, scheduling_strategy="SPREAD", **options)
     return actor.remote(settings, entity_class, dict(shards), namespace, services_factory)
