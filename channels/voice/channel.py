@@ -38,6 +38,7 @@ class AmiStats:
 
     sessions: int = 0
     events: int = 0
+    skipped: int = 0
     bad_frames: int = 0
     handler_errors: int = 0
     reconciles: int = 0
@@ -99,6 +100,12 @@ class VoiceChannel(Channel):
         """A round trip to the PBX (health check).  AMI answers in order on one stream, so when it
         returns every event the PBX sent before has been handled."""
         await self._checked({"Action": "Ping"})
+
+    @property
+    def events_received(self) -> int:
+        """Every AMI event received so far: handled, plus skipped unparsed as of no interest."""
+        live = self._connection.events_skipped if self._connection is not None else 0
+        return self.stats.events + self.stats.skipped + live
 
     @property
     def connected(self) -> bool:
@@ -190,7 +197,7 @@ class VoiceChannel(Channel):
         while True:
             connection = AmiConnection(
                 s.host, s.port, on_event=self._on_event, on_bad_frame=self._on_bad_frame,
-                action_timeout=s.action_timeout_seconds, max_frame=s.max_frame_bytes,
+                action_timeout=s.action_timeout_seconds, max_frame=s.max_frame_bytes, wanted=self.tracker.wants,
             )
             try:
                 await connection.open(s.username, s.secret, timeout=s.action_timeout_seconds)
@@ -205,6 +212,7 @@ class VoiceChannel(Channel):
                 reason = exc
             finally:
                 connection.close()
+                self.stats.skipped += connection.events_skipped
                 self._connection = None
                 self._reconciled.clear()
             pause = delay * random.uniform(0.8, 1.2)

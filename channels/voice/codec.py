@@ -13,7 +13,8 @@ This replaces pyst2's reading path (``asterisk.manager.Manager._receive_data``/`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 SEPARATOR = b"\r\n\r\n"
@@ -101,39 +102,46 @@ class AmiFrameError:
 Decoded = AmiMessage | AmiGreeting | AmiFrameError
 
 
+_HEADER = re.compile(r"([^:\r\n]+):[ \t]*([^\r\n]*)")
+
+
 def parse_block(block: bytes) -> AmiMessage | AmiFrameError:
     """One message (without its closing empty line) to an :class:`AmiMessage`."""
     text = block.decode("utf-8", "replace")
-    headers: dict[str, str] = {}
+    pairs = _HEADER.findall(text)
+    headers = {key.lower(): value for key, value in pairs}
     repeated: dict[str, list[str]] | None = None
-    unparsed: list[str] = []
-    for line in text.split("\r\n"):
-        key, sep, value = line.partition(":")
-        if not sep or not key or " " in key.strip():
-            if line.strip():
-                unparsed.append(line)
-            continue
-        key = key.strip().lower()
-        value = value.strip()
-        if key in headers:
-            if repeated is None:
-                repeated = {}
-            repeated.setdefault(key, [headers[key]]).append(value)
-        else:
-            headers[key] = value
+    if len(headers) != len(pairs):
+        headers, repeated = {}, {}
+        for key, value in pairs:
+            key = key.lower()
+            if key in headers:
+                repeated.setdefault(key, [headers[key]]).append(value)
+            else:
+                headers[key] = value
+    unparsed: tuple[str, ...] = ()
+    if text.count("\n") + 1 > len(pairs):
+        unparsed = tuple(line for line in text.split("\r\n") if line.strip() and ":" not in line)
     if "event" not in headers and "response" not in headers:
         return AmiFrameError("block has neither Event nor Response", block[:_RAW_KEPT])
-    return AmiMessage(headers, block, repeated, tuple(unparsed))
+    return AmiMessage(headers, block, repeated, unparsed)
 
 
 class AmiDecoder:
     """Incremental AMI decoder: :meth:`feed` bytes, get complete messages back."""
 
-    def __init__(self, *, max_frame: int = DEFAULT_MAX_FRAME, expect_greeting: bool = True) -> None:
+    def __init__(
+        self, *, max_frame: int = DEFAULT_MAX_FRAME, expect_greeting: bool = True,
+        wanted: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        """``wanted`` sees each complete event's bytes before parsing; events it declines are
+        counted in :attr:`skipped` and never parsed (most of a PBX's chatter is of no interest)."""
         self._buffer = bytearray()
         self._max_frame = max_frame
         self._greeted = not expect_greeting
         self._skipping = False
+        self._wanted = wanted
+        self.skipped = 0
 
     def feed(self, data: bytes) -> list[Decoded]:
         buffer = self._buffer
@@ -158,6 +166,7 @@ class AmiDecoder:
             self._skipping = False
             start = end + 4
         find = buffer.find
+        wanted = self._wanted
         while True:
             end = find(SEPARATOR, start)
             if end < 0:
@@ -170,6 +179,8 @@ class AmiDecoder:
                 continue
             if len(block) > self._max_frame:
                 out.append(AmiFrameError(f"frame of {len(block)} bytes exceeds {self._max_frame}", block[:_RAW_KEPT]))
+            elif wanted is not None and block.startswith(b"Event: ") and not wanted(block):
+                self.skipped += 1
             else:
                 out.append(parse_block(block))
         del buffer[:start]

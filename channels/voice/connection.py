@@ -83,13 +83,14 @@ class AmiConnection:
         on_bad_frame: Callable[[AmiFrameError], None],
         action_timeout: float = 10.0,
         max_frame: int = 256 * 1024,
+        wanted: Callable[[bytes], bool] | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._on_event = on_event
         self._on_bad_frame = on_bad_frame
         self._action_timeout = action_timeout
-        self._decoder = AmiDecoder(max_frame=max_frame)
+        self._decoder = AmiDecoder(max_frame=max_frame, wanted=wanted)
         self._action_ids = (f"sb{next(_session_numbers)}-{n}" for n in itertools.count(1))
         self._pending: dict[str, asyncio.Future[AmiMessage]] = {}
         self._lists: dict[str, _EventList] = {}
@@ -126,6 +127,11 @@ class AmiConnection:
         if response.name != "Success":
             self.close()
             raise AmiAuthError(f"AMI login as {username!r} refused: {response.get('message') or response.name}")
+
+    @property
+    def events_skipped(self) -> int:
+        """Events declined by ``wanted`` before parsing."""
+        return self._decoder.skipped
 
     @property
     def is_open(self) -> bool:

@@ -52,6 +52,7 @@ class CallTracker:
         self._pending_legs: dict[str, tuple[dict[str, str], datetime]] = {}
         self._hung_up: OrderedDict[str, None] = OrderedDict()
         self._recording_vars = frozenset(settings.recording_variables)
+        self._recording_var_headers = tuple(f"Variable: {v}\r\n".encode() for v in settings.recording_variables)
         self._handlers: dict[str, Callable[[AmiMessage, datetime], None]] = {
             "Newchannel": self._on_newchannel,
             "NewCallerid": self._on_new_callerid,
@@ -77,8 +78,17 @@ class CallTracker:
             "LocalBridge": self._on_local_bridge,
             "Rename": self._on_rename,
         }
+        self._wanted_names = frozenset(n.encode() for n in (*self._handlers, *_LEGACY_NAMES))
 
     # ----------------------------------------------------------------- input
+
+    def wants(self, block: bytes) -> bool:
+        """Whether an event (raw bytes) can matter to a call; the decoder skips the rest unparsed.
+        Replies to our own actions (CoreShowChannel, Status, ...) carry an ActionID and are kept."""
+        name = block[7 : block.find(b"\r\n")]
+        if name == b"VarSet":
+            return any(variable in block for variable in self._recording_var_headers)
+        return name in self._wanted_names or b"\r\nActionID:" in block
 
     def handle(self, message: AmiMessage) -> None:
         """Feed one AMI event."""

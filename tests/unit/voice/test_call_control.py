@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from channels.base import ChannelError
 from channels.sandbox.pbx import AmiServer, VicidialApiServer
+from channels.voice import build
 from tests.unit.voice.conftest import RecordingSink, VoiceFactory, settle
 
 
@@ -96,3 +99,11 @@ async def test_recording_url_from_mixmonitor_and_from_vicidial_lookup(
     url = await lookup_only.recording_url(second)
     assert url == next(r["location"] for r in pbx.recordings if r["lead_id"] == "777001")
     assert await lookup_only.recording_url("1.1") is None
+
+
+def test_the_shipped_configuration_builds_a_channel() -> None:
+    table = tomllib.loads((Path(__file__).resolve().parents[3] / "config" / "channels" / "voice.toml").read_text())["voice"]
+    channel = build(table)
+    assert channel.name == "voice" and channel.settings.mode == "observe" and channel.settings.port == 5038
+    with pytest.raises(ChannelError, match="mode"):
+        build({**table, "mode": "predictive"})

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from channels.voice.codec import AmiDecoder, AmiMessage
+from channels.voice.settings import VoiceSettings
+from channels.voice.tracker import CallTracker
 from tests.unit.voice.transcripts import messages, replay, transcript
 
 # The captures are calls between internal extensions (1986 -> 21); count them as client calls here.
@@ -54,3 +59,16 @@ def test_only_events_that_matter_reach_the_sink() -> None:
     data = transcript("asterisk11_originate_xivo.txt")
     assert len(messages(data)) > 700
     assert len(replay(data, **ALL_CALLS)) < 10
+
+
+def test_skipping_chatter_unparsed_changes_nothing() -> None:
+    for name in ("asterisk11_originate_xivo.txt", "asterisk18_unanswered_huntgroup.txt"):
+        data = transcript(name)
+        emitted: list = []
+        tracker = CallTracker(VoiceSettings(**ALL_CALLS), emitted.append, clock=lambda: datetime(2026, 11, 22, tzinfo=UTC))
+        decoder = AmiDecoder(expect_greeting=False, wanted=tracker.wants)
+        for message in decoder.feed(data):
+            if isinstance(message, AmiMessage):
+                tracker.handle(message)
+        assert decoder.skipped > 0
+        assert [(i.dedupe_key, i.metadata) for i in emitted] == [(i.dedupe_key, i.metadata) for i in replay(data, **ALL_CALLS)]
