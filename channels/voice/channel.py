@@ -20,13 +20,14 @@ from datetime import datetime
 
 from channels.base import Channel, ChannelError, DeliveryReceipt, Inbound, InboundSink, Outbound, utcnow
 from channels.voice.actions import composer
+from channels.voice.call_book import recording_url_for
 from channels.voice.codec import AmiFrameError, AmiMessage
 from channels.voice.connection import AmiActionError, AmiActionTimeout, AmiConnection, AmiConnectionLost
 from channels.voice.delivery import InboundDelivery
 from channels.voice.phone import normalise_phone
 from channels.voice.reconcile import live_channels, reconcile
 from channels.voice.settings import VoiceSettings
-from channels.voice.tracker import CallTracker, recording_url_for
+from channels.voice.tracker import CallTracker
 from channels.voice.vicidial_api import VicidialApi
 
 log = logging.getLogger(__name__)

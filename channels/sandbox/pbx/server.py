@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,7 +20,6 @@ from channels.sandbox.pbx.scenarios import SCENARIOS, TRAFFIC_MIX, CallParams, C
 from channels.sandbox.pbx.state import PbxChannel, PbxState
 from channels.sandbox.pbx.wire import GREETING, MAX_ACTION, message, read_action
 
-log = logging.getLogger(__name__)
 
 RedirectHook = Callable[[PbxChannel, str, str], Awaitable[None]]
 OriginateHook = Callable[[dict[str, str]], Awaitable[None]]
