@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 
 from channels.sandbox.pbx.server import AmiServer
@@ -43,10 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callers", nargs="+", default=["0671234567", "0501234567", "0931234567", "380441234567", "0731112233"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from channels.sandbox.pbx.scenarios import SCENARIOS, TRAFFIC_MIX, CallParams, C
 from channels.sandbox.pbx.state import PbxChannel, PbxState
 from channels.sandbox.pbx.wire import GREETING, MAX_ACTION, message, read_action
 
-
 RedirectHook = Callable[[PbxChannel, str, str], Awaitable[None]]
 OriginateHook = Callable[[dict[str, str]], Awaitable[None]]
 
