@@ -176,8 +176,30 @@ class DovecotServer:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 
+    def _session_pids(self) -> list[int]:
+        """The per-connection ``imap`` processes of this instance (children of its master)."""
+        master = self._master_pid()
+        pids: list[int] = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if master is not None and int(fields[1]) == master and "imap" in stat.with_name("comm").read_text():
+                pids.append(int(stat.parent.name))
+        return pids
+
+    async def drop_connections(self) -> int:
+        """Kill every client session, as a mailbox that drops connections does; returns how many."""
+        pids = [pid for pid in self._session_pids() if "login" not in Path(f"/proc/{pid}/comm").read_text()]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
+
     async def restart(self) -> None:
-        """Stop and start on the same port with the same mail: every connection drops mid-command."""
+        """Drop every connection, stop, and start on the same port with the same mail."""
+        await self.drop_connections()
         await self.stop()
         await self.start()
 
@@ -221,8 +243,8 @@ class DovecotServer:
         for line in response.lines:
             match = re.search(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)", bytes(line))
             if match:
-                uid = int(match.group(1) or match.group(4))
-                flags[uid] = set((match.group(2) or match.group(3)).decode().split())
+                uid, listed = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+                flags[int(uid)] = set(listed.decode().split())
         return flags
 
     async def _close_appender(self) -> None:
