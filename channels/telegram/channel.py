@@ -9,8 +9,9 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
+from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
@@ -27,7 +28,7 @@ from channels.base import (
 from channels.telegram.outbound import OutboundSender
 from channels.telegram.polling import ALLOWED_UPDATES, UpdatePoller
 from channels.telegram.settings import TelegramSettings
-from channels.telegram.updates import file_id_of, inbound_from_update
+from channels.telegram.updates import file_id_of, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +102,8 @@ class TelegramChannel(WebhookChannel):
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
             log.warning("telegram: webhook body is not an update: %r", body[:500])
             raise WebhookRejected(400, "body is not a Telegram update (no integer update_id)")
-        try:
-            update = Update.de_json(raw, self.bot)
-        except Exception:
-            log.exception("telegram: update %s cannot be parsed; raw payload kept here: %r",
-                          raw["update_id"], raw)
-            return WebhookReply()
-        inbound = inbound_from_update(update)
+        inbound = parse_update(raw, self.bot)
         if inbound is None:
-            log.info("telegram: update %s of type %s carries no client message; acknowledged",
-                     update.update_id, sorted(set(raw) - {"update_id"}))
             return WebhookReply()
         body_out = b""
         query_id = inbound.metadata.get("callback_query_id")
@@ -150,10 +143,9 @@ class TelegramChannel(WebhookChannel):
             attachments.append(attachment)
         return dataclasses.replace(inbound, attachments=tuple(attachments))
 
-    async def _deliver(self, update: Update) -> None:
-        inbound = inbound_from_update(update)
+    async def _deliver(self, raw: Mapping[str, Any]) -> None:
+        inbound = parse_update(raw, self.bot)
         if inbound is None:
-            log.info("telegram: update %s carries no client message; acknowledged", update.update_id)
             return
         if self._sink is None:
             raise ChannelError("telegram: channel not started")

@@ -16,6 +16,7 @@ from channels.telegram.updates import chat_id_of, file_id_of
 log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 MAX_RATE_LIMIT_RETRIES = 3
 
@@ -40,6 +41,18 @@ def _media(attachment: Attachment) -> InputFile | str:
     raise ChannelError(f"telegram: attachment {attachment.filename!r} has neither data nor url")
 
 
+def _chunks(text: str) -> list[str]:
+    """``text`` cut into messages Telegram accepts, at line breaks where possible."""
+    chunks: list[str] = []
+    while len(text) > TEXT_LIMIT:
+        cut = text.rfind("\n", 0, TEXT_LIMIT)
+        cut = cut if cut > TEXT_LIMIT // 2 else TEXT_LIMIT
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
 class OutboundSender:
     """Sends one :class:`Outbound` as one or more Bot API messages."""
 
@@ -58,11 +71,19 @@ class OutboundSender:
     async def _send_all(self, chat_id: int, outbound: Outbound,
                         markup: InlineKeyboardMarkup | None) -> Message:
         text = outbound.text
-        if not outbound.attachments:
-            return await self._bot.send_message(chat_id, text, reply_markup=markup)
         first: Message | None = None
+        if not outbound.attachments:
+            chunks = _chunks(text)
+            for index, chunk in enumerate(chunks):
+                sent = await self._bot.send_message(chat_id, chunk,
+                                                    reply_markup=markup if index == len(chunks) - 1 else None)
+                first = first or sent
+            assert first is not None
+            return first
         if len(text) > CAPTION_LIMIT:
-            first = await self._bot.send_message(chat_id, text)
+            for chunk in _chunks(text):
+                sent = await self._bot.send_message(chat_id, chunk)
+                first = first or sent
             text = ""
         for index, attachment in enumerate(outbound.attachments):
             last = index == len(outbound.attachments) - 1

@@ -8,7 +8,7 @@ deliver the batch again; the engine's inbox drops the repeats by ``dedupe_key``.
 PTB's ``Application``/``Updater`` is not used: it confirms a batch when it fetches the next one,
 whether or not the handlers finished, so an update being processed during a crash is lost.  And PTB's
 ``Bot.get_updates`` parses the whole batch at once, so one update it cannot parse would stall the bot
-forever; here ``getUpdates`` is called raw and every update is parsed on its own.
+forever; here ``getUpdates`` is called raw and every update is handed over (and parsed) on its own.
 
 Within a batch, updates of different chats are delivered concurrently and updates of one chat in
 order.  A failing delivery is retried with backoff until it succeeds: it is never skipped.
@@ -21,14 +21,15 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
-UpdateDelivery = Callable[[Update], Awaitable[None]]
+UpdateDelivery = Callable[[Mapping[str, Any]], Awaitable[None]]
+"""Hands one raw update (its JSON, ``update_id`` an int) over; returns once it is safely stored."""
 
 
 def _chat_of(raw: Mapping[str, Any]) -> object:
@@ -96,24 +97,18 @@ class UpdatePoller:
 
     async def _deliver_in_order(self, updates: list[Mapping[str, Any]]) -> None:
         for raw in updates:
-            try:
-                update = Update.de_json(dict(raw), self._bot)
-            except Exception:
-                log.exception("telegram: update %s cannot be parsed; raw payload kept here: %r",
-                              raw.get("update_id"), raw)
-                continue
-            await self._deliver_until_done(update)
+            await self._deliver_until_done(raw)
 
-    async def _deliver_until_done(self, update: Update) -> None:
+    async def _deliver_until_done(self, raw: Mapping[str, Any]) -> None:
         delay = self._retry_initial_s
         while True:
             try:
-                await self._deliver(update)
+                await self._deliver(raw)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("telegram: delivering update %s failed; retrying in %.1fs",
-                              update.update_id, delay)
+                              raw["update_id"], delay)
                 await asyncio.sleep(delay)
                 delay = min(self._retry_max_s, delay * 2)

@@ -14,14 +14,21 @@ caller logs it and acknowledges it, it is not a client's message.  Attachments c
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from telegram import CallbackQuery, Message, Update, User
+from telegram import Bot, CallbackQuery, Message, Update, User
 
 from channels.base import Address, Attachment, Inbound
 from channels.telegram.contacts import normalise_phone
 
+log = logging.getLogger(__name__)
+
 FILE_REF_PREFIX = "telegram-file:"
+_ENVELOPE = frozenset({"message_id", "from", "chat", "date", "edit_date", "entities", "reply_to_message"})
+"""Keys every message has; what remains of an otherwise empty message names its content for the agent."""
 
 
 def file_ref(file_id: str) -> str:
@@ -104,6 +111,12 @@ def _from_message(update_id: int, message: Message, *, edited: bool) -> Inbound:
         text = text or contact.phone_number
     if message.reply_to_message:
         metadata["reply_to"] = str(message.reply_to_message.message_id)
+    if message.sticker:
+        metadata["sticker"] = {"file_id": message.sticker.file_id, "emoji": message.sticker.emoji}
+        text = text or message.sticker.emoji or ""
+    attachments = _attachments(message)
+    if not text and not attachments and "location" not in metadata:
+        metadata["content"] = sorted(set(message.to_dict()) - _ENVELOPE)
     return Inbound(
         channel="telegram",
         thread_key=thread_key_of(chat_id),
@@ -111,7 +124,7 @@ def _from_message(update_id: int, message: Message, *, edited: bool) -> Inbound:
         sender=_sender(message.from_user, chat_id),
         text=text,
         kind=kind,
-        attachments=_attachments(message),
+        attachments=attachments,
         occurred_at=_occurred_at(message),
         metadata=metadata,
     )
@@ -157,3 +170,48 @@ def inbound_from_update(update: Update) -> Inbound | None:
     if update.callback_query is not None:
         return _from_callback(update.update_id, update.callback_query)
     return None
+
+
+def _from_unparsed(raw: Mapping[str, Any]) -> Inbound | None:
+    """The client's message read straight from the JSON when the library refuses the update (a field
+    shape newer or older than it expects): text, sender and chat survive, the rest is named."""
+    edited = "edited_message" in raw
+    message = raw.get("edited_message" if edited else "message")
+    if not isinstance(message, Mapping):
+        return None
+    chat, sender = message.get("chat"), message.get("from")
+    if not isinstance(chat, Mapping) or not isinstance(chat.get("id"), int):
+        return None
+    user = sender if isinstance(sender, Mapping) else {}
+    name = " ".join(str(part) for part in (user.get("first_name"), user.get("last_name")) if part) or None
+    message_id = str(message.get("message_id", ""))
+    metadata: dict[str, Any] = {"external_id": message_id, "update_id": raw["update_id"], "unparsed": True,
+                                "content": sorted(set(message) - _ENVELOPE)}
+    if edited:
+        metadata["edit_of"] = message_id
+    text = message.get("text") or message.get("caption") or ""
+    return Inbound(channel="telegram", thread_key=thread_key_of(chat["id"]),
+                   dedupe_key=dedupe_key_of(raw["update_id"]),
+                   sender=Address("telegram", str(user.get("id", chat["id"])), name),
+                   text=text if isinstance(text, str) else "", kind="edit" if edited else "message",
+                   metadata=metadata)
+
+
+def parse_update(raw: Mapping[str, Any], bot: Bot) -> Inbound | None:
+    """``raw`` (one update's JSON, ``update_id`` an int) -> its item, ``None`` when it carries none.
+
+    Never raises for content: an update the library refuses is read from the JSON directly, and one
+    that is not even that is logged with its raw payload and acknowledged.
+    """
+    try:
+        update = Update.de_json(dict(raw), bot)
+    except Exception as exc:
+        inbound = _from_unparsed(raw)
+        log.warning("telegram: update %s refused by the library (%s); %s; raw payload: %r", raw.get("update_id"),
+                    exc, "kept from its JSON" if inbound else "nothing to keep", raw)
+        return inbound
+    inbound = inbound_from_update(update)
+    if inbound is None:
+        log.info("telegram: update %s (%s) carries no client message; acknowledged", raw.get("update_id"),
+                 ", ".join(sorted(set(raw) - {"update_id"})))
+    return inbound

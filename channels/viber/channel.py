@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 from viberbot import BotConfiguration
-from viberbot.api.messages import FileMessage, PictureMessage, TextMessage, VideoMessage
+from viberbot.api.messages import FileMessage, KeyboardMessage, PictureMessage, TextMessage, VideoMessage
 from viberbot.api.messages.message import Message
 
 from channels.base import (
@@ -94,9 +94,13 @@ class ViberChannel(WebhookChannel):
         tracking = tracking_of(outbound.buttons)
         version = self.settings.min_api_version
         files = [self._file_message(attachment, keyboard, tracking) for attachment in outbound.attachments]
-        if outbound.text or not files:
+        if outbound.text:
             text = TextMessage(text=outbound.text, keyboard=keyboard, tracking_data=tracking, min_api_version=version)
             return [text, *files]
+        if not files and keyboard:
+            return [KeyboardMessage(keyboard=keyboard, tracking_data=tracking, min_api_version=version)]
+        if not files:
+            raise ChannelError("viber: nothing to send (no text, files or buttons)")
         return files
 
     def _file_message(self, attachment: Attachment, keyboard: dict[str, Any] | None,

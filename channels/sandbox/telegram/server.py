@@ -79,6 +79,9 @@ class BotApiServer:
         try:
             params = await _read_params(request)
             result = await method(params)
+        except ConnectionResetError:
+            log.info("telegram sandbox: %s: the client went away mid-request", request.match_info["method"])
+            return web.Response(status=400)
         except BotApiError as exc:
             return web.json_response({"ok": False, "error_code": exc.code, "description": exc.description},
                                      status=exc.code)

@@ -148,9 +148,9 @@ class ViberRestServer:
     def _send_message(self, body: dict[str, Any]) -> dict[str, Any]:
         receiver = body.get("receiver")
         if not isinstance(receiver, str) or not isinstance(body.get("sender"), dict) \
-                or not body["sender"].get("name") or body.get("type") is None:
+                or not body["sender"].get("name") or (body.get("type") is None and not body.get("keyboard")):
             raise _Refusal(3)
-        if body["type"] == "text" and not body.get("text"):
+        if body.get("type") == "text" and not body.get("text"):
             raise _Refusal(3)
         if receiver not in self.account.known_users:
             raise _Refusal(5)

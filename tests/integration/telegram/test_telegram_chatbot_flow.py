@@ -75,7 +75,7 @@ async def test_menu_walk_and_gas_leak_handover_over_the_wire():
         assert "особистому кабінеті" in sandbox.sent_to(client)[2]["text"]
 
         sandbox.user_sends_text(client, "Стоп, у кухні пахне газом!")
-        await wait_until(lambda: f"telegram:{client.id}" in engine.handovers)
+        await wait_until(lambda: len(sandbox.sent_to(client)) == 5)
         turn = engine.handovers[f"telegram:{client.id}"]
         assert turn.urgent and "104" in sandbox.sent_to(client)[-1]["text"]
         note = engine.bot.transcript_note(turn.state)

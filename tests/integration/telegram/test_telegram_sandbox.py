@@ -235,3 +235,47 @@ async def test_webhook_mode_through_a_real_http_endpoint(sandbox):
         if channel is not None:
             await channel.stop()
         await runner.cleanup()
+
+
+async def test_real_updates_replayed_over_the_wire_parse_like_the_webhook(sandbox):
+    from pathlib import Path
+
+    fixtures = json.loads((Path(__file__).parents[2] / "fixtures/telegram/updates.json").read_text())
+    samples = {name: sample["update"] for name, sample in fixtures.items() if not name.startswith("_")}
+    webhook_channel = build({"token": TOKEN, "mode": "webhook", "webhook_secret": "s"})
+    expected = {}
+    for name, update in samples.items():
+        reply = webhook_channel.handle_webhook({"X-Telegram-Bot-Api-Secret-Token": "s"}, json.dumps(update).encode())
+        expected[name] = reply.inbounds[0] if reply.inbounds else None
+    sink = RecordingSink()
+    channel = await start_polling(sandbox, sink, attachment_cap_bytes=0)
+    try:
+        for update in samples.values():
+            sandbox.deliver_raw(update, keep_id=True)
+        wanted = [item for item in expected.values() if item is not None]
+        received = await sink.wait_for(len(wanted))
+        assert sorted(i.dedupe_key for i in received) == sorted(i.dedupe_key for i in wanted)
+        by_key = {i.dedupe_key: i for i in received}
+        for item in wanted:
+            got = by_key[item.dedupe_key]
+            assert (got.kind, got.text, got.thread_key, dict(got.metadata)) == \
+                   (item.kind, item.text, item.thread_key, dict(item.metadata))
+    finally:
+        await channel.stop()
+
+
+async def test_long_replies_are_split_with_buttons_on_the_last_part(sandbox):
+    sink = RecordingSink()
+    channel = await start_polling(sandbox, sink)
+    try:
+        sandbox.user_sends_text(OKSANA, "розкажіть докладно")
+        await sink.wait_for(1)
+        long_text = "\n".join(f"Рядок {n}: " + "х" * 90 for n in range(100))
+        receipt = await channel.send(outbound(OKSANA, long_text, buttons=((Button("Так", "yes"),),)))
+        parts = sandbox.sent_to(OKSANA)
+        assert len(parts) == 3 and all(len(p["text"]) <= 4096 for p in parts)
+        assert "\n".join(p["text"] for p in parts) == long_text
+        assert str(parts[0]["message_id"]) == receipt.external_id
+        assert "reply_markup" in parts[-1] and all("reply_markup" not in p for p in parts[:-1])
+    finally:
+        await channel.stop()

@@ -158,3 +158,13 @@ async def test_outbound_files_need_public_urls(wired):
     assert (document["type"], document["file_name"], document["size"]) == ("file", "bill.pdf", 1234)
     with pytest.raises(ChannelError, match="public URL"):
         await channel.send(reply_to(HANNA, "x", attachments=(Attachment("a.pdf", "application/pdf", 3, data=b"abc"),)))
+
+
+async def test_buttons_without_text_go_as_a_keyboard_message(wired):
+    sandbox, gateway, channel = wired
+    await sandbox.user_sends_text(HANNA, "меню")
+    await channel.send(reply_to(HANNA, "", buttons=((Button("Оператор", "nav:operator"),),)))
+    [keyboard_only] = sandbox.sent_to(HANNA)
+    assert "type" not in keyboard_only and keyboard_only["keyboard"]["Buttons"][0]["ActionBody"] == "nav:operator"
+    with pytest.raises(ChannelError, match="nothing to send"):
+        await channel.send(reply_to(HANNA, ""))

@@ -128,7 +128,7 @@ def test_malformed_body_is_refused_with_400(channel, body):
     assert rejected.value.status == 400
 
 
-def test_authentic_update_the_library_cannot_parse_is_acknowledged_not_500(channel):
+def test_authentic_update_without_a_chat_is_acknowledged_not_500(channel):
     reply = webhook(channel, "text", body=b'{"update_id": 5, "message": {"message_id": "x", "chat": 3}}')
     assert reply.status == 200 and reply.inbounds == ()
 
@@ -169,3 +169,10 @@ def test_shipped_config_files_build_channels():
     viber = build_viber(tomllib.loads((root / "viber.toml").read_text())["viber"])
     assert telegram.settings.mode == "polling" and telegram.settings.bot_url.endswith("/bot")
     assert viber.settings.bot_name == "Газова служба"
+
+
+def test_sticker_keeps_its_emoji_and_an_otherwise_empty_message_names_its_content(channel):
+    sticker = only_inbound(webhook(channel, "sticker"))
+    assert sticker.text == "👍" and sticker.metadata["sticker"]["file_id"] == "CAACAgIAAxkBAAICuGJbSticker"
+    poll = only_inbound(webhook(channel, "poll_message"))
+    assert poll.text == "" and poll.metadata["content"] == ["poll"]
