@@ -11,6 +11,7 @@ ended meanwhile are neither lost nor left dangling.  Call control for the engine
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -85,6 +86,11 @@ class VoiceChannel(Channel):
         if self._connection is not None:
             self._connection.close()
         if self._delivery is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._delivery.drain(), self.settings.action_timeout_seconds)
+            if self._delivery.backlog:
+                log.error("voice channel stopped with %d call events not stored; live calls are re-sent by the "
+                          "reconcile of the next start", self._delivery.backlog)
             await self._delivery.stop()
         await self._api.close()
 
@@ -210,6 +216,9 @@ class VoiceChannel(Channel):
                 self._reconciled.set()
                 reason = await self._keep_alive(connection)
             except ChannelError as exc:
+                reason = exc
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the channel reconnects
+                log.exception("AMI session failed unexpectedly")
                 reason = exc
             finally:
                 connection.close()

@@ -106,6 +106,7 @@ class AmiConnection:
         :class:`AmiConnectionLost`."""
         loop = asyncio.get_running_loop()
         self._greeting = loop.create_future()
+        self._greeting.add_done_callback(_retrieve)
         self._closed = loop.create_future()
         try:
             self._reader, self._writer = await asyncio.wait_for(
@@ -260,3 +261,9 @@ class AmiConnection:
                 entry.future.set_exception(reason)
         if self._greeting is not None and not self._greeting.done():
             self._greeting.set_exception(reason)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a failure as seen: nobody awaits the greeting once the session is up or given up."""
+    if not future.cancelled():
+        future.exception()

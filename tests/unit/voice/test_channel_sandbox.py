@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from channels.base import ChannelError, Outbound
@@ -77,3 +79,16 @@ async def test_voice_has_no_text_replies(voice: VoiceFactory) -> None:
     channel = await voice()
     with pytest.raises(ChannelError):
         await channel.send(Outbound("voice", "voice:1.1", None, "hello", "k"))  # type: ignore[arg-type]
+
+
+async def test_stopping_while_the_sink_is_down_reports_what_was_not_stored(
+    pbx: AmiServer, voice: VoiceFactory, sink: RecordingSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink.fail_first = 10**9
+    channel = await voice(action_timeout_seconds=0.3)
+    await pbx.play("abandoned_in_queue")
+    await pbx.flush()
+    await channel.ping()
+    with caplog.at_level(logging.ERROR, logger="channels.voice"):
+        await channel.stop()
+    assert "3 call events not stored" in caplog.text and sink.items == []
