@@ -25,6 +25,7 @@ class InboundDelivery:
         self._tasks: list[asyncio.Task[None]] = []
         self.delivered = 0
         self.retries = 0
+        self._in_flight = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -35,7 +36,8 @@ class InboundDelivery:
 
     @property
     def backlog(self) -> int:
-        return sum(line.qsize() for line in self._lines)
+        """Items handed in and not yet stored (waiting, or being retried)."""
+        return sum(line.qsize() for line in self._lines) + self._in_flight
 
     async def drain(self) -> None:
         """Wait until every item handed in so far is stored."""
@@ -50,6 +52,7 @@ class InboundDelivery:
     async def _deliver(self, line: asyncio.Queue[Inbound]) -> None:
         while True:
             item = await line.get()
+            self._in_flight += 1
             delay = self._retry_initial
             while True:
                 try:
@@ -62,5 +65,6 @@ class InboundDelivery:
                     log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._retry_max)
+            self._in_flight -= 1
             self.delivered += 1
             line.task_done()
