@@ -164,34 +164,46 @@ class DovecotServer:
         await self._close_appender()
         pid = self._master_pid() if self.base is not None else None
         if pid is not None:
+            children = self._children(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            for _ in range(200):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                await asyncio.sleep(0.025)
+            if not await self._gone(pid, 3.0):
+                for straggler in [pid, *children]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(straggler, signal.SIGKILL)
+                await self._gone(pid, 2.0)
         if remove and self.base is not None:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 
-    def _session_pids(self) -> list[int]:
-        """The per-connection ``imap`` processes of this instance (children of its master)."""
-        master = self._master_pid()
-        pids: list[int] = []
+    @staticmethod
+    async def _gone(pid: int, timeout: float) -> bool:
+        for _ in range(int(timeout / 0.025)):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            await asyncio.sleep(0.025)
+        return False
+
+    @staticmethod
+    def _children(master: int) -> dict[int, str]:
+        """``{pid: command}`` of the processes the master started (Linux ``/proc``)."""
+        children: dict[int, str] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == master:
+                    children[int(stat.parent.name)] = stat.with_name("comm").read_text().strip()
+            except (OSError, ValueError, IndexError):
                 continue
-            if master is not None and int(fields[1]) == master and "imap" in stat.with_name("comm").read_text():
-                pids.append(int(stat.parent.name))
-        return pids
+        return children
 
     async def drop_connections(self) -> int:
         """Kill every client session, as a mailbox that drops connections does; returns how many."""
-        pids = [pid for pid in self._session_pids() if "login" not in Path(f"/proc/{pid}/comm").read_text()]
+        master = self._master_pid()
+        children = self._children(master) if master is not None else {}
+        pids = [pid for pid, command in children.items() if command == "imap"]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
