@@ -10,17 +10,20 @@ calls in flight from this process (round robin among equals).  One process start
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import ray
 from ray.actor import ActorHandle
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from crm_core.card import client_card
-from crm_core.database import async_engine
+from crm_core.database import _driver_url
 from crm_core.identify import Identification, identify
 from crm_core.search import SearchQuery, SearchResult, search
 
+T = TypeVar("T")
 WORKER_NAME = "crm-worker-{index}"
 DEFAULT_CONNECTIONS = 4
 
@@ -30,27 +33,34 @@ class CrmWorker:
     """One worker of the pool: an async Ray actor with its own connection pool."""
 
     def __init__(self, database_url: str, connections: int = DEFAULT_CONNECTIONS) -> None:
-        # Autocommit: a look-up is one read, so no BEGIN/ROLLBACK round-trips around it.
-        self._engine: AsyncEngine = async_engine(database_url, pool_size=connections,
-                                                 isolation_level="AUTOCOMMIT")
+        # Autocommit: a look-up is one read, so no BEGIN/ROLLBACK round-trips around it.  No ping on
+        # checkout either (another round-trip per look-up): a connection found dead is retried once.
+        self._engine: AsyncEngine = create_async_engine(
+            _driver_url(database_url), pool_size=connections, max_overflow=connections, pool_timeout=30,
+            pool_pre_ping=False, isolation_level="AUTOCOMMIT")
         self._served = 0
 
-    async def identify(self, kind: str, value: str) -> Identification | None:
+    async def _with_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         self._served += 1
-        async with self._engine.connect() as conn:
-            return await identify(conn, kind, value)
+        for attempt in (1, 2):
+            try:
+                async with self._engine.connect() as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def identify(self, kind: str, value: str) -> Identification | None:
+        return await self._with_connection(lambda conn: identify(conn, kind, value))
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        self._served += 1
-        async with self._engine.connect() as conn:
-            return await search(conn, query)
+        return await self._with_connection(lambda conn: search(conn, query))
 
     async def client_card(self, client_id: int, tickets_limit: int = 20,
                           messages_limit: int = 20) -> dict[str, Any] | None:
-        self._served += 1
-        async with self._engine.connect() as conn:
-            return await client_card(conn, client_id, tickets_limit=tickets_limit,
-                                     messages_limit=messages_limit)
+        return await self._with_connection(lambda conn: client_card(
+            conn, client_id, tickets_limit=tickets_limit, messages_limit=messages_limit))
 
     async def stats(self) -> dict[str, int]:
         """Look-ups served since this worker (re)started, and database connections it holds."""

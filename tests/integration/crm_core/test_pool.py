@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 import ray
+from sqlalchemy import text
 
+from crm_core.database import sync_engine
 from crm_core.pool import CrmPool
 from crm_core.search import SearchError, SearchQuery, SearchResult, Term
 from crm_core.seed import seed_demo_callers
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.integration
 def ray_local():
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     if started_here:
         ray.shutdown()
@@ -95,3 +97,20 @@ async def test_a_crashed_worker_is_restarted_and_calls_go_on(pool, callers):
     results = [await pool.identify("phone", "0670000101") for _ in range(6)]
     assert {r.client_id for r in results} == {callers["household"].client_id}
     assert (await pool.workers[0].stats.remote())["served"] <= 3  # a fresh process counts from zero
+
+
+async def test_a_dropped_database_connection_is_retried(pool, callers, db_url):
+    """The workers keep no ping on checkout; a connection the server dropped is replaced on the spot."""
+    await asyncio.gather(*(pool.identify("phone", "0670000101") for _ in range(8)))  # fill both pools
+    engine = sync_engine(db_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            killed = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND application_name NOT LIKE 'pytest%'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert killed >= len(pool.workers)
+    results = await asyncio.gather(*(pool.identify("phone", "0670000101") for _ in range(8)))
+    assert {r.client_id for r in results} == {callers["household"].client_id}
