@@ -63,6 +63,7 @@ class BotApiServer:
 
     async def stop(self) -> None:
         await self._stop_pusher()
+        self.state.wake()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:

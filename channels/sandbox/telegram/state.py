@@ -97,9 +97,13 @@ class BotApiState:
         """Queue one update (``payload`` without ``update_id`` unless ``keep_id``) and wake pollers."""
         update = dict(payload) if keep_id else {"update_id": next(self._update_ids), **payload}
         self.updates.append(update)
+        self.wake()
+        return update
+
+    def wake(self) -> None:
+        """Release every long-polling ``getUpdates`` waiting now."""
         self._arrived.set()
         self._arrived = asyncio.Event()
-        return update
 
     def confirm_below(self, offset: int) -> None:
         """getUpdates ``offset`` semantics: every update with a smaller id is forgotten."""

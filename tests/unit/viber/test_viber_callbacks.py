@@ -156,3 +156,11 @@ def test_button_press_is_recognised_from_the_echoed_tracking_data(channel):
     body = json.dumps(raw).encode()
     inbound = only(channel.handle_webhook(signed(body), body))
     assert inbound.metadata["button"] == "menu:bills" and inbound.text == "Рахунки"
+
+
+def test_two_channel_instances_of_one_account_agree_on_unsubscribed_users(channel, tmp_path):
+    other_process = build({"token": TOKEN, "api_url": "http://127.0.0.1:9/pa",
+                           "state_path": str(tmp_path / "unsub.json")})
+    assert not other_process.unsubscribed("01234567890A=")
+    callback(channel, "unsubscribed")
+    assert other_process.unsubscribed("01234567890A=")
