@@ -59,7 +59,12 @@ class CallTracker(Asterisk11Events):
             "Hangup": self._on_hangup,
             "LocalBridge": self._on_local_bridge,
             "Rename": self._on_rename,
+            "ConfbridgeJoin": self._on_conference_join,
+            "MeetmeJoin": self._on_conference_join,
+            "ConfbridgeLeave": self._on_conference_leave,
+            "MeetmeLeave": self._on_conference_leave,
         }
+        self._conference_agents: dict[str, tuple[str, str]] = {}
         self._wanted_names = frozenset(n.encode() for n in (*self._handlers, *LEGACY_NAMES))
 
     def wants(self, block: bytes) -> bool:
@@ -250,6 +255,33 @@ class CallTracker(Asterisk11Events):
         if file and file not in call.recording_files:
             call.recording_files.append(file)
             self._emit_recording(call, file, uniqueid, at)
+
+    def _on_conference_join(self, m: AmiMessage, at: datetime) -> None:
+        """VICIdial seats each logged-in agent in a conference (``86000xx``) and sends an inbound call
+        straight into it: no ringing phone.  The agent's own session call (an ``S`` call or the phone
+        dialling in) marks whose conference it is; a client's call joining it is answered by that agent
+        (ringing and answered come together), joining another agent's conference is a transfer."""
+        conference = m.get("conference") or m.get("meetme")
+        call, uniqueid = self._call_and_ids(m.headers)
+        if not conference or call is None:
+            return
+        if call.internal:
+            agent = extension_of(m.get("channel"))
+            if agent:
+                self._conference_agents[conference] = (agent, uniqueid)
+            return
+        seated = self._conference_agents.get(conference)
+        if seated is not None:
+            agent = seated[0]
+            if not call.answered:
+                self.emit(call, "ringing", f"ringing:{conference}:{uniqueid}", at, uniqueid=uniqueid, agent=agent)
+            self.agent_answered(call, agent, uniqueid, at)
+
+    def _on_conference_leave(self, m: AmiMessage, at: datetime) -> None:
+        conference = m.get("conference") or m.get("meetme")
+        seated = self._conference_agents.get(conference)
+        if seated is not None and seated[1] == m.get("uniqueid"):
+            del self._conference_agents[conference]
 
     def _on_hangup(self, m: AmiMessage, at: datetime) -> None:
         call, uniqueid = self._call_and_ids(m.headers)

@@ -4,7 +4,8 @@ Each call arrives on a trunk with the caller's number and the DID, gets its VICI
 (``Y`` + ``mddhhmmss`` + 10-digit lead id) in the caller-id name, waits in an in-group queue and is
 offered to agents.  Scenarios: answered, abandoned_in_queue, agent_no_answer,
 caller_hangs_up_ringing, blind_transfer, attended_transfer; routed (plain Asterisk: the call waits
-until Switchboard sends a Redirect) and click_to_call (an Originate).
+until Switchboard sends a Redirect), click_to_call (an Originate) and VICIdial's own routing
+(vicidial_inbound, vicidial_closer_transfer: agents seated in their session conferences).
 """
 
 from __future__ import annotations
@@ -161,6 +162,30 @@ class CallScript:
         self.pbx.emit("QueueCallerLeave", [*caller.headers(), ("Queue", self.p.queue), ("Position", "1"), ("Count", "0")])
         self.hang_up()
 
+    def seat(self, agent: str) -> tuple[str, PbxChannel]:
+        """The agent's VICIdial session: an ``S`` call from VICIdial to the agent's phone, parked in
+        the agent's conference for the whole login.  Seated once per agent."""
+        seated = self.pbx.seated_agents.get(agent)
+        if seated is not None:
+            return seated
+        conference = f"86000{len(self.pbx.seated_agents) + 51}"
+        phone = self.pbx.state.new_channel(f"PJSIP/{agent}", caller_num="0000000000", context="default", exten=conference,
+                                           caller_name=vicidial_call_id("S", int(conference)), state="Up")
+        phone.application, phone.application_data = "ConfBridge", conference
+        self.pbx.emit("Newchannel", phone.headers())
+        self.pbx.emit("ConfbridgeJoin", [("Conference", conference), *phone.headers(), ("Admin", "No"), ("Muted", "No")])
+        self.pbx.seated_agents[agent] = (conference, phone)
+        return conference, phone
+
+    def join_agent(self, agent: str) -> None:
+        """VICIdial sends the call into the agent's conference (what its Redirect to 86000xx does)."""
+        caller = self._caller()
+        conference, _ = self.seat(agent)
+        if caller.application == "ConfBridge":
+            self.pbx.emit("ConfbridgeLeave", [("Conference", caller.application_data), *caller.headers()])
+        caller.state, caller.application, caller.application_data = "Up", "ConfBridge", conference
+        self.pbx.emit("ConfbridgeJoin", [("Conference", conference), *caller.headers(), ("Admin", "No"), ("Muted", "No")])
+
     def _caller(self) -> PbxChannel:
         assert self.caller is not None, "the call has not arrived"
         return self.caller
@@ -263,6 +288,32 @@ async def attended_transfer(pbx: AmiServer, call: CallScript) -> None:
     call.hang_up()
 
 
+async def vicidial_inbound(pbx: AmiServer, call: CallScript) -> None:
+    """VICIdial's own in-group: its AGI holds the call, then connects it into the agent's session."""
+    call.seat(call.p.agent)
+    caller = call.arrive()
+    caller.application, caller.application_data = "AGI", "agi://127.0.0.1:4577/call_log--fullCID--"
+    await pbx.pause(call.p.wait)
+    call.join_agent(call.p.agent)
+    await pbx.pause(call.p.talk)
+    pbx.emit("ConfbridgeLeave", [("Conference", caller.application_data), *caller.headers()])
+    call.hang_up()
+
+
+async def vicidial_closer_transfer(pbx: AmiServer, call: CallScript) -> None:
+    """The first agent sends the client to a closer: from one agent session to another."""
+    call.seat(call.p.agent2)
+    call.seat(call.p.agent)
+    caller = call.arrive()
+    await pbx.pause(call.p.wait)
+    call.join_agent(call.p.agent)
+    await pbx.pause(call.p.talk / 2)
+    call.join_agent(call.p.agent2)
+    await pbx.pause(call.p.talk / 2)
+    pbx.emit("ConfbridgeLeave", [("Conference", caller.application_data), *caller.headers()])
+    call.hang_up()
+
+
 async def routed(pbx: AmiServer, call: CallScript) -> None:
     """Plain Asterisk: the call waits in the dialplan until a Redirect sends it to an agent."""
     caller = call.arrive()
@@ -295,5 +346,10 @@ SCENARIOS: dict[str, Scenario] = {
     "blind_transfer": blind_transfer,
     "attended_transfer": attended_transfer,
     "routed": routed,
+    "vicidial_inbound": vicidial_inbound,
+    "vicidial_closer_transfer": vicidial_closer_transfer,
 }
-TRAFFIC_MIX = {"answered": 6, "abandoned_in_queue": 1, "agent_no_answer": 1, "caller_hangs_up_ringing": 1, "blind_transfer": 1}
+TRAFFIC_MIX = {
+    "answered": 5, "vicidial_inbound": 2, "abandoned_in_queue": 1, "agent_no_answer": 1, "caller_hangs_up_ringing": 1,
+    "blind_transfer": 1, "attended_transfer": 1, "vicidial_closer_transfer": 1,
+}

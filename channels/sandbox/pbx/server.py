@@ -56,6 +56,7 @@ class AmiServer:
         self.on_originate: OriginateHook | None = self._click_to_call
         self.recordings: list[dict[str, str]] = []
         self.waiting_calls: dict[str, asyncio.Future[str]] = {}
+        self.seated_agents: dict[str, tuple[str, PbxChannel]] = {}
         self.calls_played = 0
         self._sessions: set[_Session] = set()
         self._server: asyncio.Server | None = None

@@ -17,6 +17,8 @@ EXPECTED = {
     "caller_hangs_up_ringing": ["started", "queued", "ringing", "hangup"],
     "blind_transfer": ["started", "queued", "ringing", "answered", "recording", "transferred", "ringing", "recording", "hangup"],
     "attended_transfer": ["started", "queued", "ringing", "answered", "recording", "hold", "transferred", "unhold", "hangup"],
+    "vicidial_inbound": ["started", "ringing", "answered", "hangup"],
+    "vicidial_closer_transfer": ["started", "ringing", "answered", "transferred", "hangup"],
 }
 CONTRACT_KEYS = {"call_event", "linkedid", "uniqueid", "asterisk_channel", "caller", "did", "queue", "agent", "mode"}
 
@@ -92,3 +94,14 @@ async def test_stopping_while_the_sink_is_down_reports_what_was_not_stored(
     with caplog.at_level(logging.ERROR, logger="channels.voice"):
         await channel.stop()
     assert "3 call events not stored" in caplog.text and sink.items == []
+
+
+async def test_vicidial_session_conferences_name_the_agent(pbx: AmiServer, voice: VoiceFactory, sink: RecordingSink) -> None:
+    channel = await voice()
+    linkedid = await pbx.play("vicidial_closer_transfer", agent="cc101", agent2="cc205", lead_id=4711)
+    await settle(pbx, channel)
+    items = {i.metadata["call_event"]: i.metadata for i in sink.items if i.metadata["linkedid"] == linkedid}
+    assert items["ringing"]["agent"] == items["answered"]["agent"] == "cc101"
+    assert items["transferred"]["agent"] == "cc205" and items["transferred"]["transfer"]["from_agent"] == "cc101"
+    assert items["answered"]["vicidial"] == {"call_id": items["answered"]["vicidial"]["call_id"], "lead_id": "4711", "type": "Y"}
+    assert {i.metadata["linkedid"] for i in sink.items} == {linkedid}
