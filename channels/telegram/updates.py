@@ -1,4 +1,4 @@
-"""Bot API updates -> :class:`Inbound` items.  Pure: no network, no clock.
+"""Bot API updates -> :class:`Inbound` items.  No network: parsing only.
 
 One update gives at most one item:
 
@@ -7,9 +7,11 @@ One update gives at most one item:
 * ``edited_message`` -> ``kind="edit"``, ``metadata["edit_of"]`` names the message it replaces;
 * ``callback_query`` (an inline button pressed) -> ``kind="message"`` with ``metadata["button"]``.
 
-Everything else (polls, chat member changes, update types newer than the library) gives ``None``: the
-caller logs it and acknowledges it, it is not a client's message.  Attachments carry an opaque
-``telegram-file:<file_id>`` reference and the size Telegram reported; bytes are fetched separately.
+Other update types (chat member changes, poll answers, types newer than the library) give ``None``:
+they are logged and acknowledged, they are no client's message.  A message the library refuses to
+parse is read from its JSON (:func:`parse_update`), so the client's words are not lost.  Attachments
+carry an opaque ``telegram-file:<file_id>`` reference and the size Telegram reported; bytes are
+fetched separately (``TelegramChannel.download_attachments``).
 """
 
 from __future__ import annotations
