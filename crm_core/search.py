@@ -51,7 +51,20 @@ _card_accounts = Account.__table__.alias("hit_account")
 
 
 class SearchError(ValueError):
-    """The query cannot be answered (unknown field or mode, a term too short to match in part)."""
+    """The query cannot be answered (unknown field or mode, a term too short to match in part).
+
+    ``key`` names the agent-facing text in the locale files (``crm.search.*`` in
+    ``dashboards/locales/crm_core.<lang>.json``), to be formatted with ``params``; the message itself
+    is English, for logs.
+    """
+
+    def __init__(self, message: str, key: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message, key, params or {})
+        self.key = f"crm.search.{key}"
+        self.params: dict[str, Any] = params or {}
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +120,8 @@ def _words_match(column: Any, value: str, field_name: str, *, fuzzy: bool) -> _M
     words = value.split()
     long_words = [w for w in words if len(w) >= MIN_WORD]
     if not long_words:
-        raise SearchError(f"{field_name}: give at least one word of {MIN_WORD} or more letters")
+        raise SearchError(f"{field_name}: give at least one word of {MIN_WORD} or more letters", "word_too_short",
+                          {"field": field_name, "min": MIN_WORD})
     typed = literal(value)
     score = func.word_similarity(typed, column) + func.similarity(typed, column)
     if fuzzy:
@@ -128,7 +142,8 @@ def _phone_match(value: str) -> _Match:
         return _contact_match("phone", _points.c.value == phone, 1.0)
     digits = phone_digits(value)
     if len(digits) < MIN_PHONE_DIGITS:
-        raise SearchError(f"phone: give the whole number or at least {MIN_PHONE_DIGITS} digits of it")
+        raise SearchError(f"phone: give the whole number or at least {MIN_PHONE_DIGITS} digits of it",
+                          "phone_too_short", {"min": MIN_PHONE_DIGITS})
     return _contact_match("phone", _points.c.value.like(f"%{digits}%"), 0.5)
 
 
@@ -138,14 +153,16 @@ def _email_match(value: str) -> _Match:
         return _contact_match("email", _points.c.value == email, 1.0)
     part = value.strip().lower()
     if len(part) < MIN_WORD:
-        raise SearchError(f"email: give at least {MIN_WORD} characters of the address")
+        raise SearchError(f"email: give at least {MIN_WORD} characters of the address", "email_too_short",
+                          {"min": MIN_WORD})
     return _contact_match("email", _points.c.value.like(f"%{_like_escape(part)}%", escape="\\"), 0.5)
 
 
 def _account_no_match(value: str) -> _Match:
     number = normalize_account_no(value)
     if number is None or len(number) < MIN_ACCOUNT_DIGITS:
-        raise SearchError(f"account_no: give at least {MIN_ACCOUNT_DIGITS} leading digits of the number")
+        raise SearchError(f"account_no: give at least {MIN_ACCOUNT_DIGITS} leading digits of the number",
+                          "account_no_too_short", {"min": MIN_ACCOUNT_DIGITS})
     column = _accounts.c.account_no
     return _Match(column.like(f"{number}%"), case((column == number, 1.0), else_=0.5))
 
@@ -153,7 +170,7 @@ def _account_no_match(value: str) -> _Match:
 def _eic_match(value: str) -> _Match:
     code = "".join(value.split()).upper()
     if len(code) != EIC_LENGTH:
-        raise SearchError(f"eic: give the whole {EIC_LENGTH}-character code")
+        raise SearchError(f"eic: give the whole {EIC_LENGTH}-character code", "eic_whole", {"length": EIC_LENGTH})
     return _Match(_accounts.c.eic_code == code, cast(literal(1.0), Float))
 
 
@@ -170,7 +187,8 @@ def _term_match(term: Term, fuzzy: bool) -> _Match:
         return _account_no_match(term.value)
     if term.field == "eic":
         return _eic_match(term.value)
-    raise SearchError(f"unknown search field {term.field!r}; expected one of {SEARCH_FIELDS}")
+    raise SearchError(f"unknown search field {term.field!r}; expected one of {SEARCH_FIELDS}", "unknown_field",
+                      {"field": term.field})
 
 
 def _branch(index: int, condition: ColumnElement[bool], score: ColumnElement[float]) -> Select[Any]:
@@ -187,11 +205,12 @@ def search_statement(query: SearchQuery, *, fuzzy: bool = False) -> Select[Any]:
     ``fuzzy`` matches names and addresses by trigram word similarity instead of by their words: the
     second try for a query that found nothing (a typo), too costly to run on every search."""
     if query.mode not in SEARCH_MODES:
-        raise SearchError(f"unknown search mode {query.mode!r}; expected one of {SEARCH_MODES}")
+        raise SearchError(f"unknown search mode {query.mode!r}; expected one of {SEARCH_MODES}", "unknown_mode",
+                          {"mode": query.mode})
     if not query.terms:
-        raise SearchError("give at least one search term")
+        raise SearchError("give at least one search term", "no_terms")
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
+        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}", "bad_limit", {"max": MAX_LIMIT})
     matches = [_term_match(term, fuzzy) for term in query.terms]
     if query.mode == "and":
         score = matches[0].score
