@@ -156,3 +156,16 @@ def test_bot_phrases_must_come_from_somewhere():
         ChatbotMenu.from_toml(GOOD, "bare.toml")
     texts = "\n[texts]\n" + "\n".join(f'{key.removeprefix("chatbot.")} = "t"' for key in LOCALE)
     assert ChatbotMenu.from_toml(GOOD + texts, "own.toml").step(None, "zzz", None).replies[0].text == "Hi"
+
+
+def test_third_level_offers_main_menu_and_goes_straight_home(bot):
+    state = bot.step(None, "привіт", None, {}, T0).state
+    state = bot.step(state, "", "bills", {}, T0).state
+    turn = bot.step(state, "", "bills_pay", {"account_no": "0401234567"}, T0)
+    assert turn.state.path == ("main", "bills", "payment")
+    assert turn.replies[-1].text == "Оберіть спосіб оплати (особовий рахунок 0401234567):"
+    assert {"nav:back", "nav:main", "nav:operator"} <= set(payloads(turn.replies[-1]))
+    detail = bot.step(turn.state, "де взяти реквізити?", None, {"account_no": "0401234567"}, T0)
+    assert "0401234567" in detail.replies[0].text and detail.matched == "payment_details"
+    home = bot.step(detail.state, "", "nav:main", {}, T0)
+    assert home.state.path == ("main",)
