@@ -4,6 +4,8 @@ it to its peer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -24,20 +26,41 @@ class ChannelActor:
         self.name = name
         self.services = services_factory()
         self.channel = build_channel(name, settings)
-        self.started = False
+        self.started = asyncio.Event()
+        self._starting: asyncio.Task[None] | None = None
 
     async def start(self) -> bool:
-        if not self.started:
-            await self.channel.start(self.services.inbox.store)
-            self.started = True
-        return True
+        """Start the channel in the background; a peer that cannot be reached yet is tried again with
+        backoff, and the engine runs on meanwhile.  Returns whether the channel is up now."""
+        if self._starting is None:
+            self._starting = asyncio.create_task(self._keep_starting())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.started.wait()), 5.0)
+        return self.started.is_set()
+
+    async def _keep_starting(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.channel.start(self.services.inbox.store)
+            except Exception as exc:
+                log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+            else:
+                self.started.set()
+                return
+
+    async def _running(self) -> None:
+        await self.start()
+        if not self.started.is_set():
+            raise ChannelError(f"channel {self.name} is not connected yet")
 
     async def send(self, outbound: Outbound) -> DeliveryReceipt:
-        await self.start()
+        await self._running()
         return await self.channel.send(outbound)
 
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
-        await self.start()
         if not isinstance(self.channel, WebhookChannel):
             raise ChannelError(f"channel {self.name} takes no webhooks")
         reply = self.channel.handle_webhook(headers, body)
@@ -46,7 +69,7 @@ class ChannelActor:
         return reply
 
     async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
-        await self.start()
+        await self._running()
         method = getattr(self.channel, action, None)
         if method is None or action.startswith("_") or action in ("start", "stop", "send"):
             raise ChannelError(f"channel {self.name} has no action {action!r}")

@@ -65,7 +65,7 @@ def run_demo(config_dir: Path | None = None, duration_s: float | None = None) ->
     demo = read_toml(settings.config_dir / "demo.toml")
     url, ids, phones = prepare(settings, demo)
     engine = RayEngine(config_dir, database_url=url)
-    dashboard = engine.start()
+    dashboard = engine.start(channels={})
     print(f"\nSwitchboard is running: {dashboard}", flush=True)
     for user in demo.get("users", []):
         print(f"  log in as {user['login']} / {user['password']} ({user['role']})", flush=True)
