@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from routing.skills import AgentProfile
 
@@ -49,7 +49,7 @@ class AgentSlot:
     """The queue book's mutable view of one agent: profile, latest snapshot and the book's own holds."""
 
     __slots__ = ("profile", "order", "status", "free", "idle_since", "occupancy", "holds", "accepted",
-                 "held", "channel_sets")
+                 "held", "channel_sets", "groups")
 
     def __init__(self, profile: AgentProfile, order: int) -> None:
         self.profile = profile
@@ -62,6 +62,7 @@ class AgentSlot:
         self.accepted: set[str] = set()
         self.held: dict[str, int] = {}
         self.channel_sets: list[tuple[str, set[str]]] = []
+        self.groups: dict[str, set[Any]] = {}
 
     def free_on(self, channel: str) -> int:
         """Free capacity on ``channel`` after this book's holds not yet seen in a snapshot."""

@@ -35,7 +35,7 @@ class WaitingConversation:
     """One conversation known to a queue book (waiting or out on offer)."""
 
     __slots__ = ("conversation_id", "priority", "enqueued_at", "requirements", "attributes",
-                 "preferred_agent", "declined_by", "entry")
+                 "preferred_agent", "declined_by", "sequence", "group")
 
     def __init__(self, conversation_id: str, priority: str, enqueued_at: float, requirements: Requirements,
                  attributes: Mapping[str, Any], preferred_agent: str | None,
@@ -47,7 +47,8 @@ class WaitingConversation:
         self.attributes = attributes
         self.preferred_agent = preferred_agent
         self.declined_by = declined_by
-        self.entry: list[Any] | None = None
+        self.sequence = -1  # of its current heap entry; -1 when not in a heap
+        self.group: _Group | None = None
 
     def __repr__(self) -> str:
         return (f"WaitingConversation({self.conversation_id!r}, {self.priority!r}, "
@@ -61,31 +62,43 @@ class Offer(NamedTuple):
     agent_id: str
 
 
+#: A heap entry: (ordering key, enqueued_at, sequence, conversation id).  Plain values only, so the
+#: cyclic garbage collector stops tracking entries: 10,000 waiting add no collector work.
+_Entry = tuple[float, float, int, str]
+
+
 class _Group:
-    """Waiting conversations with the same requirements and the same declining agents."""
+    """Waiting conversations with the same requirements and the same declining agents.  Entries of
+    conversations that left or moved stay in the heap until they surface (lazy deletion)."""
 
-    __slots__ = ("requirements", "excluded", "channel", "heap", "size", "eligible")
+    __slots__ = ("requirements", "excluded", "channel", "heap", "size", "eligible", "waiting")
 
-    def __init__(self, requirements: Requirements, excluded: frozenset[str]) -> None:
+    def __init__(self, requirements: Requirements, excluded: frozenset[str],
+                 waiting: dict[str, WaitingConversation]) -> None:
         self.requirements = requirements
         self.excluded = excluded
         self.channel = requirements.channel
-        self.heap: list[list[Any]] = []
+        self.heap: list[_Entry] = []
         self.size = 0
         self.eligible: set[str] = set()
+        self.waiting = waiting
 
-    def head(self) -> list[Any]:
-        heap = self.heap
-        while heap[0][3] is None:
+    def head(self) -> _Entry:
+        heap, waiting = self.heap, self.waiting
+        while True:
+            entry = heap[0]
+            conversation = waiting.get(entry[3])
+            if conversation is not None and conversation.sequence == entry[2]:
+                return entry
             heapq.heappop(heap)
-        return heap[0]
 
     def pop(self) -> WaitingConversation:
         entry = self.head()
         heapq.heappop(self.heap)
         self.size -= 1
-        conversation: WaitingConversation = entry[3]
-        conversation.entry = None
+        conversation = self.waiting[entry[3]]
+        conversation.sequence = -1
+        conversation.group = None
         return conversation
 
 
@@ -97,6 +110,7 @@ class QueueBook:
         self.strategy = strategy
         self.ordering = ordering or Ordering()
         self._groups: dict[tuple[Requirements, frozenset[str]], _Group] = {}
+        self._by_channel: dict[str, set[_Group]] = {}
         self._waiting: dict[str, WaitingConversation] = {}
         self._offered: dict[str, tuple[WaitingConversation, str]] = {}
         self._agents = AgentSlots()
@@ -198,9 +212,11 @@ class QueueBook:
             members.discard(profile.agent_id)
         slot.channel_sets = [(channel, self._offerable.setdefault(channel, set())) for channel in profile.capacity]
         agent_id = profile.agent_id
+        slot.groups = {}
         for group in self._groups.values():
             if agent_id not in group.excluded and profile.satisfies(group.requirements):
                 group.eligible.add(agent_id)
+                slot.groups.setdefault(group.channel, set()).add(group)
             else:
                 group.eligible.discard(agent_id)
         if availability is not None:
@@ -215,8 +231,9 @@ class QueueBook:
             return []
         for members in self._offerable.values():
             members.discard(agent_id)
-        for group in self._groups.values():
-            group.eligible.discard(agent_id)
+        for groups in slot.groups.values():
+            for group in groups:
+                group.eligible.discard(agent_id)
         returned = []
         for conversation_id in list(slot.holds):
             offered = self._offered.pop(conversation_id, None)
@@ -261,12 +278,9 @@ class QueueBook:
         outcome is reported, so the same free slot is never offered twice."""
         offerable = self._offerable
         heads = []
-        for group in self._groups.values():
-            if group.size:
-                free = offerable.get(group.channel)
-                if free and not group.eligible.isdisjoint(free):
-                    entry = group.head()
-                    heads.append((entry[0], entry[1], entry[2], group))
+        for group in self._candidate_groups():
+            entry = group.head()
+            heads.append((entry[0], entry[1], entry[2], group))
         if not heads:
             return []
         if len(heads) > 1:
@@ -286,11 +300,31 @@ class QueueBook:
                 heapq.heappush(heads, (entry[0], entry[1], entry[2], group))
         return offers
 
+    def _candidate_groups(self) -> Iterator[_Group]:
+        """Non-empty groups that some offerable agent is eligible for.  With few agents free (the usual
+        case under load) they are found from those agents' own groups, not by scanning every group."""
+        agents = self._agents
+        for channel, free in self._offerable.items():
+            groups = self._by_channel.get(channel)
+            if not free or not groups:
+                continue
+            if len(free) * 8 >= len(groups):
+                for group in groups:
+                    if group.size and not group.eligible.isdisjoint(free):
+                        yield group
+                continue
+            seen: set[_Group] = set()
+            for agent_id in free:
+                for group in agents[agent_id].groups.get(channel, ()):
+                    if group.size and group not in seen:
+                        seen.add(group)
+                        yield group
+
     def _offer(self, group: _Group, candidates: set[str], free: set[str], now: float) -> Offer:
         """Offer the head of ``group`` to the strategy's pick among ``candidates`` and hold the slot."""
         conversation = group.pop()
         if not group.size and group.excluded:
-            del self._groups[(group.requirements, group.excluded)]
+            self._forget_group(group)
         agents = self._agents
         agent_id = self.strategy.select(candidates, conversation, agents, now)
         self.strategy.assigned(agent_id, agents)
@@ -340,32 +374,44 @@ class QueueBook:
         key = (requirements, excluded)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(requirements, excluded)
-            group.eligible = {agent_id for agent_id, slot in self._agents.items()
-                              if agent_id not in excluded and slot.profile.satisfies(requirements)}
+            group = self._groups[key] = _Group(requirements, excluded, self._waiting)
+            channel = requirements.channel
+            self._by_channel.setdefault(channel, set()).add(group)
+            for agent_id, slot in self._agents.items():
+                if agent_id not in excluded and slot.profile.satisfies(requirements):
+                    group.eligible.add(agent_id)
+                    slot.groups.setdefault(channel, set()).add(group)
         return group
+
+    def _forget_group(self, group: _Group) -> None:
+        """Drop an emptied group of declined conversations (plain groups are kept for reuse)."""
+        del self._groups[(group.requirements, group.excluded)]
+        self._by_channel[group.channel].discard(group)
+        agents = self._agents
+        for agent_id in group.eligible:
+            agents[agent_id].groups.get(group.channel, set()).discard(group)
 
     def _link(self, conversation: WaitingConversation) -> None:
         group = self._group(conversation.requirements, conversation.declined_by)
         ordering = self.ordering
         key = ordering.aging_per_second * conversation.enqueued_at - ordering.points.get(conversation.priority, 0.0)
-        entry = [key, conversation.enqueued_at, next(self._sequence), conversation, group]
-        conversation.entry = entry
-        heapq.heappush(group.heap, entry)
+        sequence = next(self._sequence)
+        conversation.sequence = sequence
+        conversation.group = group
+        heapq.heappush(group.heap, (key, conversation.enqueued_at, sequence, conversation.conversation_id))
         group.size += 1
         self._waiting[conversation.conversation_id] = conversation
 
     def _unlink(self, conversation: WaitingConversation, forget: bool = True) -> None:
-        entry = conversation.entry
-        if entry is not None:
-            group: _Group = entry[4]
-            entry[3] = None
+        group = conversation.group
+        if group is not None:
             group.size -= 1
             if not group.size:
                 group.heap.clear()
                 if group.excluded:
-                    del self._groups[(group.requirements, group.excluded)]
-            conversation.entry = None
+                    self._forget_group(group)
+            conversation.sequence = -1
+            conversation.group = None
         if forget:
             self._waiting.pop(conversation.conversation_id, None)
 

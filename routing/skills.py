@@ -88,18 +88,22 @@ class AgentProfile:
 
     def satisfies(self, requirements: Requirements) -> bool:
         """True when this agent may be offered a conversation with these requirements (capacity aside)."""
-        if requirements.agent is not None and requirements.agent != self.agent_id:
+        channel, required, language, segment, department, agent = requirements
+        if agent is not None and agent != self.agent_id:
             return False
-        if self.capacity.get(requirements.channel, 0) <= 0:
+        if self.capacity.get(channel, 0) <= 0:
             return False
-        if requirements.language is not None and requirements.language not in self.languages:
+        if language is not None and language not in self.languages:
             return False
-        if requirements.segment is not None and requirements.segment not in self.segments:
+        if segment is not None and segment not in self.segments:
             return False
-        if requirements.department is not None and requirements.department not in self.departments:
+        if department is not None and department not in self.departments:
             return False
         skills = self.skills
-        return all(skills.get(name, 0) >= level for name, level in requirements.skills)
+        for name, level in required:
+            if skills.get(name, 0) < level:
+                return False
+        return True
 
     def match_score(self, requirements: Requirements) -> int:
         """How well the agent's levels cover the required skills (sum of levels on those skills)."""
