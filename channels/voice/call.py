@@ -37,7 +37,6 @@ class Call:
     hold_count: int = 0
     transfer_count: int = 0
     on_hold: bool = False
-    recording_pending: bool = False
     recording_files: list[str] = field(default_factory=list)
 
     @property

@@ -8,6 +8,7 @@ events with stable dedupe keys.  Which AMI events establish those facts is
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,8 @@ from channels.voice.settings import VoiceSettings
 from channels.voice.vicidial_ids import CLIENT_CALL_TYPES, parse_call_id_pair
 
 ENDED_KEPT = 20_000
+VICIDIAL_DIALS = frozenset({"M", "V"})
+"""VICIdial call types it dials out itself: manual dial and auto-dial."""
 
 
 class CallBook:
@@ -37,6 +40,7 @@ class CallBook:
         self._call_of: dict[str, str] = {}
         self._bridges: dict[str, set[str]] = {}
         self._originated: dict[str, str] = {}
+        self._awaited_dials: dict[str, asyncio.Future[str]] = {}
         self._pending_legs: dict[str, tuple[dict[str, str], datetime]] = {}
         self._hung_up: OrderedDict[str, None] = OrderedDict()
         self._recording_vars = frozenset(settings.recording_variables)
@@ -44,6 +48,19 @@ class CallBook:
     def expect_originated(self, linkedid: str, number: str) -> None:
         """A call this channel originated (click-to-call): its client is ``number``, not the agent."""
         self._originated[linkedid] = number
+
+    def await_dial(self, client: str) -> asyncio.Future[str]:
+        """A future for the linkedid of the next outbound call to ``client`` (a dial placed through
+        VICIdial, whose call id is only known once the call shows up on AMI)."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._awaited_dials[client] = future
+
+        def forget(done: asyncio.Future[str]) -> None:
+            if self._awaited_dials.get(client) is done:
+                del self._awaited_dials[client]
+
+        future.add_done_callback(forget)
+        return future
 
     def call_for(self, call_id: str) -> Call | None:
         """A live or recently ended call by linkedid or by any of its channels' uniqueids."""
@@ -60,13 +77,17 @@ class CallBook:
         name = h.get("calleridname", "")
         exten = h.get("exten", "")
         vicidial = parse_call_id_pair(name, h.get("connectedlinename"), lead_id_digits=self.settings.vicidial_lead_id_digits)
-        direction = "inbound"
-        client_number = number
+        channel = h.get("channel", "")
+        direction, client_number, agent = "inbound", number, None
         originated = self._originated.pop(linkedid, None)
         if originated is not None:
-            direction, client_number = "outbound", originated
+            direction, client_number, agent = "outbound", originated, extension_of(channel)
         elif is_internal_number(number, self.settings.internal_number_max_digits) and normalise_phone(exten):
-            direction, client_number = "outbound", exten
+            direction, client_number, agent = "outbound", exten, extension_of(channel)
+        elif vicidial is not None and vicidial.type in VICIDIAL_DIALS:
+            dialled = dialled_client(exten, channel)
+            if dialled:
+                direction, client_number = "outbound", dialled
         internal = originated is None and (
             (vicidial is not None and vicidial.type not in CLIENT_CALL_TYPES)
             or (is_internal_number(number, self.settings.internal_number_max_digits) and direction == "inbound")
@@ -74,7 +95,7 @@ class CallBook:
         call = Call(
             linkedid=linkedid,
             caller_uniqueid=uniqueid,
-            caller_channel=h.get("channel", ""),
+            caller_channel=channel,
             caller_raw=client_number,
             caller=normalise_phone(client_number) or client_number,
             caller_name="" if is_unknown(name) or vicidial is not None else name,
@@ -83,12 +104,15 @@ class CallBook:
             direction=direction,
             internal=internal,
             vicidial=vicidial,
-            agent=extension_of(h.get("channel", "")) if direction == "outbound" else None,
+            agent=agent,
         )
         call.live.add(uniqueid)
         self.calls[linkedid] = call
         self._call_of[uniqueid] = linkedid
         self.emit(call, "started", "started", at)
+        awaited = self._awaited_dials.get(call.caller) if direction == "outbound" else None
+        if awaited is not None and not awaited.done():
+            awaited.set_result(linkedid)
         return call
 
     def attach_leg(self, call: Call, uniqueid: str) -> None:
@@ -184,6 +208,17 @@ class CallBook:
             return
         call.emitted.add(key)
         self._emit_inbound(call_inbound(call, kind, key, at, mode=self.settings.mode, uniqueid=uniqueid, agent=agent, extra=extra))
+
+
+def dialled_client(exten: str, channel: str) -> str | None:
+    """The client VICIdial dials: the exten (or the Local channel's exten) after its dial prefix,
+    e.g. ``90671234567`` or ``Local/9380671234567@default-...`` -> ``+380671234567``."""
+    for candidate in (exten, extension_of(channel) or ""):
+        for skip in range(3):
+            number = normalise_phone(candidate[skip:])
+            if number:
+                return number
+    return None
 
 
 def is_unknown(value: str | None) -> bool:

@@ -132,15 +132,22 @@ class VoiceChannel(Channel):
         await self._checked(fields)
 
     async def originate(self, extension: str, number: str, *, ticket_number: str | None) -> str:
-        """Click-to-call: ring the agent's ``extension`` and dial ``number``.  Returns the new call's
-        id: its linkedid (route mode, AMI Originate) or VICIdial's answer (observe mode with the
-        agent API configured: the call shows up on the AMI stream as an ``M`` call)."""
+        """Click-to-call: ring the agent's ``extension`` and dial ``number``; returns the new call's
+        linkedid (its thread is ``voice:<linkedid>``).  Route mode, or observe mode without VICIdial's
+        agent API: AMI Originate with a ChannelId we choose.  Observe mode with the agent API:
+        VICIdial's external_dial, then the linkedid of the ``M`` call it places from that agent."""
         client = normalise_phone(number)
         if client is None:
             raise ChannelError(f"{number!r} is not a dialable phone number")
         if self.settings.mode == "observe" and self.settings.vicidial_agent_api_url:
-            answer = await self._api.external_dial(extension, client[4:], phone_code=self.settings.vicidial_phone_code)
-            return f"vicidial:{extension}:{answer.rsplit(' - ', 1)[-1]}"
+            dialled = self.tracker.await_dial(client)
+            try:
+                await self._api.external_dial(extension, client[4:], phone_code=self.settings.vicidial_phone_code)
+                return await asyncio.wait_for(asyncio.shield(dialled), self.settings.originate_timeout_seconds)
+            except TimeoutError as exc:
+                raise ChannelError(f"VICIdial accepted the dial for {extension} but no call appeared on AMI") from exc
+            finally:
+                dialled.cancel()
         call_id = f"sb-{uuid.uuid4().hex}"
         dial = "0" + client[4:] if self.settings.outbound_number_format == "national" else client
         fields = composer.originate(

@@ -23,8 +23,6 @@ class InboundDelivery:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._tasks: list[asyncio.Task[None]] = []
-        self.delivered = 0
-        self.retries = 0
         self._in_flight = 0
 
     def start(self) -> None:
@@ -61,10 +59,8 @@ class InboundDelivery:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - the sink's failure must not lose the item
-                    self.retries += 1
                     log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._retry_max)
             self._in_flight -= 1
-            self.delivered += 1
             line.task_done()

@@ -57,7 +57,6 @@ class AmiServer:
         self.recordings: list[dict[str, str]] = []
         self.waiting_calls: dict[str, asyncio.Future[str]] = {}
         self.seated_agents: dict[str, tuple[str, PbxChannel]] = {}
-        self.calls_played = 0
         self._sessions: set[_Session] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -96,7 +95,6 @@ class AmiServer:
         script = CallScript(self, CallParams(**params))  # type: ignore[arg-type]
         task = self.spawn(SCENARIOS[scenario](self, script))
         await task
-        self.calls_played += 1
         return script.linkedid
 
     def start_call(self, scenario: str, **params: object) -> CallScript:

@@ -74,10 +74,10 @@ async def test_observe_mode_dials_through_vicidial_agent_api(
     pbx: AmiServer, vicidial: VicidialApiServer, voice: VoiceFactory, sink: RecordingSink
 ) -> None:
     channel = await voice(**vicidial_settings(vicidial))
-    answer = await channel.originate("1001", "0671234567", ticket_number="T-1")
-    assert answer.startswith("vicidial:1001:")
+    call_id = await channel.originate("1001", "0671234567", ticket_number="T-1")
     await sink.wait_for(lambda: "hangup" in sink.events())
     started = sink.items[0].metadata
+    assert started["linkedid"] == call_id and started["agent"] == "1001"
     assert started["direction"] == "outbound" and started["caller"] == "+380671234567"
     assert started["vicidial"]["type"] == "M"
     with pytest.raises(ChannelError, match="not logged in"):
