@@ -278,9 +278,14 @@ class QueueBook:
         outcome is reported, so the same free slot is never offered twice."""
         offerable = self._offerable
         heads = []
-        for group in self._candidate_groups():
-            entry = group.head()
-            heads.append((entry[0], entry[1], entry[2], group))
+        for channel, free in offerable.items():
+            groups = self._by_channel.get(channel)
+            if not free or not groups:
+                continue
+            for group in (groups if len(free) * 8 >= len(groups) else self._groups_of(free, channel)):
+                if group.size and not group.eligible.isdisjoint(free):
+                    entry = group.head()
+                    heads.append((entry[0], entry[1], entry[2], group))
         if not heads:
             return []
         if len(heads) > 1:
@@ -288,7 +293,7 @@ class QueueBook:
         offers: list[Offer] = []
         while heads:
             group = heapq.heappop(heads)[3] if len(heads) > 1 else heads.pop()[3]
-            free = offerable.get(group.channel)
+            free = offerable[group.channel]
             if not free:
                 continue
             candidates = group.eligible & free
@@ -300,25 +305,14 @@ class QueueBook:
                 heapq.heappush(heads, (entry[0], entry[1], entry[2], group))
         return offers
 
-    def _candidate_groups(self) -> Iterator[_Group]:
-        """Non-empty groups that some offerable agent is eligible for.  With few agents free (the usual
-        case under load) they are found from those agents' own groups, not by scanning every group."""
+    def _groups_of(self, free: set[str], channel: str) -> set[_Group]:
+        """The groups the few offerable agents are eligible for: under load, when few agents are free,
+        a decision looks at these instead of every group of the channel."""
         agents = self._agents
-        for channel, free in self._offerable.items():
-            groups = self._by_channel.get(channel)
-            if not free or not groups:
-                continue
-            if len(free) * 8 >= len(groups):
-                for group in groups:
-                    if group.size and not group.eligible.isdisjoint(free):
-                        yield group
-                continue
-            seen: set[_Group] = set()
-            for agent_id in free:
-                for group in agents[agent_id].groups.get(channel, ()):
-                    if group.size and group not in seen:
-                        seen.add(group)
-                        yield group
+        found: set[_Group] = set()
+        for agent_id in free:
+            found.update(agents[agent_id].groups.get(channel, ()))
+        return found
 
     def _offer(self, group: _Group, candidates: set[str], free: set[str], now: float) -> Offer:
         """Offer the head of ``group`` to the strategy's pick among ``candidates`` and hold the slot."""

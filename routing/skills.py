@@ -100,7 +100,7 @@ class AgentProfile:
         if department is not None and department not in self.departments:
             return False
         skills = self.skills
-        for name, level in required:
+        for name, level in required:  # noqa: SIM110 - a plain loop: this runs per agent per new group
             if skills.get(name, 0) < level:
                 return False
         return True
