@@ -112,12 +112,12 @@ class AmiServer:
         weights = mix or TRAFFIC_MIX
         names, counts = list(weights), list(weights.values())
         started = 0
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        while deadline is None or time.monotonic() < deadline:
+        begin = time.monotonic()
+        while duration_s is None or started < rate_per_s * duration_s:
             first, second = random.sample(agents, 2) if len(agents) > 1 else (agents[0], agents[0])
             self.start_call(random.choices(names, counts)[0], caller=random.choice(callers), agent=first, agent2=second)
             started += 1
-            await asyncio.sleep(1 / rate_per_s)
+            await asyncio.sleep(max(0.0, begin + started / rate_per_s - time.monotonic()))
         return started
 
     async def _continue_routed_call(self, channel: PbxChannel, extension: str, context: str) -> None:
