@@ -2,7 +2,7 @@
 
 One transaction: take the seeding lock, continue after the highest ids already there, stream chunks of
 COPY text (a producer thread generates the next chunk while the current one is copied, so memory stays
-bounded at any size), then advance the identity sequences.  A big load drops the trigram indexes first
+bounded at any size), then advance the identity sequences.  A big load drops the secondary indexes first
 and builds them again at the end (much faster than updating them row by row); since DDL is
 transactional, a failed load leaves the database as it was, indexes included.  ANALYZE follows.
 """
@@ -57,8 +57,8 @@ def seed(url: str, accounts: int = 1_000_000, *, progress: bool = True, seed: in
     """Add ``accounts`` generated accounts with their clients and contact points to the database at
     ``url`` (migrated already).  Appends after whatever is there; the same ``seed`` on the same
     starting ids gives the same rows.  ``rebuild_indexes`` (default: for a big load, at least
-    ``REBUILD_INDEXES_FROM`` accounts and half of what is there) drops the trigram indexes for the
-    load and builds them again after it."""
+    ``REBUILD_INDEXES_FROM`` accounts and half of what is there) drops the secondary indexes (trigram
+    GIN, unique and lookup btrees; primary keys stay) for the load and builds them again after it."""
     if accounts < 0 or chunk_accounts <= 0:
         raise ValueError("accounts must be >= 0 and chunk_accounts > 0")
     started = time.perf_counter()
@@ -71,7 +71,7 @@ def seed(url: str, accounts: int = 1_000_000, *, progress: bool = True, seed: in
             existing_accounts = first_account_id - 1
             if rebuild_indexes is None:
                 rebuild_indexes = accounts >= REBUILD_INDEXES_FROM and accounts * 2 >= existing_accounts
-            rebuild = _drop_trigram_indexes(conn) if rebuild_indexes else []
+            rebuild = _drop_secondary_indexes(conn) if rebuild_indexes else []
             generator = ChunkGenerator(seed, first_client_id)
             counts = dict.fromkeys(SEEDED_TABLES, 0)
             with tqdm(total=accounts, unit="acc", unit_scale=True, disable=not progress,
@@ -121,14 +121,27 @@ def _advance_sequence(conn: psycopg.Connection, table: str) -> None:
                  f" HAVING max(id) IS NOT NULL")
 
 
-def _drop_trigram_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
+def _drop_secondary_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """Drop every index of the seeded tables but the primary keys; return (name, statement that makes
+    it again).  Unique constraints come back as constraints, so a clash would fail the rebuild (and
+    roll the whole load back) rather than pass unnoticed."""
     rows = conn.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        " AND tablename = ANY(%s) AND indexdef LIKE '%%gin_trgm_ops%%' ORDER BY indexname",
+        "SELECT i.indexrelid::regclass::text, t.relname, c.conname, pg_get_indexdef(i.indexrelid),"
+        " pg_get_constraintdef(c.oid)"
+        " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+        " LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.contype = 'u'"
+        " WHERE t.relname = ANY(%s) AND t.relnamespace = current_schema()::regnamespace"
+        " AND NOT i.indisprimary ORDER BY t.relname, 1",
         (list(SEEDED_TABLES),)).fetchall()
-    for name, _ in rows:
-        conn.execute(f'DROP INDEX "{name}"')
-    return [(str(name), str(definition)) for name, definition in rows]
+    rebuild: list[tuple[str, str]] = []
+    for index_name, table, constraint, index_def, constraint_def in rows:
+        if constraint:
+            conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
+            rebuild.append((str(constraint), f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {constraint_def}'))
+        else:
+            conn.execute(f"DROP INDEX {index_name}")
+            rebuild.append((str(index_name), str(index_def)))
+    return rebuild
 
 
 def _chunks_ahead(generator: ChunkGenerator, first_account_id: int, accounts: int,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from crm_core.database import sync_engine
 from crm_core.phones import normalize_email, normalize_phone
 from crm_core.seed import main, seed
-from crm_core.seed.codes import eic_check_char
+from crm_core.seed.codes import account_number, eic_check_char
 
 pytestmark = pytest.mark.integration
 
@@ -29,10 +31,17 @@ def _counts(engine):
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
 
 
-def _trigram_indexes(engine):
+def _secondary_indexes(engine):
+    """Index name -> definition, and the unique constraints, of the seeded tables (primary keys aside)."""
     with engine.connect() as conn:
-        return dict(conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%'")).all())
+        indexes = dict(conn.execute(text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname = ANY(:tables) AND NOT i.indisprimary"
+            " AND i.indisvalid"), {"tables": list(TABLES)}).all())
+        constraints = set(conn.execute(text(
+            "SELECT conname FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text = ANY(:tables)"),
+            {"tables": list(TABLES)}).scalars())
+    return indexes, constraints
 
 
 def test_seed_writes_what_it_reports_and_it_looks_real(db_url, engine):
@@ -90,21 +99,39 @@ def test_seeding_again_appends_without_clashes_and_keeps_sequences_ahead(db_url,
     assert third.first_client_id > new_id
 
 
-def test_big_load_rebuilds_the_trigram_indexes(db_url, engine):
-    indexes = _trigram_indexes(engine)
-    assert {"ix_clients_full_name_trgm", "ix_accounts_address_trgm", "ix_contact_points_value_trgm"} <= set(indexes)
+def test_big_load_rebuilds_the_secondary_indexes(db_url, engine):
+    indexes, constraints = _secondary_indexes(engine)
+    assert {"ix_clients_full_name_trgm", "ix_accounts_address_trgm", "ix_contact_points_value_trgm",
+            "ix_accounts_account_no_pattern"} <= set(indexes)
+    assert {"accounts_account_no_key", "uq_contact_points_kind_value_client"} <= constraints
     report = seed(db_url, 1000, progress=False, rebuild_indexes=True)
     assert set(report.rebuilt_indexes) == set(indexes)
-    rebuilt = _trigram_indexes(engine)
+    rebuilt, rebuilt_constraints = _secondary_indexes(engine)
+    assert rebuilt_constraints == constraints
     # the same indexes; PostgreSQL may print a partial index's predicate a little differently
     assert {n: d.split(" WHERE ")[0] for n, d in rebuilt.items()} == {
         n: d.split(" WHERE ")[0] for n, d in indexes.items()}
-    assert ("WHERE" in rebuilt["ix_contact_points_value_trgm"]) and "'phone'" in rebuilt["ix_contact_points_value_trgm"]
-    with engine.connect() as conn:
-        valid = conn.execute(text(
-            "SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid::regclass::text = ANY(:names)"),
-            {"names": list(indexes)}).scalar_one()
-    assert valid
+    assert "'phone'" in rebuilt["ix_contact_points_value_trgm"]
+
+
+@pytest.mark.parametrize("rebuild", [True, False], ids=["indexes rebuilt", "indexes kept"])
+def test_a_failed_load_leaves_the_database_as_it_was(db_url, engine, rebuild):
+    """An account number already taken (written by hand) makes the load fail whole: no rows, same indexes."""
+    with engine.begin() as conn:
+        squatter = conn.execute(text(
+            "INSERT INTO accounts (account_no, eic_code, service_address, tariff, balance)"
+            " VALUES (:n, :e, 'м. Київ, вул. Січових Стрільців, буд. 1', 'Побутовий річний', 0) RETURNING id"),
+            {"n": uuid.uuid4().hex[:10], "e": uuid.uuid4().hex[:16]}).scalar_one()
+        conn.execute(text("UPDATE accounts SET account_no = :n WHERE id = :i"),
+                     {"n": account_number(squatter + 3), "i": squatter})
+    before, indexes = _counts(engine), _secondary_indexes(engine)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        seed(db_url, 50, progress=False, rebuild_indexes=rebuild)
+    assert _counts(engine) == before
+    assert _secondary_indexes(engine) == indexes
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM accounts WHERE id = :i"), {"i": squatter})
+    assert seed(db_url, 50, progress=False).accounts == 50
 
 
 def test_nothing_to_add_is_a_no_op(db_url, engine):
