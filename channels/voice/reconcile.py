@@ -88,6 +88,7 @@ def reconcile(tracker: CallTracker, channels: list[LiveChannel], known_before: s
         if tracker.hung_up(channel.uniqueid):
             continue
         groups.setdefault(channel.linkedid, []).append(channel)
+    opened: list[tuple[Call, list[LiveChannel]]] = []
     for linkedid, group in groups.items():
         if linkedid in tracker.ended:
             continue
@@ -98,8 +99,12 @@ def reconcile(tracker: CallTracker, channels: list[LiveChannel], known_before: s
             call = tracker.open_call(first.headers(), first.uniqueid, linkedid, now - timedelta(seconds=first.age_seconds))
         for channel in group:
             tracker.attach_leg(call, channel.uniqueid)
-            _replay_state(tracker, call, channel, now)
         tracker.forget_channels(call, call.live - {c.uniqueid for c in group})
+        opened.append((call, group))
+    opened.sort(key=lambda entry: not entry[0].internal)  # agents' sessions seat them before clients join
+    for call, group in opened:
+        for channel in group:
+            _replay_state(tracker, call, channel, now)
     for linkedid in known_before:
         call = tracker.calls.get(linkedid)
         if call is not None and linkedid not in groups:
@@ -107,6 +112,9 @@ def reconcile(tracker: CallTracker, channels: list[LiveChannel], known_before: s
 
 
 def _replay_state(tracker: CallTracker, call: Call, channel: LiveChannel, now: datetime) -> None:
+    if channel.application in ("ConfBridge", "MeetMe") and channel.application_data:
+        tracker.conference_joined(call, channel.application_data.split(",", 1)[0], channel.uniqueid, channel.channel, now)
+        return
     if channel.uniqueid == call.caller_uniqueid:
         if channel.application == "Queue" and channel.application_data:
             queue = channel.application_data.split(",", 1)[0]

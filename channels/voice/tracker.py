@@ -263,10 +263,13 @@ class CallTracker(Asterisk11Events):
         (ringing and answered come together), joining another agent's conference is a transfer."""
         conference = m.get("conference") or m.get("meetme")
         call, uniqueid = self._call_and_ids(m.headers)
-        if not conference or call is None:
-            return
+        if conference and call is not None:
+            self.conference_joined(call, conference, uniqueid, m.get("channel"), at)
+
+    def conference_joined(self, call: Call, conference: str, uniqueid: str, channel: str, at: datetime) -> None:
+        """A channel is in a conference: an agent's session seats the agent, a client meets them."""
         if call.internal:
-            agent = extension_of(m.get("channel"))
+            agent = extension_of(channel)
             if agent:
                 self._conference_agents[conference] = (agent, uniqueid)
             return

@@ -133,3 +133,17 @@ async def test_a_pbx_that_stops_answering_pings_is_dropped_and_reconnected(
     linkedid = await pbx.play("answered")
     await settle(pbx, channel)
     assert sink.events(linkedid)[0] == "started" and sink.events(linkedid)[-1] == "hangup"
+
+
+async def test_a_start_in_the_middle_of_vicidial_calls_finds_their_agents(pbx: AmiServer, voice: VoiceFactory, sink: RecordingSink) -> None:
+    talking = CallScript(pbx, CallParams(agent="cc101"))
+    talking.arrive()
+    talking.join_agent("cc101")
+    channel = await voice()
+    await settle(pbx, channel)
+    assert [(i.metadata["call_event"], i.metadata["agent"]) for i in sink.items] == [
+        ("started", None), ("ringing", "cc101"), ("answered", "cc101"),
+    ]
+    talking.hang_up()
+    await settle(pbx, channel)
+    assert sink.events(talking.linkedid)[-1] == "hangup"
