@@ -319,9 +319,10 @@ class QueueBook:
         conversation = group.pop()
         if not group.size and group.excluded:
             self._forget_group(group)
-        agents = self._agents
-        agent_id = self.strategy.select(candidates, conversation, agents, now)
-        self.strategy.assigned(agent_id, agents)
+        agents, strategy = self._agents, self.strategy
+        agent_id = strategy.select(candidates, conversation, agents, now)
+        if strategy.remembers:
+            strategy.assigned(agent_id, agents)
         conversation_id = conversation.conversation_id
         del self._waiting[conversation_id]
         self._offered[conversation_id] = (conversation, agent_id)

@@ -24,6 +24,8 @@ class Strategy(abc.ABC):
     """Picks one agent among ``candidates`` (never empty) for ``conversation``."""
 
     name: ClassVar[str]
+    #: Whether :meth:`assigned` must be called after each pick (strategies with memory).
+    remembers: bool = False
 
     @abc.abstractmethod
     def select(self, candidates: Collection[str], conversation: WaitingConversation, agents: Slots,
@@ -49,6 +51,7 @@ class RoundRobin(Strategy):
     """Agents in turn, in the order they joined the queue, continuing after the last one picked."""
 
     name = "round_robin"
+    remembers = True
 
     def __init__(self) -> None:
         self.last_order = -1
@@ -98,6 +101,7 @@ class PreferredAgent(Strategy):
     def __init__(self, inner: Strategy) -> None:
         self.inner = inner
         self.name = f"sticky+{inner.name}"  # type: ignore[misc]
+        self.remembers = inner.remembers
 
     def select(self, candidates: Collection[str], conversation: WaitingConversation, agents: Slots,
                now: float) -> str:
