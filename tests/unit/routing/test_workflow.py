@@ -62,3 +62,18 @@ def test_overflow_rules_from_config(config):
     assert billing.to == "general" and billing.due_at(100.0) == 700.0
     assert billing.full(200) and not billing.full(199)
     assert config.queue_for_department("technical") == "technical"
+
+
+def test_transfers_to_queue_department_and_named_agent(config):
+    from routing.transfer import Transfer, TransferError, TransferTo, plan_transfer
+
+    current = Requirements.of("chat", {"billing": 3}, language="en")
+    to_queue = Transfer(TransferTo.QUEUE, "technical", "meter fault, not billing", "agent-7", 100.0)
+    assert plan_transfer(config, to_queue, "billing", current) == ("technical", Requirements.of("chat", language="en"))
+    to_department = Transfer(TransferTo.DEPARTMENT, "key_accounts", "client is a legal entity", "agent-7", 100.0)
+    assert plan_transfer(config, to_department, "billing", current)[0] == "vip"
+    to_agent = Transfer(TransferTo.AGENT, "agent-9", "asked for the same agent", "supervisor-1", 100.0)
+    queue, requirements = plan_transfer(config, to_agent, "billing", current)
+    assert queue == "billing" and requirements.agent == "agent-9" and requirements.skills == ()
+    with pytest.raises(TransferError):
+        plan_transfer(config, Transfer(TransferTo.DEPARTMENT, "nowhere", "x", "a", 1.0), "billing", current)
