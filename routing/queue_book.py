@@ -21,86 +21,15 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from routing.availability import OFFERABLE, SIGNED_IN, AgentAvailability, AgentSlot, AgentSlots
 from routing.priority import Ordering
 from routing.skills import AgentProfile, Requirements
 from routing.strategies import Strategy
+from routing.waiting import EMPTY_ATTRIBUTES, Group, Offer, WaitingConversation
 
-_EMPTY: Mapping[str, Any] = {}
-
-
-class WaitingConversation:
-    """One conversation known to a queue book (waiting or out on offer)."""
-
-    __slots__ = ("conversation_id", "priority", "enqueued_at", "requirements", "attributes",
-                 "preferred_agent", "declined_by", "sequence", "group")
-
-    def __init__(self, conversation_id: str, priority: str, enqueued_at: float, requirements: Requirements,
-                 attributes: Mapping[str, Any], preferred_agent: str | None,
-                 declined_by: frozenset[str]) -> None:
-        self.conversation_id = conversation_id
-        self.priority = priority
-        self.enqueued_at = enqueued_at
-        self.requirements = requirements
-        self.attributes = attributes
-        self.preferred_agent = preferred_agent
-        self.declined_by = declined_by
-        self.sequence = -1  # of its current heap entry; -1 when not in a heap
-        self.group: _Group | None = None
-
-    def __repr__(self) -> str:
-        return (f"WaitingConversation({self.conversation_id!r}, {self.priority!r}, "
-                f"enqueued_at={self.enqueued_at}, {self.requirements})")
-
-
-class Offer(NamedTuple):
-    """A decision of :meth:`QueueBook.assign`: offer ``conversation`` to ``agent_id`` now."""
-
-    conversation: WaitingConversation
-    agent_id: str
-
-
-#: A heap entry: (ordering key, enqueued_at, sequence, conversation id).  Plain values only, so the
-#: cyclic garbage collector stops tracking entries: 10,000 waiting add no collector work.
-_Entry = tuple[float, float, int, str]
-
-
-class _Group:
-    """Waiting conversations with the same requirements and the same declining agents.  Entries of
-    conversations that left or moved stay in the heap until they surface (lazy deletion)."""
-
-    __slots__ = ("requirements", "excluded", "channel", "heap", "size", "eligible", "waiting")
-
-    def __init__(self, requirements: Requirements, excluded: frozenset[str],
-                 waiting: dict[str, WaitingConversation]) -> None:
-        self.requirements = requirements
-        self.excluded = excluded
-        self.channel = requirements.channel
-        self.heap: list[_Entry] = []
-        self.size = 0
-        self.eligible: set[str] = set()
-        self.waiting = waiting
-
-    def head(self) -> _Entry:
-        heap, waiting = self.heap, self.waiting
-        while True:
-            entry = heap[0]
-            conversation = waiting.get(entry[3])
-            if conversation is not None and conversation.sequence == entry[2]:
-                return entry
-            heapq.heappop(heap)
-
-    def pop(self) -> WaitingConversation:
-        entry = self.head()
-        heapq.heappop(self.heap)
-        self.size -= 1
-        conversation = self.waiting[entry[3]]
-        conversation.sequence = -1
-        conversation.group = None
-        return conversation
-
+__all__ = ["Offer", "QueueBook", "WaitingConversation"]
 
 class QueueBook:
     """The waiting conversations and agents of one queue, and the routing decision over them."""
@@ -109,8 +38,8 @@ class QueueBook:
         self.name = name
         self.strategy = strategy
         self.ordering = ordering or Ordering()
-        self._groups: dict[tuple[Requirements, frozenset[str]], _Group] = {}
-        self._by_channel: dict[str, set[_Group]] = {}
+        self._groups: dict[tuple[Requirements, frozenset[str]], Group] = {}
+        self._by_channel: dict[str, set[Group]] = {}
         self._waiting: dict[str, WaitingConversation] = {}
         self._offered: dict[str, tuple[WaitingConversation, str]] = {}
         self._agents = AgentSlots()
@@ -133,7 +62,7 @@ class QueueBook:
         if existing is not None:
             self._unlink(existing)
         conversation = WaitingConversation(conversation_id, priority, enqueued_at, requirements,
-                                           attributes if attributes is not None else _EMPTY,
+                                           attributes if attributes is not None else EMPTY_ATTRIBUTES,
                                            preferred_agent, declined)
         self._link(conversation)
         return conversation
@@ -305,16 +234,16 @@ class QueueBook:
                 heapq.heappush(heads, (entry[0], entry[1], entry[2], group))
         return offers
 
-    def _groups_of(self, free: set[str], channel: str) -> set[_Group]:
+    def _groups_of(self, free: set[str], channel: str) -> set[Group]:
         """The groups the few offerable agents are eligible for: under load, when few agents are free,
         a decision looks at these instead of every group of the channel."""
         agents = self._agents
-        found: set[_Group] = set()
+        found: set[Group] = set()
         for agent_id in free:
             found.update(agents[agent_id].groups.get(channel, ()))
         return found
 
-    def _offer(self, group: _Group, candidates: set[str], free: set[str], now: float) -> Offer:
+    def _offer(self, group: Group, candidates: set[str], free: set[str], now: float) -> Offer:
         """Offer the head of ``group`` to the strategy's pick among ``candidates`` and hold the slot."""
         conversation = group.pop()
         if not group.size and group.excluded:
@@ -365,11 +294,11 @@ class QueueBook:
 
     # ----- internals -----------------------------------------------------------------------------
 
-    def _group(self, requirements: Requirements, excluded: frozenset[str]) -> _Group:
+    def _group(self, requirements: Requirements, excluded: frozenset[str]) -> Group:
         key = (requirements, excluded)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(requirements, excluded, self._waiting)
+            group = self._groups[key] = Group(requirements, excluded, self._waiting)
             channel = requirements.channel
             self._by_channel.setdefault(channel, set()).add(group)
             for agent_id, slot in self._agents.items():
@@ -378,7 +307,7 @@ class QueueBook:
                     slot.groups.setdefault(channel, set()).add(group)
         return group
 
-    def _forget_group(self, group: _Group) -> None:
+    def _forget_group(self, group: Group) -> None:
         """Drop an emptied group of declined conversations (plain groups are kept for reuse)."""
         del self._groups[(group.requirements, group.excluded)]
         self._by_channel[group.channel].discard(group)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from routing.availability import AgentSlots
 
 if TYPE_CHECKING:
-    from routing.queue_book import WaitingConversation
+    from routing.waiting import WaitingConversation
 
 Slots = AgentSlots
 
