@@ -121,8 +121,12 @@ def _safe(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
 
 
 def _member(left: Any, right: Any) -> bool:
-    return isinstance(right, Collection) and not isinstance(right, str | bytes) and left in right \
-        or isinstance(right, str) and isinstance(left, str) and left in right
+    try:
+        if isinstance(right, str):
+            return isinstance(left, str) and left in right
+        return isinstance(right, Collection) and not isinstance(right, bytes) and left in right
+    except TypeError:  # an unhashable attribute value tested against a set of literals
+        return False
 
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {

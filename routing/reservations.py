@@ -9,7 +9,6 @@ timeout is refused, a repeated reject changes nothing.
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -52,7 +51,6 @@ class Reservations:
         self._by_id: dict[str, Reservation] = {}
         self._open_by_conversation: dict[str, str] = {}
         self._expiries: list[tuple[float, str]] = []
-        self._numbers = itertools.count(1)
 
     def offer(self, conversation_id: str, agent_id: str, channel: str, now: float,
               timeout: float | None = None) -> Reservation:
@@ -60,7 +58,7 @@ class Reservations:
         current = self._open_by_conversation.get(conversation_id)
         if current is not None:
             return self._by_id[current]
-        reservation_id = f"{self.queue}:{conversation_id}:{agent_id}:{next(self._numbers)}"
+        reservation_id = f"{self.queue}:{conversation_id}:{agent_id}:{round(now * 1000)}"
         expires_at = now + (self.timeout if timeout is None else timeout)
         reservation = Reservation(reservation_id, conversation_id, agent_id, self.queue, channel, now, expires_at)
         self._by_id[reservation_id] = reservation

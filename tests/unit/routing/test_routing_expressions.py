@@ -31,6 +31,8 @@ def test_not_in_contains_numbers_and_null():
 def test_comparison_of_different_kinds_is_false_not_an_error():
     assert not parse("priority > 3").test(CALL)
     assert not parse("missing < 1").test(CALL)
+    assert not parse('tags in ["vip"]').test({"tags": ["vip"]})
+    assert not parse('identified contains "x"').test(CALL)
 
 
 def test_composition_with_operators():
