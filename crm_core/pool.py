@@ -3,13 +3,12 @@
 Each ``CrmWorker`` is an async Ray actor with its own small connection pool; it runs many look-ups at
 once (one per pooled connection) and is restarted by Ray if its process dies.  ``CrmPool`` is the
 client side: a picklable list of worker handles that sends each call to the worker with the fewest
-calls in flight from this process (round robin among equals).  One process starts the workers with
+calls in flight from this process (the first such worker, so light traffic stays on a warm one).  One process starts the workers with
 ``CrmPool.start``; any other finds the same named workers with ``CrmPool.connect``.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -85,7 +84,6 @@ class CrmPool:
         self.workers = list(workers)
         self.namespace = namespace
         self._in_flight = [0] * len(self.workers)
-        self._turn = itertools.count()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"workers": self.workers, "namespace": self.namespace}
@@ -117,9 +115,9 @@ class CrmPool:
             await worker.ready.remote()
 
     def _pick(self) -> int:
-        turn = next(self._turn)
-        count = len(self.workers)
-        return min(((turn + i) % count for i in range(count)), key=self._in_flight.__getitem__)
+        # Fewest calls in flight; among equals the first worker, so light traffic keeps one worker (and
+        # its database connections) warm while a burst spreads over all of them.
+        return min(range(len(self.workers)), key=self._in_flight.__getitem__)
 
     async def _call(self, method: str, *args: Any) -> Any:
         index = self._pick()
