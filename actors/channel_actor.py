@@ -21,10 +21,12 @@ def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
     return importlib.import_module(f"channels.{name}").build(settings)
 
 
-class ChannelActor:
-    def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
+class ChannelRunner:
+    """Runs one channel: starts it against the inbox, sends through it, passes webhooks to it."""
+
+    def __init__(self, name: str, settings: Mapping[str, Any], inbox: Any) -> None:
         self.name = name
-        self.services = services_factory()
+        self.inbox = inbox
         self.channel = build_channel(name, settings)
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
@@ -42,7 +44,7 @@ class ChannelActor:
         delay = 1.0
         while True:
             try:
-                await self.channel.start(self.services.inbox.store)
+                await self.channel.start(self.inbox.store)
             except Exception as exc:
                 log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
                 await asyncio.sleep(delay)
@@ -65,7 +67,7 @@ class ChannelActor:
             raise ChannelError(f"channel {self.name} takes no webhooks")
         reply = self.channel.handle_webhook(headers, body)
         for inbound in reply.inbounds:
-            await self.services.inbox.store(inbound)
+            await self.inbox.store(inbound)
         return reply
 
     async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
@@ -76,7 +78,18 @@ class ChannelActor:
         return await method(**kwargs)
 
     async def stop(self) -> None:
-        await self.channel.stop()
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        if self.started.is_set():
+            await self.channel.stop()
+
+
+class ChannelActor(ChannelRunner):
+    """The Ray actor of one channel account; its services are built in its own process."""
+
+    def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
+        self.services = services_factory()
+        super().__init__(name, settings, self.services.inbox)
 
 
 def start_channel_actor(name: str, settings: Mapping[str, Any], factory: Any, namespace: str) -> Any:

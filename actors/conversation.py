@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors import messages as m
+from actors.call_life import CallLife, observe_mode
+from actors.conversation_view import address_kind, conversation_event, message_event, public, ticket_summary
 from actors.runtime import ActorRef, Entity, ReminderFired
-from channels.base import Address, Outbound
+from channels.base import Address, Button, Inbound, Outbound
 from channels.serialization import inbound_from_json
 from crm_core import tickets as db
 from routing.classification import classify
@@ -39,6 +41,7 @@ class ConversationActor(Entity):
         async with self.ctx.db.connect() as conn:
             self.row = await db.find_open_conversation(conn, self.ref.id)
             self.ticket = await db.load_ticket(conn, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
+        self._card: Any = None
 
     @classmethod
     async def host_duty(cls, host: Any) -> None:
@@ -93,6 +96,8 @@ class ConversationActor(Entity):
 
     async def _inbound(self, delivery: m.InboxDelivery) -> dict[str, Any]:
         item = inbound_from_json(delivery.payload)
+        if item.kind in ("edit", "delivery_status"):
+            return await self._update_message(item, delivery.inbox_id)
         identification = None
         if self.ticket is None and item.kind in OPENING_KINDS:
             identification = await self._identify(item.sender, item.metadata)
@@ -102,21 +107,68 @@ class ConversationActor(Entity):
                 self.row = await db.open_conversation(conn, item.thread_key, item.channel)
             stored = await db.store_message(
                 conn, conversation_id=self.row["id"], ticket_id=self.row["ticket_id"],
-                direction="in", author=f"{item.sender.kind}:{item.sender.value}", text_=item.text,
+                direction="event" if item.kind in ("call_event", "control") else "in",
+                author=f"{item.sender.kind}:{item.sender.value}",
+                text_=item.text or str(item.metadata.get("call_event") or item.metadata.get("event") or ""),
                 dedupe_key=item.dedupe_key, attachments=delivery.payload["attachments"],
-                external_id=item.metadata.get("external_id"), at=item.occurred_at)
+                external_id=item.metadata.get("external_id") or item.metadata.get("message_id"), at=item.occurred_at)
             if stored is not None and self.ticket is None and item.kind in OPENING_KINDS:
                 self.ticket = await self._open_ticket(conn, item, identification)
                 created = True
                 await db.set_message_ticket(conn, stored, self.ticket["id"])
+            if stored is not None and item.channel == "email" and item.kind == "message":
+                self.row["state"] = {**self.row["state"], **email_thread(item)}
+                await db.update_conversation(conn, self.row["id"], state=self.row["state"])
             await db.mark_inbox_processed(conn, delivery.inbox_id)
-        if created:
-            await self._after_ticket_opened()
-        elif stored is not None and self.ticket is not None:
-            self._publish_message(item.text, "in")
-            if self.ticket["status"] in ("resolved", "on_hold") and item.kind == "message":
-                await self._change_status("system", "in_progress", "client wrote again")
+        if stored is not None:
+            if created:
+                await self._after_ticket_opened(item, delivery.inbox_id)
+            elif self.ticket is not None:
+                await self._joined(item, delivery.inbox_id)
+            if item.kind == "call_event" and self.ticket is not None:
+                await CallLife.apply(self, item)
         return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+
+    async def _joined(self, item: Inbound, inbox_id: int) -> None:
+        """A later item of an open conversation: show it, reopen a resolved ticket, let the bot answer."""
+        if item.kind in ("call_event", "control"):
+            return
+        self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "in"))
+        if item.kind == "contact_shared":
+            await self._contact_shared(item)
+        if self.ticket["status"] in ("resolved", "on_hold") and item.kind == "message":
+            await self._change_status("system", "in_progress", "client wrote again")
+        if self.row["routing_state"] == "bot" and await self._bot(item, inbox_id):
+            await self._enqueue(time.time())
+
+    async def _update_message(self, item: Inbound, inbox_id: int) -> dict[str, Any]:
+        """An edited message replaces its text; a delivery report sets the status of a sent message."""
+        meta = item.metadata
+        async with self.ctx.db.begin() as conn:
+            if self.row is None:
+                self.row = await db.open_conversation(conn, item.thread_key, item.channel)
+            if item.kind == "edit":
+                changed = await db.edit_message(conn, self.row["id"], str(meta.get("edit_of")), item.text)
+            else:
+                changed = await db.set_delivery_status(conn, self.row["id"],
+                                                       str(meta.get("external_id") or meta.get("message_token")),
+                                                       str(meta.get("status")))
+            await db.mark_inbox_processed(conn, inbox_id)
+        if changed and item.kind == "edit":
+            self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "edit"))
+        return {"ticket": self.ticket and self.ticket["number"], "updated": changed}
+
+    async def _contact_shared(self, item: Inbound) -> None:
+        """The client shared a phone after the ticket opened: the match is recorded beside the ticket
+        (its client is fixed at creation) and the card follows it."""
+        who = await self._identify(item.sender, item.metadata)
+        shared = {"phone": item.metadata.get("phone"), "client_id": getattr(who, "client_id", None)}
+        attributes = {**(self.ticket.get("attributes") or {}), "shared_contact": shared}
+        async with self.ctx.db.begin() as conn:
+            await db.update_ticket(conn, self.ticket["id"], attributes=attributes)
+            await db.add_events(conn, self.ticket["id"], [("client", "contact_shared", shared)])
+        self.ticket["attributes"] = attributes
+        self._card = None
 
     async def _identify(self, sender: Address, metadata: Any) -> Any:
         phone = metadata.get("phone") if hasattr(metadata, "get") else None
@@ -146,7 +198,7 @@ class ConversationActor(Entity):
             priority=result.priority, status=tickets.lifecycle.initial, sla_policy=f"{result.type}/{result.priority}",
             first_response_due=first_due, resolution_due=resolution_due,
             attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
-                        "language": getattr(who, "language", None) or "uk", **_call_attributes(item)})
+                        "language": getattr(who, "language", None) or "uk"})
         repeats = []
         if client_id is not None:
             since = now - timedelta(hours=tickets.repeat_window_hours)
@@ -163,15 +215,34 @@ class ConversationActor(Entity):
         self.row["ticket_id"] = ticket["id"]
         return ticket
 
-    async def _after_ticket_opened(self) -> None:
+    async def _after_ticket_opened(self, item: Inbound, inbox_id: int) -> None:
         ticket = self.ticket
         assert ticket is not None
         for name, due in (("sla_first_response", ticket["first_response_due"]),
                           ("sla_resolution", ticket["resolution_due"])):
             if due is not None:
                 await self.ctx.set_reminder(name, due)
-        self.ctx.publish({"type": "ticket", "id": ticket["number"], "state": _ticket_summary(ticket)})
+        self.ctx.publish({"type": "ticket", "id": ticket["number"], "state": ticket_summary(ticket)})
+        if item.channel == "voice" and observe_mode(item):
+            self._publish_state()  # VICIdial routes the call; the conversation follows its agent
+            return
+        chatbot = self.ctx.services.chatbot
+        if chatbot is not None and chatbot.serves(item.channel):
+            self.row["routing_state"] = "bot"
+            if not await self._bot(item, inbox_id):
+                self._publish_state()
+                return
         await self._enqueue(time.time())
+
+    async def _bot(self, item: Inbound, inbox_id: int) -> bool:
+        """The bot answers a client message; True when it hands the conversation over to an agent."""
+        if item.kind not in ("message", "contact_shared"):
+            return False
+        try:
+            return await self.ctx.services.chatbot.answer(self, item, inbox_id)
+        except Exception:
+            log.exception("chatbot failed on %s; handing over to an agent", self.ref.id)
+            return True
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -227,6 +298,8 @@ class ConversationActor(Entity):
         self.row.update(agent_id=assign.agent_id, routing_state="assigned")
         self.ticket.update(changes)
         self._publish_state()
+        if self.row["channel"] == "voice" and not observe_mode(self.ticket):
+            await CallLife.redirect_to(self, assign.agent_id)
         return await self.view()
 
     async def _back_to_queue(self, reason: str) -> None:
@@ -244,24 +317,44 @@ class ConversationActor(Entity):
             self.ctx.system.tell(ActorRef("agent", str(previous_agent)),
                                  m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
         if transfer.agent_id is not None:
-            async with self.ctx.db.begin() as conn:
-                await db.update_conversation(conn, self.row["id"], agent_id=transfer.agent_id, routing_state="assigned")
-                await db.update_ticket(conn, self.ticket["id"], agent_id=transfer.agent_id)
-            self.row.update(agent_id=transfer.agent_id, routing_state="assigned")
-            self.ctx.system.tell(ActorRef("agent", str(transfer.agent_id)),
-                                 m.ConversationPinned(self.ref.id, self.row["channel"]))
-            self._publish_state()
+            await self.hand_to_agent(transfer.agent_id, author=transfer.author, reason=transfer.reason,
+                                     release_previous=False)
         else:
             await self._enqueue(time.time(), transfer.queue)
         return await self.view()
 
+    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, release_previous: bool = True) -> None:
+        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick)."""
+        previous = self.row["agent_id"]
+        if release_previous and previous is not None and previous != agent_id:
+            self.ctx.system.tell(ActorRef("agent", str(previous)),
+                                 m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
+        if self.row["routing_state"] in ("queued", "offered") and self.row["queue"]:
+            self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id))
+        changes: dict[str, Any] = {"agent_id": agent_id}
+        if self.ticket["status"] == "new":
+            changes["status"] = "in_progress"
+        async with self.ctx.db.begin() as conn:
+            await db.update_conversation(conn, self.row["id"], agent_id=agent_id, routing_state="assigned")
+            await db.update_ticket(conn, self.ticket["id"], **changes)
+            await db.add_events(conn, self.ticket["id"], [(author, "assigned", {"agent_id": agent_id,
+                                                                                "reason": reason})])
+        self.row.update(agent_id=agent_id, routing_state="assigned")
+        self.ticket.update(changes)
+        self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.ConversationPinned(self.ref.id, self.row["channel"]))
+        self._publish_state()
+
     # --- agent actions ---------------------------------------------------------------------------
 
     async def _reply(self, reply: m.Reply) -> dict[str, Any]:
+        thread = self.row["state"]
         outbound = Outbound(channel=self.row["channel"], thread_key=self.ref.id,
-                            recipient=Address(_address_kind(self.row["channel"]), self.ticket["sender"] or ""),
+                            recipient=Address(address_kind(self.row["channel"]), self.ticket["sender"] or ""),
                             text=reply.text, dedupe_key=reply.dedupe_key, subject=self.ticket["subject"],
-                            metadata={"ticket_number": self.ticket["number"]})
+                            buttons=tuple(tuple(Button(b["text"], b["payload"]) for b in row) for row in reply.buttons),
+                            metadata={"ticket_number": self.ticket["number"],
+                                      "in_reply_to": thread.get("last_message_id"),
+                                      "references": thread.get("references", [])})
         receipt = await self.ctx.services.channels.send(outbound)
         now = datetime.now(UTC)
         async with self.ctx.db.begin() as conn:
@@ -274,7 +367,7 @@ class ConversationActor(Entity):
                 self.ticket["first_response_at"] = now
         if stored is not None and self.ticket["first_response_at"] == now:
             await self.ctx.cancel_reminder("sla_first_response")
-        self._publish_message(reply.text, "out")
+        self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, reply.text, "out"))
         return {"message_id": stored, "external_id": receipt.external_id, "duplicate": stored is None}
 
     async def _note(self, note: m.AddNote) -> dict[str, Any]:
@@ -345,47 +438,30 @@ class ConversationActor(Entity):
     async def view(self) -> dict[str, Any]:
         async with self.ctx.db.connect() as conn:
             messages = await db.conversation_messages(conn, self.row["id"]) if self.row else []
-        card = None
-        if self.ticket and self.ticket["client_id"] is not None:
-            try:
-                card = await self.ctx.services.crm.client_card(self.ticket["client_id"])
-            except Exception:
-                log.exception("client card of %s failed", self.ticket["client_id"])
-        return {"conversation": _public(self.row), "ticket": _public(self.ticket), "messages": messages, "card": card}
+        return {"conversation": public(self.row), "ticket": public(self.ticket), "messages": messages,
+                "card": await self.card()}
+
+    async def card(self) -> Any:
+        """The client card (cached while active): the ticket's client, or the one a shared contact named."""
+        if self._card is None and self.ticket is not None:
+            client_id = self.ticket["client_id"] or \
+                ((self.ticket.get("attributes") or {}).get("shared_contact") or {}).get("client_id")
+            if client_id is not None:
+                try:
+                    self._card = await self.ctx.services.crm.client_card(client_id)
+                except Exception:
+                    log.exception("client card of %s failed", client_id)
+        return self._card
 
     def _publish_state(self) -> None:
-        if self.row is None:
-            return
-        state = {"thread_key": self.ref.id, "channel": self.row["channel"], "queue": self.row["queue"],
-                 "routing": self.row["routing_state"], "agent_id": self.row["agent_id"],
-                 "ticket": self.ticket and _ticket_summary(self.ticket)}
-        closed = self.row["status"] == "closed"
-        self.ctx.publish({"type": "conversation", "id": self.ref.id, "agent_id": self.row["agent_id"],
-                          "state": state, "removed": closed})
-
-    def _publish_message(self, text: str, direction: str) -> None:
-        self.ctx.publish({"type": "message", "id": self.ref.id, "agent_id": self.row["agent_id"],
-                          "state": {"direction": direction, "text": text,
-                                    "ticket": self.ticket and self.ticket["number"]}})
+        if self.row is not None:
+            self.ctx.publish(conversation_event(self.ref.id, self.row, self.ticket))
 
 
-def _call_attributes(item: Any) -> dict[str, Any]:
-    return {"call": dict(item.metadata)} if item.kind == "call_event" else {}
-
-
-def _address_kind(channel: str) -> str:
-    return {"voice": "phone", "email": "email", "telegram": "telegram", "viber": "viber"}.get(channel, "web")
-
-
-def _ticket_summary(ticket: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(ticket.get(k)) for k in ("number", "channel", "status", "category", "type", "priority",
-                                               "queue", "agent_id", "client_id", "identified",
-                                               "first_response_due", "resolution_due", "created_at")}
-
-
-def _public(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    return {k: _plain(v) for k, v in row.items()} if row is not None else None
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+def email_thread(item: Inbound) -> dict[str, Any]:
+    """What a reply needs to thread under the client's last e-mail."""
+    meta = item.metadata
+    references = list(meta.get("references") or [])
+    if meta.get("message_id") and meta["message_id"] not in references:
+        references.append(meta["message_id"])
+    return {"last_message_id": meta.get("message_id"), "references": references[-20:]}

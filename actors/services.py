@@ -103,8 +103,25 @@ class InboxWriter:
         return len(rows)
 
 
+class RemoteChannel:
+    """A channel actor seen from another process: the same calls as a local :class:`ChannelRunner`."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def send(self, outbound: Outbound) -> DeliveryReceipt:
+        return await self.handle.send.remote(outbound)
+
+    async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
+        return await self.handle.webhook.remote(headers, body)
+
+    async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
+        return await self.handle.perform.remote(action, kwargs)
+
+
 class ChannelDirectory:
-    """Sends outbound messages through the channel actors; live web channels go out on the event stream."""
+    """Sends outbound messages through the channels; live web channels go out on the event stream.
+    ``resolve(name)`` gives the channel's runner (in this process) or a :class:`RemoteChannel`."""
 
     def __init__(self, resolve: Callable[[str], Any], publish: Callable[[list[dict[str, Any]]], Awaitable[Any]]) -> None:
         self.resolve = resolve
@@ -125,13 +142,13 @@ class ChannelDirectory:
             await self.publish([{"type": "reply", "id": outbound.thread_key,
                                  "state": {"text": outbound.text, "dedupe_key": outbound.dedupe_key}}])
             return DeliveryReceipt(external_id=outbound.dedupe_key)
-        return await self._handle(outbound.channel).send.remote(outbound)
+        return await self._handle(outbound.channel).send(outbound)
 
     async def webhook(self, channel: str, headers: dict[str, str], body: bytes) -> WebhookReply:
-        return await self._handle(channel).webhook.remote(headers, body)
+        return await self._handle(channel).webhook(headers, body)
 
     async def perform(self, channel: str, action: str, **kwargs: Any) -> Any:
-        return await self._handle(channel).perform.remote(action, kwargs)
+        return await self._handle(channel).perform(action, kwargs)
 
 
 class HubClient:
@@ -165,6 +182,7 @@ class Services:
     inbox: InboxWriter
     sla: Any
     router: Any
+    chatbot: Any = None
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:
         return self.hub.publish(batch)

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actors.channel_actor import ChannelRunner
+from actors.chatbot_front import ChatbotFront, load_chatbot
 from actors.event_hub import EventHub
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.ray_host import load_symbol, start_host
 from actors.runtime.reminders import PgReminderStore
 from actors.runtime.system import RayTransport
-from actors.services import ChannelDirectory, HubClient, InboxWriter, LocalCrm, Services
+from actors.services import ChannelDirectory, HubClient, InboxWriter, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
 from actors.sla_watch import FirstQueueRouter, SlaWatch
 from crm_core.database import async_engine, migrate, resolve_url
@@ -44,7 +46,13 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=SlaWatch(),
-                    router=FirstQueueRouter(by_category={"emergency": "technical", "billing": "billing"}))
+                    router=FirstQueueRouter(by_category={"emergency": "technical", "billing": "billing"}),
+                    chatbot=_chatbot(settings))
+
+
+def _chatbot(settings: Settings) -> ChatbotFront | None:
+    menu = load_chatbot(settings.config_dir)
+    return ChatbotFront(menu) if menu is not None else None
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,9 @@ class RayServicesFactory:
         namespace = self.namespace
 
         def channel_handle(name: str) -> Any:
-            return ray.get_actor(channel_actor_name(name), namespace=namespace) if name in self.channels else None
+            if name not in self.channels:
+                return None
+            return RemoteChannel(ray.get_actor(channel_actor_name(name), namespace=namespace))
 
         crm = CrmPool.connect(self.crm_workers, namespace=self.namespace)
         return _services(settings, self.database_url, system, hub, crm, channel_handle, self.pool_size)
@@ -81,17 +91,20 @@ class RayServicesFactory:
 class LocalEngine:
     """Every host in this process: for tests and tools.  Real PostgreSQL, no Ray."""
 
-    def __init__(self, database_url: str | None = None, config_dir: Path | str | None = None) -> None:
+    def __init__(self, database_url: str | None = None, config_dir: Path | str | None = None,
+                 channels: dict[str, dict[str, Any]] | None = None) -> None:
         self.settings = Settings.load(config_dir)
         self.database_url = database_url or resolve_url()
         self.hub = EventHub()
         self.hosts: list[EntityHost] = []
+        self.channel_tables = channels or {}
+        self.channels: dict[str, ChannelRunner] = {}
 
     async def start(self) -> Services:
         system = ActorSystem(self.settings.engine.shards)
         hub = HubClient(self.hub)
-        self.services = _services(self.settings, self.database_url, system, hub, None, lambda name: None,
-                                 pool_size=10)
+        self.services = _services(self.settings, self.database_url, system, hub, None, self.channels.get,
+                                  pool_size=10)
         self.services.crm = LocalCrm(self.services.db)
         for kind, path in ENTITY_CLASSES.items():
             for shard in range(self.settings.engine.shards[kind]):
@@ -100,9 +113,14 @@ class LocalEngine:
                 system.transport.add(host)
                 await host.start()
                 self.hosts.append(host)
+        for name, table in self.channel_tables.items():
+            self.channels[name] = ChannelRunner(name, table, self.services.inbox)
+            await self.channels[name].start()
         return self.services
 
     async def stop(self) -> None:
+        for runner in self.channels.values():
+            await runner.stop()
         for host in self.hosts:
             await host.stop()
         await self.services.db.dispose()

@@ -131,3 +131,22 @@ async def open_thread_of_ticket(conn: AsyncConnection, number: str) -> str | Non
     statement = (select(Conversation.thread_key).join(Ticket, Ticket.conversation_id == Conversation.id)
                  .where(Ticket.number == number, Conversation.status == "open"))
     return (await conn.execute(statement)).scalar()
+
+
+async def edit_message(conn: AsyncConnection, conversation_id: int, external_id: str, text_: str) -> bool:
+    """The client edited a message: keep the new text, and the earlier one beside it."""
+    result = await conn.execute(text(
+        "UPDATE messages SET attachments = attachments || jsonb_build_object('edited_from', text), text = :t"
+        " WHERE conversation_id = :c AND external_id = :e AND direction = 'in' AND text <> :t"),
+        {"t": text_, "c": conversation_id, "e": external_id})
+    return result.rowcount > 0
+
+
+async def set_delivery_status(conn: AsyncConnection, conversation_id: int, external_id: str, status: str) -> bool:
+    """A delivery report (delivered, seen, failed) for a message we sent; 'seen' is never undone by a
+    late 'delivered'."""
+    result = await conn.execute(text(
+        "UPDATE messages SET delivery_status = :s WHERE conversation_id = :c AND external_id = :e"
+        " AND direction IN ('out', 'bot') AND (delivery_status IS DISTINCT FROM 'seen' OR :s = 'failed')"),
+        {"s": status, "c": conversation_id, "e": external_id})
+    return result.rowcount > 0

@@ -1,95 +1,152 @@
-"""``switchboard demo``: a small client base, the demo's people, the engine, sandbox traffic and sandbox
-agents, so the supervisor wall shows real movement within seconds of starting."""
+"""``switchboard demo``: a small client base, the demo's people, every channel's sandbox peer, the engine
+with those channels, their customers' traffic and sandbox agents, so the supervisor wall shows calls,
+chats, e-mails and web contacts becoming tickets within seconds of starting.
+
+Order matters: the peers listen before the engine starts (the channel actors connect to them), the
+gateway's port is fixed before Ray starts (Viber must be told the webhook URL up front, and the Ray
+workers read the port from the environment), and on the way out traffic stops first, then the
+engine, then the peers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import socket
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
+from actors.demo.people import DemoBase, prepare_database, sandbox_agents
+from actors.demo.sandboxes import SandboxPeers, TrafficRates
+from actors.demo.tally import ChannelTally, tally_line, ticket_tally
 from actors.settings import Settings, read_toml
-from crm_core.database import async_engine, migrate, resolve_url
+from crm_core.database import async_engine, resolve_url
 
 log = logging.getLogger(__name__)
 
-
-async def ensure_users(database_url: str, users: list[dict[str, Any]]) -> dict[str, int]:
-    """Create the demo's users once (an existing login is left alone); returns login -> id."""
-    from crm_core.users import create_user
-
-    engine = async_engine(database_url, pool_size=1)
-    ids: dict[str, int] = {}
-    async with engine.begin() as conn:
-        for user in users:
-            ids[user["login"]] = await create_user(
-                conn, login=user["login"], full_name=user["full_name"], role=user["role"],
-                password=user["password"], skills=user.get("skills", {}),
-                queues={"names": user.get("queues", [])}, capacity=user.get("capacity", {}), active=True)
-    await engine.dispose()
-    return ids
+TALLY_EVERY_S = 15.0
 
 
-async def accounts_present(database_url: str) -> int:
-    engine = async_engine(database_url, pool_size=1)
-    async with engine.connect() as conn:
-        count = (await conn.execute(text("SELECT count(*) FROM accounts"))).scalar_one()
-    await engine.dispose()
-    return int(count)
+@dataclass(slots=True)
+class DemoOutcome:
+    """What one demo run did: the channels it ran and skipped, what the sandboxes played, how many
+    conversations the sandbox agents finished, and the tickets per channel."""
+
+    dashboard: str | None = None
+    channels: tuple[str, ...] = ()
+    skipped: dict[str, str] = field(default_factory=dict)
+    played: dict[str, int] = field(default_factory=dict)
+    handled: int = 0
+    tickets: dict[str, ChannelTally] = field(default_factory=dict)
 
 
-def prepare(settings: Settings, demo: dict[str, Any]) -> tuple[str, dict[str, int], list[str]]:
-    """Database, client base, demo clients and users; returns (url, user ids, known phones)."""
-    from crm_core.seed import seed
-    from crm_core.seed.demo import seed_demo_callers
-
-    url = resolve_url(settings.engine.data_dir)
-    migrate(url)
-    wanted = int(demo.get("seed", {}).get("accounts", 20_000))
-    present = asyncio.run(accounts_present(url))
-    if present < wanted:
-        seed(url, accounts=wanted - present)
-    callers = seed_demo_callers(url)
-    ids = asyncio.run(ensure_users(url, demo.get("users", [])))
-    return url, ids, [phone for caller in callers for phone in caller.phones]
+def gateway_port(host: str, wanted: int) -> int:
+    """``wanted`` when it is free on ``host``, else a free port the OS picks."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, wanted))
+        except OSError:
+            probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
-def run_demo(config_dir: Path | None = None, duration_s: float | None = None) -> None:
+async def _tally_every(db: Any, since: datetime, every_s: float, echo: Callable[[str], None]) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        echo(f"  tickets so far: {tally_line(await ticket_tally(db, since))}")
+
+
+async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: DemoBase,
+               duration_s: float | None = None, echo: Callable[[str], None] = print) -> DemoOutcome:
+    """Run the demo on a prepared database until ``duration_s`` passes (or cancelled: Ctrl-C, SIGTERM).
+
+    The gateway serves on the port ``Settings.load(config_dir).http`` names, which must be free.
+    """
     from actors.demo.agents import SandboxAgents
     from actors.system import RayEngine
 
     settings = Settings.load(config_dir)
-    demo = read_toml(settings.config_dir / "demo.toml")
-    url, ids, phones = prepare(settings, demo)
-    engine = RayEngine(config_dir, database_url=url)
-    dashboard = engine.start(channels={})
-    print(f"\nSwitchboard is running: {dashboard}", flush=True)
-    for user in demo.get("users", []):
-        print(f"  log in as {user['login']} / {user['password']} ({user['role']})", flush=True)
+    gateway_url = f"http://{settings.http.host}:{settings.http.port}"
     traffic = demo.get("traffic", {})
-    sandbox_ids = [ids[u["login"]] for u in demo.get("users", []) if u.get("sandbox")]
+    agents = sandbox_agents(demo, base)
+    peers = SandboxPeers(settings.channels, [ext for ext in agents.values() if ext], base.callers,
+                         Path(tempfile.mkdtemp(prefix="switchboard-demo-")))
+    engine = RayEngine(settings.config_dir, database_url=base.database_url)
+    db = async_engine(base.database_url, pool_size=1)
+    outcome = DemoOutcome()
+    since = datetime.now(UTC)
+    tasks: list[asyncio.Task[Any]] = []
+    services = None
+    stop_on_sigterm()
+    try:
+        await peers.start()
+        tables = peers.channel_tables(gateway_url)
+        outcome.channels, outcome.skipped = tuple(tables), dict(peers.skipped)
+        outcome.dashboard = await asyncio.to_thread(engine.start, channels=tables)
+        if outcome.dashboard != gateway_url:
+            log.warning("the gateway serves at %s, not %s: Viber callbacks will not reach it",
+                        outcome.dashboard, gateway_url)
+        _banner(echo, outcome, demo)
+        services = await asyncio.to_thread(engine.client_services)
+        sandbox = SandboxAgents(services, list(agents), traffic.get("accept_after_s", (0.5, 3)),
+                                traffic.get("answer_after_s", (1, 5)), traffic.get("resolve_after_s", (3, 15)))
+        working = asyncio.create_task(sandbox.run(), name="demo-agents")
+        playing = asyncio.create_task(peers.play(TrafficRates.from_table(traffic), outcome.dashboard or gateway_url,
+                                                 base.known_phones, duration_s), name="demo-traffic")
+        tasks = [working, playing, asyncio.create_task(_tally_every(db, since, TALLY_EVERY_S, echo))]
+        await asyncio.wait([working, playing], return_when=asyncio.FIRST_COMPLETED)
+        if working.done():
+            working.result()
+        outcome.played = playing.result()
+        outcome.handled = sandbox.handled
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            outcome.tickets = await ticket_tally(db, since)
+            echo(f"Demo over; tickets: {tally_line(outcome.tickets)}")
+        if services is not None:
+            await services.db.dispose()
+        await asyncio.to_thread(engine.stop)
+        await peers.stop()
+        await db.dispose()
+    return outcome
 
-    async def drive() -> None:
-        from channels.sandbox.web import run_traffic
 
-        services = engine.client_services()
-        agents = SandboxAgents(services, sandbox_ids, traffic.get("accept_after_s", (0.5, 3)),
-                               traffic.get("answer_after_s", (1, 5)), traffic.get("resolve_after_s", (3, 15)))
-        tasks = [asyncio.create_task(agents.run()),
-                 asyncio.create_task(run_traffic(dashboard, float(traffic.get("web_contacts_per_s", 2.0)),
-                                                 known_phones=phones))]
-        try:
-            await asyncio.wait(tasks, timeout=duration_s, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception():
-                    raise task.exception()  # type: ignore[misc]
+def stop_on_sigterm() -> None:
+    """SIGTERM cancels the running demo like Ctrl-C does, so it still stops its peers on the way out."""
+    task = asyncio.current_task()
+    if task is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(drive())
-    engine.stop()
+
+def _banner(echo: Callable[[str], None], outcome: DemoOutcome, demo: Mapping[str, Any]) -> None:
+    echo(f"\nSwitchboard is running: {outcome.dashboard}")
+    echo(f"  sandbox channels: {', '.join(outcome.channels) or 'none'} (and web chat, web forms, the app)")
+    for name, reason in outcome.skipped.items():
+        echo(f"  skipped: {name} — {reason}")
+    for user in demo.get("users", []):
+        played = " (played by the demo)" if user.get("sandbox") else ""
+        echo(f"  log in as {user['login']} / {user['password']} ({user['role']}){played}")
+
+
+def run_demo(config_dir: Path | None = None, duration_s: float | None = None) -> None:
+    settings = Settings.load(config_dir)
+    demo = read_toml(settings.config_dir / "demo.toml")
+    port = gateway_port(settings.http.host, settings.http.port)
+    if port != settings.http.port:
+        print(f"Port {settings.http.port} is taken; the dashboards use port {port} instead.", flush=True)
+    os.environ["SWITCHBOARD_HTTP_PORT"] = str(port)
+    base = prepare_database(resolve_url(settings.engine.data_dir), demo)
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(play(settings.config_dir, demo, base, duration_s, echo=lambda line: print(line, flush=True)))

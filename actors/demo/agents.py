@@ -1,6 +1,8 @@
 """Sandbox agents: people at agent desktops, played by the demo.  They go available, accept the offers
 they get after a while, answer from the reply templates and resolve the conversation — through the
-same entity messages the agent desktop sends."""
+same entity messages the agent desktop sends.  A conversation handed to one of them without an offer
+(a call VICIdial put through to their extension, a supervisor's reassignment) is worked the same way,
+except that a call gets a note instead of a written answer."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ ANSWERS = (
     "Аварійну бригаду викликано. Будь ласка, вийдіть із приміщення та телефонуйте 104.",
     "Звернення передано до технічної служби, з вами зв'яжуться протягом дня.",
 )
+CALL_NOTES = (
+    "Клієнт уточнив суму до сплати, роз'яснено нарахування.",
+    "Прийнято показники лічильника з голосу.",
+    "Клієнта проконсультовано щодо графіка робіт, додаткових дій не потрібно.",
+)
+SPOKEN_CHANNELS = frozenset({"voice"})
+REMEMBERED = 5_000
+"""Tickets finished lately, remembered so their late live events do not start the work again."""
 
 
 class SandboxAgents:
@@ -33,37 +43,85 @@ class SandboxAgents:
         self.timings = (tuple(accept_after_s), tuple(answer_after_s), tuple(resolve_after_s))
         self.rng = random.Random(seed)
         self.handled = 0
+        self._offers: set[str] = set()
+        self._threads: set[str] = set()
+        self._finished: dict[str, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         for agent_id in self.agent_ids:
             await self.services.system.ask(ActorRef("agent", str(agent_id)), m.SetAgentState("available"))
         seq = (await self.services.hub.snapshot())["seq"]
-        while True:
-            batch = await self.services.hub.events_after(seq, 10.0)
-            seq = batch["seq"]
-            for event in batch["events"]:
-                if event.get("type") == "offer" and not event.get("removed") and event.get("agent_id") in self.agent_ids:
-                    task = asyncio.create_task(self._work(event["agent_id"], event["id"], event["state"]["conversation"]))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+        try:
+            while True:
+                batch = await self.services.hub.events_after(seq, 10.0)
+                seq = batch["seq"]
+                for event in batch["events"]:
+                    self._notice(event)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    def _notice(self, event: dict[str, Any]) -> None:
+        agent_id = event.get("agent_id")
+        if event.get("removed") or agent_id not in self.agent_ids:
+            return
+        state = event.get("state") or {}
+        if event.get("type") == "offer" and event["id"] not in self._offers:
+            self._offers.add(event["id"])
+            self._spawn(self._take_offer(agent_id, event["id"], state["conversation"], state.get("ticket")))
+            return
+        ticket = state.get("ticket") or {}
+        if event.get("type") == "conversation" and state.get("routing") == "assigned" \
+                and ticket.get("status") not in ("resolved", "closed") and ticket.get("number") not in self._finished \
+                and event["id"] not in self._threads:
+            self._threads.add(event["id"])
+            self._spawn(self._work(agent_id, event["id"], ticket.get("number")))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _pause(self, span: Sequence[float]) -> None:
         await asyncio.sleep(self.rng.uniform(*span))
 
-    async def _work(self, agent_id: int, offer_id: str, thread_key: str) -> None:
-        accept, answer, resolve = self.timings
+    async def _take_offer(self, agent_id: int, offer_id: str, thread_key: str, ticket: str | None) -> None:
+        try:
+            await self._pause(self.timings[0])
+            if thread_key in self._threads:
+                return
+            self._threads.add(thread_key)
+            try:
+                await self.services.system.ask(ActorRef("agent", str(agent_id)), m.AcceptOffer(offer_id))
+            except Exception as exc:  # the offer was taken back or timed out meanwhile: normal here
+                self._threads.discard(thread_key)
+                log.info("sandbox agent %s could not accept %s: %s", agent_id, thread_key, exc)
+                return
+            await self._work(agent_id, thread_key, ticket)
+        finally:
+            self._offers.discard(offer_id)
+
+    async def _work(self, agent_id: int, thread_key: str, ticket: str | None) -> None:
+        """Answer (a note for a call), then resolve and close."""
+        _, answer, resolve = self.timings
         system = self.services.system
         conversation = ActorRef("conversation", thread_key)
         author = f"agent:{agent_id}"
         try:
-            await self._pause(accept)
-            await system.ask(ActorRef("agent", str(agent_id)), m.AcceptOffer(offer_id))
             await self._pause(answer)
-            await system.ask(conversation, m.Reply(agent_id, self.rng.choice(ANSWERS), uuid.uuid4().hex))
+            if thread_key.partition(":")[0] in SPOKEN_CHANNELS:
+                await system.ask(conversation, m.AddNote(agent_id, self.rng.choice(CALL_NOTES), uuid.uuid4().hex))
+            else:
+                await system.ask(conversation, m.Reply(agent_id, self.rng.choice(ANSWERS), uuid.uuid4().hex))
             await self._pause(resolve)
             await system.ask(conversation, m.ChangeStatus(author, "resolved"))
             await system.ask(conversation, m.ChangeStatus(author, "closed"))
             self.handled += 1
-        except Exception as exc:  # an offer taken back or a conversation closed meanwhile is normal here
+        except Exception as exc:  # a conversation closed or moved meanwhile is normal here
             log.info("sandbox agent %s left %s: %s", agent_id, thread_key, exc)
+        finally:
+            self._threads.discard(thread_key)
+            self._finished[ticket or thread_key] = None
+            if len(self._finished) > REMEMBERED:
+                del self._finished[next(iter(self._finished))]

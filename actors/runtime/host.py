@@ -118,7 +118,7 @@ class EntityHost:
                 set_reminder=self._set_reminder, cancel_reminder=self._cancel_reminder,
                 start_timer=lambda name, delay, payload: self._start_timer(entity_id, name, delay, payload),
                 cancel_timer=lambda name: self._cancel_timer(entity_id, name),
-                publish=self._outbox.append,
+                publish=self._publish,
             )
             activation = Activation(self.entity_class(context), asyncio.Queue())
             self._activations[entity_id] = activation
@@ -248,6 +248,9 @@ class EntityHost:
                     activation.mailbox.put_nowait(_PASSIVATE)
 
     # --- events ----------------------------------------------------------------------------------
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        self._outbox.append(event)
 
     async def _flush_outbox(self) -> None:
         if self._outbox and self._publish_batch is not None:

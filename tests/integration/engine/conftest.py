@@ -12,12 +12,16 @@ ENGINE_TABLES = ("conversations", "tickets", "ticket_events", "ticket_links", "m
                  "agent_states", "users", "account_roles", "contact_points", "accounts", "clients")
 
 
-@pytest.fixture
-async def engine(db_url):
+def reset_tables(db_url: str) -> None:
     admin = sync_engine(db_url)
     with admin.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(ENGINE_TABLES)} RESTART IDENTITY CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture
+async def engine(db_url):
+    reset_tables(db_url)
     local = LocalEngine(db_url)
     services = await local.start()
     yield services

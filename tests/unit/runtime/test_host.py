@@ -120,3 +120,24 @@ def test_placement_is_stable_and_spreads():
     shards = [system.shard(ActorRef("conversation", str(i))) for i in range(1000)]
     assert shards == [system.shard(ActorRef("conversation", str(i))) for i in range(1000)]
     assert all(shards.count(s) > 150 for s in range(4))
+
+
+class Announcer(Entity):
+    kind = "announcer"
+
+    async def receive(self, message):
+        self.ctx.publish({"type": "said", "id": message})
+
+
+async def test_every_published_event_reaches_the_stream_across_flushes():
+    batches = []
+    system = ActorSystem({"announcer": 1})
+    host = EntityHost(HostSettings("announcer", 0, 1, publish_flush_s=0.01), Announcer, system,
+                      SimpleNamespace(), MemoryReminderStore(), publish=batches.append)
+    system.transport.add(host)
+    await host.start()
+    for word in ("one", "two", "three"):
+        await system.ask(ActorRef("announcer", "a"), word)
+        await asyncio.sleep(0.05)
+    await host.stop()
+    assert [e["id"] for batch in batches for e in batch] == ["one", "two", "three"]

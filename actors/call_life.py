@@ -1,0 +1,106 @@
+"""A call's life on its ticket: every AMI call event (normalised by the voice channel) updates the
+ticket's call attributes; the ringing agent gets the client card before the call connects; in observe
+mode (VICIdial routes) the conversation follows the agent VICIdial picked, in route mode the agent who
+accepts the offer gets the call by an AMI Redirect."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from actors import messages as m
+from actors.conversation_view import ticket_summary
+from actors.runtime import ActorRef
+from channels.base import Inbound
+from crm_core import tickets as db
+from crm_core.models import User
+
+log = logging.getLogger(__name__)
+
+CALL_FIELDS = ("linkedid", "caller", "did", "queue", "agent", "vicidial", "asterisk_channel", "mode",
+               "recording", "hangup_cause", "hangup_cause_txt", "abandoned", "wait_seconds", "talk_seconds")
+
+
+def observe_mode(item_or_ticket: Any) -> bool:
+    metadata = item_or_ticket.metadata if isinstance(item_or_ticket, Inbound) else \
+        (item_or_ticket.get("attributes") or {}).get("call", {})
+    return metadata.get("mode", "observe") == "observe"
+
+
+async def agent_of_extension(conversation: Any, extension: str) -> int | None:
+    async with conversation.ctx.db.connect() as conn:
+        return (await conn.execute(select(User.id).where(User.extension == str(extension),
+                                                         User.active.is_(True)))).scalar()
+
+
+class CallLife:
+    @staticmethod
+    async def apply(conversation: Any, item: Inbound) -> None:
+        ticket = conversation.ticket
+        meta = item.metadata
+        event = meta.get("call_event", "unknown")
+        attributes = dict(ticket.get("attributes") or {})
+        call = dict(attributes.get("call") or {})
+        call.update({k: meta[k] for k in CALL_FIELDS if meta.get(k) is not None})
+        call["state"] = event
+        call.setdefault("timeline", []).append({"event": event, "at": item.occurred_at.isoformat(),
+                                                "agent": meta.get("agent")})
+        attributes["call"] = call
+        async with conversation.ctx.db.begin() as conn:
+            await db.update_ticket(conn, ticket["id"], attributes=attributes)
+            await db.add_events(conn, ticket["id"], [("pbx", f"call_{event}", {
+                k: meta[k] for k in ("agent", "queue", "hangup_cause", "abandoned", "wait_seconds", "talk_seconds")
+                if meta.get(k) is not None})])
+        ticket["attributes"] = attributes
+        agent = meta.get("agent")
+        if event == "ringing" and agent:
+            await CallLife._screen_pop(conversation, str(agent))
+        elif event in ("answered", "transferred") and agent and observe_mode(item):
+            await CallLife._follow_agent(conversation, str(agent))
+        elif event == "hangup":
+            await CallLife._hung_up(conversation, bool(meta.get("abandoned")))
+
+    @staticmethod
+    async def _screen_pop(conversation: Any, extension: str) -> None:
+        agent_id = await agent_of_extension(conversation, extension)
+        if agent_id is None:
+            log.info("call %s rings extension %s, which is no agent of ours", conversation.ref.id, extension)
+            return
+        ticket = conversation.ticket
+        conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id, "agent_id": agent_id,
+                                  "state": {"ticket": ticket_summary(ticket), "card": await conversation.card(),
+                                            "caller": ticket.get("sender"), "call": ticket["attributes"]["call"]}})
+
+    @staticmethod
+    async def _follow_agent(conversation: Any, extension: str) -> None:
+        agent_id = await agent_of_extension(conversation, extension)
+        if agent_id is None or agent_id == conversation.row["agent_id"]:
+            return
+        await conversation.hand_to_agent(agent_id, author="pbx", reason="answered in VICIdial")
+
+    @staticmethod
+    async def _hung_up(conversation: Any, abandoned: bool) -> None:
+        row = conversation.row
+        if row["agent_id"] is not None:
+            conversation.ctx.system.tell(ActorRef("agent", str(row["agent_id"])),
+                                         m.ConversationReleased(conversation.ref.id, "voice"))
+        elif row["routing_state"] in ("queued", "offered") and row["queue"]:
+            conversation.ctx.system.tell(ActorRef("queue", row["queue"]), m.Dequeue(conversation.ref.id))
+            row["routing_state"] = "done"
+        if abandoned:
+            conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id,
+                                      "state": {"ticket": conversation.ticket["number"]}})
+
+    @staticmethod
+    async def redirect_to(conversation: Any, agent_id: int) -> None:
+        """Route mode: send the caller to the extension of the agent who accepted."""
+        async with conversation.ctx.db.connect() as conn:
+            extension = (await conn.execute(select(User.extension).where(User.id == agent_id))).scalar()
+        call = (conversation.ticket.get("attributes") or {}).get("call", {})
+        if not extension or not call.get("linkedid"):
+            log.warning("call %s: agent %s has no extension to redirect to", conversation.ref.id, agent_id)
+            return
+        await conversation.ctx.services.channels.perform("voice", "redirect", call_id=call["linkedid"],
+                                                         extension=str(extension))
