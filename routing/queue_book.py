@@ -207,8 +207,8 @@ class QueueBook:
         outcome is reported, so the same free slot is never offered twice."""
         offerable = self._offerable
         heads = []
-        for channel, free in offerable.items():
-            groups = self._by_channel.get(channel)
+        for channel, groups in self._by_channel.items():
+            free = offerable.get(channel)
             if not free or not groups:
                 continue
             for group in (groups if len(free) * 8 >= len(groups) else self._groups_of(free, channel)):
