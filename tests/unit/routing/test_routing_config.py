@@ -110,3 +110,37 @@ def test_running_engine_keeps_its_last_good_config():
     assert holder.current is good
     assert holder.reload(ROUTING.replace('aging_per_minute = 10', 'aging_per_minute = 5'), "x.toml") is None
     assert holder.current is not good and holder.current.file == "x.toml"
+
+
+def test_source_map_finds_nested_tables_inline_lists_and_skips_multiline_strings():
+    from routing.config_source import SourceMap
+
+    text = '''# comment
+title = """
+[not.a.table]
+fake = 1
+"""
+[[workflow.filters]]
+name = "a"
+[[workflow.filters.targets]]
+queue = "x"
+[[workflow.filters]]
+name = "b"
+targets = [
+  { queue = "y" },
+  { queue = "z", timeout = 5 },
+]
+[queues.general]
+"quoted key" = 1
+overflow.to = "b"
+'''
+    lines = SourceMap(text)
+    assert lines.line_of(("title",)) == 2
+    assert lines.line_of(("not", "a", "table")) == 1  # inside a string: not a table
+    assert lines.line_of(("workflow", "filters", 0, "targets", 0, "queue")) == 9
+    assert lines.line_of(("workflow", "filters", 1, "name")) == 11
+    assert lines.line_of(("workflow", "filters", 1, "targets", 1, "timeout")) == 14
+    assert lines.line_of(("workflow", "filters", 1, "targets", 1, "unknown")) == 14
+    assert lines.line_of(("queues", "general", "quoted key")) == 17
+    assert lines.line_of(("queues", "general", "overflow", "to")) == 18
+    assert lines.line_of(("queues", "general", "strategy")) == 16
