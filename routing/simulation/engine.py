@@ -26,7 +26,7 @@ from routing.simulation.report import ABANDONED, Report, summarise
 from routing.skills import MAX_LEVEL, AgentProfile, Requirements
 from routing.workflow import Overflow, Placement, Target
 
-_ARRIVAL, _DONE, _ABANDON, _WIDEN, _OVERFLOW = range(5)
+_DONE, _ABANDON, _WIDEN, _OVERFLOW = range(4)
 _AVAILABLE, _BUSY = AgentStatus.AVAILABLE, AgentStatus.BUSY
 
 
@@ -128,12 +128,32 @@ class Simulation:
         overflows, books_by_queue = self.overflows, self.books
         workflow, attributes, calls_by_id = self.config.workflow, self.attributes, self.calls
         staffed = self._staffed
-        events, pop, push, at, sequence = self.events, heapq.heappop, heapq.heappush, self._at, self.sequence
+        events, pop, at = self.events, heapq.heappop, self._at
         dispatch, move = self._dispatch, self._move
         first_measured = last_arrival = 0.0
-        now = -log(1.0 - uniform()) * between
-        at(now, _ARRIVAL, 0)
-        while events:
+        # Arrivals are not heap events: the next one is kept aside and compared with the heap's top.
+        index, next_arrival, infinity = 0, -log(1.0 - uniform()) * between, math.inf
+        now = 0.0
+        while True:
+            if not events or next_arrival < events[0][0]:
+                if index >= total:
+                    break
+                now = next_arrival
+                if index == warmup:
+                    first_measured = now
+                last_arrival = now
+                conversation_id = f"c{index}"
+                call = calls_by_id[conversation_id] = _Call(index, now)
+                index += 1
+                next_arrival = now - log(1.0 - uniform()) * between if index < total else infinity
+                placement = workflow.place(attributes, staffed=staffed)
+                overflow = overflows[placement.queue]
+                if overflow is not None and overflow.full(len(books_by_queue[placement.queue])):
+                    placement = _overflow_placement(placement, overflow)
+                move(conversation_id, call, placement, now)
+                if patience:
+                    at(now - log(1.0 - uniform()) * patience, _ABANDON, conversation_id)
+                continue
             now, _, kind, payload = pop(events)
             if kind == _DONE:
                 agent, conversation_id = payload
@@ -151,22 +171,6 @@ class Simulation:
                 else:
                     for book in sorted((b for b in books if len(b)), key=QueueBook.best_key):
                         dispatch(book, now)
-            elif kind == _ARRIVAL:
-                index = payload
-                if index + 1 < total:
-                    push(events, (now - log(1.0 - uniform()) * between, next(sequence), _ARRIVAL, index + 1))
-                if index == warmup:
-                    first_measured = now
-                last_arrival = now
-                conversation_id = f"c{index}"
-                call = calls_by_id[conversation_id] = _Call(index, now)
-                placement = workflow.place(attributes, staffed=staffed)
-                overflow = overflows[placement.queue]
-                if overflow is not None and overflow.full(len(books_by_queue[placement.queue])):
-                    placement = _overflow_placement(placement, overflow)
-                move(conversation_id, call, placement, now)
-                if patience:
-                    at(now - log(1.0 - uniform()) * patience, _ABANDON, conversation_id)
             elif kind == _ABANDON:
                 call = calls_by_id.pop(payload, None)
                 if call is not None and call.book is not None:
