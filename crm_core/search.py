@@ -11,6 +11,7 @@ is looked at in at most ``SCAN_LIMIT`` matching rows, the matches are ranked by 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.models import Account, AccountRole, Client, ContactPoint
@@ -251,7 +253,8 @@ async def search(conn: AsyncConnection, query: SearchQuery) -> SearchResult:
         if not rows and retry_fuzzy:
             rows = (await conn.execute(search_statement(query, fuzzy=True))).all()
     finally:
-        await conn.exec_driver_sql("RESET enable_seqscan")
+        with contextlib.suppress(DBAPIError):  # in a failed transaction the SET is undone with it
+            await conn.exec_driver_sql("RESET enable_seqscan")
     hits = tuple(
         SearchHit(client_id=row.client_id, full_name=row.full_name, client_kind=row.kind,
                   segment=row.segment, account_id=row.account_id, account_no=row.account_no,

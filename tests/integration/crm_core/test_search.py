@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from crm_core.database import async_engine
 from crm_core.search import SCAN_LIMIT, SearchError, SearchQuery, Term, search, search_statement
@@ -184,3 +185,18 @@ async def test_each_term_is_answered_from_its_index(conn, terms, index):
         await conn.exec_driver_sql("RESET enable_indexscan")
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+async def test_search_leaves_the_connection_as_it_found_it(db_url, conn):
+    await search(conn, SearchQuery([Term("name", "Шевченко")]))
+    assert (await conn.exec_driver_sql("SHOW enable_seqscan")).scalar_one() == "on"
+    engine = async_engine(db_url)  # a connection inside a transaction that fails mid-search
+    try:
+        async with engine.connect() as in_transaction:
+            await in_transaction.exec_driver_sql("SET statement_timeout = 1")
+            with pytest.raises(DBAPIError, match="statement timeout"):
+                await search(in_transaction, SearchQuery([Term("address", "вул.")], limit=500))
+            await in_transaction.rollback()
+            assert (await in_transaction.exec_driver_sql("SHOW enable_seqscan")).scalar_one() == "on"
+    finally:
+        await engine.dispose()
