@@ -73,13 +73,11 @@ class AgentSlot:
 
     def apply(self, availability: AgentAvailability) -> None:
         """Take a new snapshot; holds it already counts (engaged) or that were accepted are dropped."""
-        self.status = availability.status
-        self.free = dict(availability.free)
-        self.idle_since = availability.idle_since
-        self.occupancy = availability.occupancy
+        _, self.status, free, self.idle_since, engaged, self.occupancy = availability
+        self.free = dict(free)
         if self.holds:
-            engaged = availability.engaged
-            for conversation_id in [c for c in self.holds if c in engaged or c in self.accepted]:
+            accepted = self.accepted
+            for conversation_id in [c for c in self.holds if c in engaged or c in accepted]:
                 self.release(conversation_id)
 
     def hold(self, conversation_id: str, channel: str) -> None:

@@ -174,11 +174,12 @@ class QueueBook:
     def update_agent(self, availability: AgentAvailability) -> bool:
         """Apply an agent's availability snapshot; False when the agent is not a member."""
         agents = self._agents
-        slot = agents.get(availability.agent_id)
+        agent_id = availability[0]
+        slot = agents.get(agent_id)
         if slot is None:
             return False
         slot.apply(availability)
-        agents.idle_keys[availability.agent_id] = (availability.idle_since, slot.order)
+        agents.idle_keys[agent_id] = (slot.idle_since, slot.order)
         self._reindex(slot)
         return True
 
