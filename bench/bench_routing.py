@@ -95,14 +95,14 @@ def run_book(agents: list[AgentProfile], rng: random.Random, decisions: int) -> 
         requirements, priority = make_conversation(rng)
         book.add(f"fill{n}", requirements, enqueued_at=now, priority=priority)
     order = list(in_hand)
-    latencies = []
+    latencies, cpu_times = [], []
     assigned = 0
     next_id = 0
     total_started = time.perf_counter()
     for step in range(decisions):
         now += 0.05
         agent_id = order[step % len(order)] if order else agents[step % AGENTS].agent_id
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.thread_time()
         book.update_agent(free(agent_id, now))
         made = book.assign(now)
         for offer in made:
@@ -110,6 +110,7 @@ def run_book(agents: list[AgentProfile], rng: random.Random, decisions: int) -> 
             book.accepted(conversation_id)
             book.update_agent(busy(offer.agent_id, conversation_id, now))
         latencies.append(time.perf_counter() - began)
+        cpu_times.append(time.thread_time() - cpu)
         assigned += len(made)
         for _ in made:
             requirements, priority = make_conversation(rng)
@@ -118,7 +119,8 @@ def run_book(agents: list[AgentProfile], rng: random.Random, decisions: int) -> 
     elapsed = time.perf_counter() - total_started
     return {"fill_offers": len(offers), "fill_ms": fill * 1000, "assigned": assigned, "elapsed": elapsed,
             "per_second": assigned / elapsed, "p99_ms": percentile(latencies, 0.99) * 1000,
-            "p50_ms": percentile(latencies, 0.50) * 1000, "waiting": len(book)}
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_cpu_ms": percentile(cpu_times, 0.99) * 1000,
+            "waiting": len(book)}
 
 
 def run_naive(agents: list[AgentProfile], rng: random.Random, decisions: int) -> dict[str, float]:
@@ -126,21 +128,23 @@ def run_naive(agents: list[AgentProfile], rng: random.Random, decisions: int) ->
     for n in range(WAITING):
         requirements, priority = make_conversation(rng)
         queue.add(f"c{n}", requirements, priority, -rng.random() * 600)
-    latencies, assigned, now = [], 0, 0.0
+    latencies, cpu_times, assigned, now = [], [], 0, 0.0
     started = time.perf_counter()
     for step in range(decisions):
         now += 0.05
         agent = agents[step % AGENTS]
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.thread_time()
         found = queue.best_for(agent, now)
         latencies.append(time.perf_counter() - began)
+        cpu_times.append(time.thread_time() - cpu)
         if found is not None:
             assigned += 1
             requirements, priority = make_conversation(rng)
             queue.add(f"n{step}", requirements, priority, now)
     elapsed = time.perf_counter() - started
     return {"assigned": assigned, "per_second": assigned / elapsed,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "p50_ms": percentile(latencies, 0.50) * 1000}
+            "p99_ms": percentile(latencies, 0.99) * 1000, "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p99_cpu_ms": percentile(cpu_times, 0.99) * 1000}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'assignments/s':28}{book['per_second']:>14,.0f}{naive['per_second']:>14,.0f}   >= 2,000")
     print(f"{'decision p50 (ms)':28}{book['p50_ms']:>14.3f}{naive['p50_ms']:>14.3f}")
     print(f"{'decision p99 (ms)':28}{book['p99_ms']:>14.3f}{naive['p99_ms']:>14.3f}   <= 5")
+    print(f"{'decision p99, CPU time (ms)':28}{book['p99_cpu_ms']:>14.3f}{naive['p99_cpu_ms']:>14.3f}"
+          "   (not counting time the process waited for a core)")
     print(f"still waiting at the end: {book['waiting']:,}")
     verdict = book["per_second"] >= 2000 and book["p99_ms"] <= 5
     print(f"bar: {'met' if verdict else 'NOT met'}")
