@@ -245,8 +245,9 @@ class QueueBook:
         return found
 
     def _offer(self, group: Group, candidates: set[str], free: set[str], now: float) -> Offer:
-        """Offer the head of ``group`` to the strategy's pick among ``candidates`` and hold the slot."""
-        conversation = group.pop()
+        """Offer the head of ``group`` (validated when it entered the decision's heads) to the strategy's
+        pick among ``candidates`` and hold the slot."""
+        conversation = group.pop_head()
         if not group.size and group.excluded:
             self._forget_group(group)
         agents, strategy = self._agents, self.strategy

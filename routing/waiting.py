@@ -74,9 +74,10 @@ class Group:
                 return entry
             heapq.heappop(heap)
 
-    def pop(self) -> WaitingConversation:
-        entry = self.head()
-        heapq.heappop(self.heap)
+    def pop_head(self) -> WaitingConversation:
+        """Take out the head conversation; the caller has validated the head with :meth:`head` and not
+        changed the group since."""
+        entry = heapq.heappop(self.heap)
         self.size -= 1
         conversation = self.waiting[entry[3]]
         conversation.sequence = -1
