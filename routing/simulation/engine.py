@@ -147,8 +147,9 @@ class Simulation:
                 index += 1
                 next_arrival = now - log(1.0 - uniform()) * between if index < total else infinity
                 placement = workflow.place(attributes, staffed=staffed)
-                overflow = overflows[placement.queue]
-                if overflow is not None and overflow.full(len(books_by_queue[placement.queue])):
+                queue = placement.target.queue
+                overflow = overflows[queue]
+                if overflow is not None and overflow.full(len(books_by_queue[queue])):
                     placement = _overflow_placement(placement, overflow)
                 move(conversation_id, call, placement, now)
                 if patience:
@@ -192,7 +193,8 @@ class Simulation:
 
     def _move(self, conversation_id: str, call: _Call, placement: Placement, now: float) -> None:
         """Place a call (new, widened or overflowed) in its target queue and serve that queue."""
-        book = self.books[placement.queue]
+        queue = placement.target.queue
+        book = self.books[queue]
         previous = call.book
         if previous is book:
             book.widen(conversation_id, placement.requirements)
@@ -206,7 +208,7 @@ class Simulation:
         call.book, call.placement = book, placement
         if placement.target.timeout is not None:
             self._at(now + placement.target.timeout, _WIDEN, (conversation_id, placement))
-        overflow = self.overflows[placement.queue]
+        overflow = self.overflows[queue]
         if overflow is not None and overflow.after is not None:
             self._at(call.entered_at + overflow.after, _OVERFLOW, (conversation_id, placement))
         self._dispatch(book, now)
