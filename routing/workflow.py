@@ -38,21 +38,25 @@ class Target:
     priority: str | None = None
     timeout: float | None = None
     skip_when_unstaffed: bool = False
-    _built: dict[tuple[Any, ...], Requirements] = field(default_factory=dict, init=False, repr=False,
+    _built: dict[Any, Requirements] = field(default_factory=dict, init=False, repr=False,
                                                         compare=False, hash=False)
 
     def requirements(self, attributes: Mapping[str, Any]) -> Requirements:
         """The requirements of a conversation with these attributes in this target (built once per
         distinct channel and matched values, then reused)."""
-        key = (attributes.get("channel"), *(attributes.get(name) for name in self.match))
-        built = self._built.get(key)
+        match, channel = self.match, attributes.get("channel")
+        key = (channel, *[attributes.get(name) for name in match]) if match else channel
+        try:
+            built = self._built.get(key)
+        except TypeError:  # an unhashable attribute value: build without the cache
+            key, built = (channel, *[str(attributes.get(name)) for name in match]) if match else str(channel), None
         if built is None:
             if len(self._built) >= 4096:
                 self._built.clear()
-            matched = dict(zip(self.match, key[1:], strict=True))
+            matched = dict(zip(match, key[1:], strict=True)) if match else {}
             department = self.department if self.department is not None else matched.get("department")
             built = self._built[key] = Requirements.of(
-                str(key[0] or ""), self.skills, language=matched.get("language"),
+                str(channel or ""), self.skills, language=matched.get("language"),
                 segment=matched.get("segment"), department=department)
         return built
 
