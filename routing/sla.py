@@ -189,6 +189,17 @@ class TicketSla:
                 response.resume(now)
             resolution.resume(now)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Plain values to persist with the ticket; :meth:`restore` rebuilds it under the same policy."""
+        return {"policy": self.policy.name, "clocks": {name: clock.state_dict() for name, clock in self.clocks.items()}}
+
+    @classmethod
+    def restore(cls, policy: SlaPolicy, state: Mapping[str, Any]) -> TicketSla:
+        sla = cls.__new__(cls)
+        sla.policy = policy
+        sla.clocks = {name: SlaClock.restore(policy.calendar, clock) for name, clock in state["clocks"].items()}
+        return sla
+
     def next_deadline(self) -> tuple[str, float] | None:
         """The earliest running clock's breach instant (for the durable reminder)."""
         found = [(deadline, name) for name, clock in self.clocks.items()

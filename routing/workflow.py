@@ -117,6 +117,17 @@ class Workflow:
             return None
         return self._first_from(placement.filter_name, targets, placement.index + 1, attributes, staffed)
 
+    def resume(self, filter_name: str, index: int, attributes: Mapping[str, Any]) -> Placement:
+        """The placement stored as (filter name, index) by a conversation that was passivated; when the
+        config changed since and that target no longer exists, the conversation is placed afresh."""
+        targets = self._targets(filter_name)
+        known = filter_name == DEFAULT_FILTER or any(f.name == filter_name for f in self.filters)
+        if not known or not 0 <= index < len(targets):
+            return self.place(attributes)
+        target = targets[index]
+        priority = str(attributes.get("priority") or "normal")
+        return Placement(filter_name, index, target, target.requirements(attributes), target.priority or priority)
+
     def _targets(self, filter_name: str) -> tuple[Target, ...]:
         for flt in self.filters:
             if flt.name == filter_name:

@@ -133,3 +133,14 @@ def test_escalation_levels_warning_breach_and_repeats():
     assert rules.next_due(sla, attributes, fired) == kyiv(2026, 1, 5, 13, 0)  # resolution breach next
     moved = rules.due(sla, attributes, fired, kyiv(2026, 1, 5, 13, 0))
     assert [(a.kind, a.value) for a in moved[0].actions][-1] == (ActionKind.MOVE_TO_QUEUE, "escalations")
+
+
+def test_ticket_sla_survives_persistence():
+    config = load_sla_config((ROOT / "config" / "sla.toml").read_text(encoding="utf-8"), "config/sla.toml")
+    policy = config.policies.for_ticket("question", "normal")
+    sla = TicketSla(policy, kyiv(2026, 1, 5, 9, 0))
+    sla.status_changed(TicketStatus.ON_HOLD, kyiv(2026, 1, 5, 9, 30))
+    sla.status_changed(TicketStatus.IN_PROGRESS, kyiv(2026, 1, 5, 10, 30))
+    restored = TicketSla.restore(policy, sla.state_dict())
+    assert restored.next_deadline() == sla.next_deadline() == ("first_response", kyiv(2026, 1, 5, 12, 0))
+    assert restored.resolution.remaining(kyiv(2026, 1, 6, 9, 0)) == sla.resolution.remaining(kyiv(2026, 1, 6, 9, 0))

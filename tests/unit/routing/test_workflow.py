@@ -77,3 +77,12 @@ def test_transfers_to_queue_department_and_named_agent(config):
     assert queue == "billing" and requirements.agent == "agent-9" and requirements.skills == ()
     with pytest.raises(TransferError):
         plan_transfer(config, Transfer(TransferTo.DEPARTMENT, "nowhere", "x", "a", 1.0), "billing", current)
+
+
+def test_a_passivated_conversation_resumes_its_placement(config):
+    call = {"channel": "voice", "category": "gas_leak"}
+    second = config.workflow.next_placement(config.workflow.place(call), call)
+    resumed = config.workflow.resume(second.filter_name, second.index, call)
+    assert resumed == second
+    assert config.workflow.resume("a filter removed since", 1, call) == config.workflow.place(call)
+    assert config.workflow.resume(second.filter_name, 99, call) == config.workflow.place(call)
