@@ -29,18 +29,52 @@ def _server_url() -> str:
     return _embedded_url(ROOT / "var" / "test-pg", "postgres")
 
 
-@pytest.fixture(scope="session")
-def db_url() -> Iterator[str]:
-    from crm_core.database import migrate, sync_engine
+def _admin():
+    from crm_core.database import sync_engine
 
-    server = _server_url()
-    os.environ["SWITCHBOARD_TEST_SERVER_URL"] = server
-    name = f"sbtest_{uuid.uuid4().hex[:12]}"
-    admin = sync_engine(server, isolation_level="AUTOCOMMIT")
+    return sync_engine(_server_url(), isolation_level="AUTOCOMMIT")
+
+
+def _create_database(name: str, template: str | None = None) -> str:
+    admin = _admin()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    migrate(url)
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return make_url(_server_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template() -> Iterator[str]:
+    """A migrated database nobody connects to: fresh databases are copied from it in a blink."""
+    from crm_core.database import migrate
+
+    os.environ["SWITCHBOARD_TEST_SERVER_URL"] = _server_url()
+    name = f"sbtmpl_{uuid.uuid4().hex[:12]}"
+    migrate(_create_database(name))
+    yield name
+    _drop_database(name)
+
+
+@pytest.fixture
+def fresh_db_url(database_template: str) -> Iterator[str]:
+    """An empty migrated database of this test's own (no data of other tests, no locks held by them)."""
+    name = f"sbtest_{uuid.uuid4().hex[:12]}"
+    yield _create_database(name, template=database_template)
+    _drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def db_url(database_template: str) -> Iterator[str]:
+    """The session's shared migrated database; ``DATABASE_URL`` points at it during the session."""
+    name = f"sbtest_{uuid.uuid4().hex[:12]}"
+    url = _create_database(name, template=database_template)
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     try:
@@ -50,6 +84,4 @@ def db_url() -> Iterator[str]:
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = previous
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_database(name)

@@ -16,7 +16,6 @@ from actors.system import LocalEngine
 from channels.sandbox.pbx import AmiServer
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
-from tests.integration.engine.conftest import reset_tables
 from tests.support.engine import add_agent, add_client, eventually
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "channels"
@@ -35,11 +34,10 @@ async def ticket_of(services, thread_key):
 
 
 @pytest.fixture
-async def telegram_engine(db_url):
-    reset_tables(db_url)
+async def telegram_engine(fresh_db_url):
     sandbox = TelegramSandbox()
     await sandbox.start()
-    local = LocalEngine(db_url, channels={"telegram": channel_table("telegram", api_url=sandbox.url,
+    local = LocalEngine(fresh_db_url, channels={"telegram": channel_table("telegram", api_url=sandbox.url,
                                                                      poll_timeout_s=1)})
     services = await local.start()
     yield services, sandbox
@@ -91,11 +89,10 @@ async def _offer(services, agent):
 
 
 @pytest.fixture
-async def voice_engine(db_url):
-    reset_tables(db_url)
+async def voice_engine(fresh_db_url):
     pbx = AmiServer()
     await pbx.start()
-    local = LocalEngine(db_url, channels={"voice": channel_table("voice", port=pbx.port, mode="observe")})
+    local = LocalEngine(fresh_db_url, channels={"voice": channel_table("voice", port=pbx.port, mode="observe")})
     services = await local.start()
     await pbx.wait_for_login()
     yield services, pbx, local
