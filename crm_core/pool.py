@@ -3,8 +3,9 @@
 Each ``CrmWorker`` is an async Ray actor with its own small connection pool; it runs many look-ups at
 once (one per pooled connection) and is restarted by Ray if its process dies.  ``CrmPool`` is the
 client side: a picklable list of worker handles that sends each call to the worker with the fewest
-calls in flight from this process (the first such worker, so light traffic stays on a warm one).  One process starts the workers with
-``CrmPool.start``; any other finds the same named workers with ``CrmPool.connect``.
+calls in flight from this process (the first such worker, so light traffic stays on a warm one).  One
+process starts the workers with ``CrmPool.start``; any other finds the same named workers with
+``CrmPool.connect``.
 """
 
 from __future__ import annotations
