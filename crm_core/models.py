@@ -70,6 +70,7 @@ class Account(Base):
     __table_args__ = (
         Index("ix_accounts_address_trgm", "service_address", postgresql_using="gin",
               postgresql_ops={"service_address": "gin_trgm_ops"}),
+        Index("ix_accounts_account_no_pattern", "account_no", postgresql_ops={"account_no": "varchar_pattern_ops"}),
     )
 
 
@@ -95,6 +96,8 @@ class ContactPoint(Base):
     __table_args__ = (
         UniqueConstraint("kind", "value", "client_id", name="uq_contact_points_kind_value_client"),
         Index("ix_contact_points_client", "client_id"),
+        Index("ix_contact_points_value_trgm", "value", postgresql_using="gin",
+              postgresql_ops={"value": "gin_trgm_ops"}, postgresql_where="kind IN ('phone', 'email')"),
     )
 
 
