@@ -32,7 +32,6 @@ from crm_core.database import async_engine, resolve_url
 log = logging.getLogger(__name__)
 
 TALLY_EVERY_S = 15.0
-ENGINE_LOGS = "/tmp/ray/session_latest/logs"
 
 
 @dataclass(slots=True)
@@ -141,14 +140,15 @@ def _banner(echo: Callable[[str], None], outcome: DemoOutcome, demo: Mapping[str
         echo(f"  log in as {user['login']} / {user['password']} ({user['role']}){played}")
 
 
-def start_ray(namespace: str, database_url: str) -> None:
+def start_ray(namespace: str, database_url: str) -> str:
     """Ray for the demo, started here in the main thread: the workers' logs (the gateway's access log
-    among them) stay in Ray's session directory instead of flooding the console."""
+    among them) stay in Ray's session directory instead of flooding the console.  Returns the
+    directory of those logs."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(namespace=namespace, include_dashboard=False, logging_level="WARNING", log_to_driver=False,
-                 runtime_env={"env_vars": {"DATABASE_URL": database_url}})
+    context = ray.init(namespace=namespace, include_dashboard=False, logging_level="WARNING", log_to_driver=False,
+                       runtime_env={"env_vars": {"DATABASE_URL": database_url}})
+    return str(Path(context.address_info["session_dir"]) / "logs")
 
 
 def run_demo(config_dir: Path | None = None, duration_s: float | None = None) -> None:
@@ -159,7 +159,6 @@ def run_demo(config_dir: Path | None = None, duration_s: float | None = None) ->
         print(f"Port {settings.http.port} is taken; the dashboards use port {port} instead.", flush=True)
     os.environ["SWITCHBOARD_HTTP_PORT"] = str(port)
     base = prepare_database(resolve_url(settings.engine.data_dir), demo)
-    start_ray(settings.engine.namespace, base.database_url)
-    print(f"Engine logs: {ENGINE_LOGS}", flush=True)
+    print(f"Engine logs: {start_ray(settings.engine.namespace, base.database_url)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(play(settings.config_dir, demo, base, duration_s, echo=lambda line: print(line, flush=True)))

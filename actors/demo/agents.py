@@ -2,7 +2,7 @@
 they get after a while, answer from the reply templates and resolve the conversation — through the
 same entity messages the agent desktop sends.  A conversation handed to one of them without an offer
 (a call VICIdial put through to their extension, a supervisor's reassignment) is worked the same way,
-except that a call gets a note instead of a written answer."""
+except that a call gets a note instead of a written answer and is resolved only once it has ended."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ CALL_NOTES = (
     "Клієнта проконсультовано щодо графіка робіт, додаткових дій не потрібно.",
 )
 SPOKEN_CHANNELS = frozenset({"voice"})
+CALL_WAIT_S = 300.0
+"""Longest a sandbox agent waits for a call to end before resolving its ticket anyway."""
 REMEMBERED = 5_000
 """Tickets finished lately, remembered so their late live events do not start the work again."""
 
@@ -86,6 +88,17 @@ class SandboxAgents:
     async def _pause(self, span: Sequence[float]) -> None:
         await asyncio.sleep(self.rng.uniform(*span))
 
+    async def _call_ended(self, conversation: ActorRef) -> None:
+        """Wait until the PBX reported the call's hang-up on its ticket (at most ``CALL_WAIT_S``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CALL_WAIT_S
+        while loop.time() < deadline:
+            view = await self.services.system.ask(conversation, m.GetConversation())
+            call = ((view.get("ticket") or {}).get("attributes") or {}).get("call") or {}
+            if call.get("state") == "hangup":
+                return
+            await asyncio.sleep(1.0)
+
     async def _take_offer(self, agent_id: int, offer_id: str, thread_key: str, ticket: str | None) -> None:
         try:
             await self._pause(self.timings[0])
@@ -96,14 +109,14 @@ class SandboxAgents:
                 await self.services.system.ask(ActorRef("agent", str(agent_id)), m.AcceptOffer(offer_id))
             except Exception as exc:  # the offer was taken back or timed out meanwhile: normal here
                 self._threads.discard(thread_key)
-                log.info("sandbox agent %s could not accept %s: %s", agent_id, thread_key, exc)
+                log.info("sandbox agent %s could not accept %s: %s", agent_id, thread_key, reason(exc))
                 return
             await self._work(agent_id, thread_key, ticket)
         finally:
             self._offers.discard(offer_id)
 
     async def _work(self, agent_id: int, thread_key: str, ticket: str | None) -> None:
-        """Answer (a note for a call), then resolve and close."""
+        """Answer (a note for a call, and wait for it to end), then resolve and close."""
         _, answer, resolve = self.timings
         system = self.services.system
         conversation = ActorRef("conversation", thread_key)
@@ -112,6 +125,7 @@ class SandboxAgents:
             await self._pause(answer)
             if thread_key.partition(":")[0] in SPOKEN_CHANNELS:
                 await system.ask(conversation, m.AddNote(agent_id, self.rng.choice(CALL_NOTES), uuid.uuid4().hex))
+                await self._call_ended(conversation)
             else:
                 await system.ask(conversation, m.Reply(agent_id, self.rng.choice(ANSWERS), uuid.uuid4().hex))
             await self._pause(resolve)
@@ -119,9 +133,15 @@ class SandboxAgents:
             await system.ask(conversation, m.ChangeStatus(author, "closed"))
             self.handled += 1
         except Exception as exc:  # a conversation closed or moved meanwhile is normal here
-            log.info("sandbox agent %s left %s: %s", agent_id, thread_key, exc)
+            log.info("sandbox agent %s left %s: %s", agent_id, thread_key, reason(exc))
         finally:
             self._threads.discard(thread_key)
             self._finished[ticket or thread_key] = None
             if len(self._finished) > REMEMBERED:
                 del self._finished[next(iter(self._finished))]
+
+
+def reason(exc: BaseException) -> str:
+    """The last line of an error: a remote one carries the whole remote traceback in its text."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__
