@@ -108,6 +108,9 @@ class Simulation:
         self.events: list[tuple[float, int, int, Any]] = []
         self.sequence = itertools.count()
         self.calls: dict[str, _Call] = {}
+        self.waits: list[float] = []
+        self.warmup = 0
+        self.busy = 0.0
 
     def _at(self, when: float, kind: int, payload: Any) -> None:
         heapq.heappush(self.events, (when, next(self.sequence), kind, payload))
