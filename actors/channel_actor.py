@@ -67,7 +67,7 @@ class ChannelRunner:
             raise ChannelError(f"channel {self.name} takes no webhooks")
         reply = self.channel.handle_webhook(headers, body)
         for inbound in reply.inbounds:
-            await self.inbox.store(inbound)
+            await self.inbox.store(await self.channel.download_attachments(inbound))
         return reply
 
     async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:

@@ -163,3 +163,8 @@ class WebhookChannel(Channel):
     @abc.abstractmethod
     def handle_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookReply:
         """Verify and parse one request; raises :class:`WebhookRejected` for a request to refuse."""
+
+    async def download_attachments(self, inbound: Inbound) -> Inbound:
+        """The item with the bytes of the attachments a webhook only referenced (up to the channel's
+        cap), fetched before it is stored; by default the item as it came."""
+        return inbound
