@@ -77,8 +77,9 @@ class AgentSlot:
         self.free = dict(free)
         if self.holds:
             accepted = self.accepted
-            for conversation_id in [c for c in self.holds if c in engaged or c in accepted]:
-                self.release(conversation_id)
+            for conversation_id in tuple(self.holds):
+                if conversation_id in engaged or conversation_id in accepted:
+                    self.release(conversation_id)
 
     def hold(self, conversation_id: str, channel: str) -> None:
         """Count an offer of this book against the agent's capacity until a snapshot includes it."""

@@ -318,7 +318,8 @@ class QueueBook:
             agents[agent_id].groups.get(group.channel, set()).discard(group)
 
     def _link(self, conversation: WaitingConversation) -> None:
-        group = self._group(conversation.requirements, conversation.declined_by)
+        group = self._groups.get((conversation.requirements, conversation.declined_by)) \
+            or self._group(conversation.requirements, conversation.declined_by)
         ordering = self.ordering
         key = ordering.aging_per_second * conversation.enqueued_at - ordering.points.get(conversation.priority, 0.0)
         sequence = next(self._sequence)

@@ -98,16 +98,12 @@ class Workflow:
     filters: tuple[Filter, ...]
     default: tuple[Target, ...]
 
-    def targets_for(self, attributes: Mapping[str, Any]) -> tuple[str, tuple[Target, ...]]:
-        for flt in self.filters:
-            if flt.expression.test(attributes):
-                return flt.name, flt.targets
-        return DEFAULT_FILTER, self.default
-
     def place(self, attributes: Mapping[str, Any], *, staffed: Staffing | None = None) -> Placement:
         """The first target for a new conversation with these attributes."""
-        name, targets = self.targets_for(attributes)
-        return self._first_from(name, targets, 0, attributes, staffed)
+        for flt in self.filters:
+            if flt.expression.test(attributes):
+                return self._first_from(flt.name, flt.targets, 0, attributes, staffed)
+        return self._first_from(DEFAULT_FILTER, self.default, 0, attributes, staffed)
 
     def next_placement(self, placement: Placement, attributes: Mapping[str, Any], *,
                        staffed: Staffing | None = None) -> Placement | None:
