@@ -58,6 +58,7 @@ class BusinessCalendar:
         self.always_open = not self.holidays and all(
             self.hours.get(i) == ((time(0), None),) for i in range(7))
         self._days: dict[date, tuple[Interval, ...]] = {}
+        self._quarters: dict[int, date] = {}
 
     def open_intervals(self, day: date) -> tuple[Interval, ...]:
         """The open intervals of a local date as UTC instants."""
@@ -78,7 +79,15 @@ class BusinessCalendar:
         return intervals
 
     def local_date(self, instant: float) -> date:
-        return datetime.fromtimestamp(instant, self.zone).date()
+        """The local date of an instant, cached per quarter hour (every time zone's offset is a whole
+        number of quarter hours, so a date never changes inside one)."""
+        quarter = int(instant // 900)
+        day = self._quarters.get(quarter)
+        if day is None:
+            if len(self._quarters) >= 100_000:
+                self._quarters.clear()
+            day = self._quarters[quarter] = datetime.fromtimestamp(quarter * 900, self.zone).date()
+        return day
 
     def is_open(self, instant: float) -> bool:
         return any(start <= instant < end for start, end in self.open_intervals(self.local_date(instant)))
