@@ -144,3 +144,13 @@ def test_ticket_sla_survives_persistence():
     restored = TicketSla.restore(policy, sla.state_dict())
     assert restored.next_deadline() == sla.next_deadline() == ("first_response", kyiv(2026, 1, 5, 12, 0))
     assert restored.resolution.remaining(kyiv(2026, 1, 6, 9, 0)) == sla.resolution.remaining(kyiv(2026, 1, 6, 9, 0))
+
+
+@pytest.mark.parametrize("zone", ["Europe/Kyiv", "Asia/Kathmandu", "America/St_Johns"])
+def test_local_dates_change_exactly_at_local_midnight(zone):
+    from zoneinfo import ZoneInfo
+    calendar = BusinessCalendar("any", zone, {"mon": ["09:00-18:00"]})
+    midnight = datetime(2026, 3, 29, tzinfo=ZoneInfo(zone)).timestamp()
+    assert calendar.local_date(midnight - 1) == date(2026, 3, 28)
+    assert calendar.local_date(midnight) == date(2026, 3, 29)
+    assert calendar.local_date(midnight + 899) == date(2026, 3, 29)
