@@ -42,6 +42,7 @@ class ConversationActor(TicketWork, Entity):
             self.row = await db.find_open_conversation(conn, self.ref.id)
             self.ticket = await db.load_ticket(conn, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
         self._card: Any = None
+        self._stale = False
 
     @classmethod
     async def host_duty(cls, host: Any) -> None:
@@ -56,7 +57,11 @@ class ConversationActor(TicketWork, Entity):
                 log.exception("inbox sweep of shard %s failed", host.settings.shard)
 
     def wants_passivation(self) -> bool:
-        return self.row is None or self.row["status"] == "closed"
+        return self._stale or self.row is None or self.row["status"] == "closed"
+
+    def failed(self, error: Exception) -> None:
+        # A rolled-back transaction may have left row/ticket in memory that were never stored.
+        self._stale = True
 
     def describe(self) -> dict[str, Any]:
         return {"ticket": self.ticket and self.ticket["number"],

@@ -114,3 +114,7 @@ class Entity(abc.ABC):
     def wants_passivation(self) -> bool:
         """True when the entity has finished its work and may be passivated right away."""
         return False
+
+    def failed(self, error: Exception) -> None:  # noqa: B027 - optional hook
+        """``receive`` raised ``error``.  An entity whose memory may now be ahead of what it stored (a
+        transaction rolled back under it) asks here to be passivated, to re-activate from the database."""

