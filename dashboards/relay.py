@@ -19,6 +19,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 2_000
+CATCH_UP_S = 1.0  # how long a seq ahead of the relay may wait for it before it counts as a gap
 
 
 class EventRelay:
@@ -93,12 +94,16 @@ class EventRelay:
         """Events after ``seq`` (waiting up to ``timeout_s`` when there are none yet), like the hub's
         ``events_after``: ``{"seq", "events", "gap"}``.  A ``seq`` ahead of the relay (a snapshot taken
         from the hub a moment before the relay heard of its newest events) waits for the relay to catch
-        up; still ahead at the deadline means the hub restarted: a gap."""
-        deadline = time.monotonic() + timeout_s
+        up for a moment; still ahead after that means the hub restarted: a gap."""
+        started = time.monotonic()
+        deadline = started + timeout_s
         while seq >= self.seq:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if seq > self.seq and now - started >= CATCH_UP_S:
+                return {"seq": self.seq, "events": [], "gap": True}
+            remaining = min(deadline, started + CATCH_UP_S) - now if seq > self.seq else deadline - now
             if remaining <= 0:
-                return {"seq": min(seq, self.seq), "events": [], "gap": seq > self.seq}
+                return {"seq": seq, "events": [], "gap": False}
             changed = self._changed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)

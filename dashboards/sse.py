@@ -10,6 +10,8 @@ never shows a stale wall as live; an expired session ends the stream with ``sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +24,8 @@ from dashboards.jsonutil import dumps
 Select = Callable[[dict[str, Any]], dict[str, Any] | None]
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
 RETRY_MS = 1500
+
+log = logging.getLogger(__name__)
 
 
 def last_event_id(request: web.Request) -> int | None:
@@ -72,6 +76,10 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
                 await response.write(frame("heartbeat", {"seq": seq, "live": gw.relay.healthy, "at": time.time()}))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
+    except Exception as exc:  # the hub or the database went away: say so; the browser reconnects
+        log.warning("event stream ended: %s", exc)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(frame("heartbeat", {"seq": None, "live": False, "at": time.time()}))
     finally:
         gw.metrics.streams.dec()
     return response
