@@ -69,5 +69,7 @@ def start_host(kind: str, shard: int, entity_class: str, shards: Mapping[str, in
     settings = HostSettings(kind=kind, shard=shard, shards=shards[kind])
     actor = ray.remote(HostActor).options(
         name=host_name(kind, shard), namespace=namespace, get_if_exists=True, max_restarts=-1,
-        max_task_retries=-1, max_concurrency=10_000, num_cpus=0, scheduling_strategy="SPREAD", **options)
+        max_task_retries=-1, max_concurrency=10_000, scheduling_strategy="SPREAD",
+        # A token CPU share: with none at all Ray's SPREAD is uneven and may leave a node empty.
+        num_cpus=0.001, **options)
     return actor.remote(settings, entity_class, dict(shards), namespace, services_factory)
