@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,7 +79,7 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
     traffic = demo.get("traffic", {})
     agents = sandbox_agents(demo, base)
     peers = SandboxPeers(settings.channels, [ext for ext in agents.values() if ext], base.callers,
-                         Path(tempfile.mkdtemp(prefix="switchboard-demo-")))
+                         Path(tempfile.mkdtemp(prefix="switchboard-demo-")), run=int(time.time()) % 10**7)
     engine = RayEngine(settings.config_dir, database_url=base.database_url)
     db = async_engine(base.database_url, pool_size=1)
     outcome = DemoOutcome()
@@ -111,14 +112,18 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        try:
             outcome.tickets = await ticket_tally(db, since)
             echo(f"Demo over; tickets: {tally_line(outcome.tickets)}")
-        if services is not None:
-            await services.db.dispose()
-        await asyncio.to_thread(engine.stop)
-        await peers.stop()
-        await db.dispose()
+        except Exception as exc:
+            log.warning("the demo's ticket tally failed: %s", exc)
+        try:
+            if services is not None:
+                await services.db.dispose()
+            await asyncio.to_thread(engine.stop)
+        finally:
+            await peers.stop()
+            await db.dispose()
     return outcome
 
 
@@ -159,6 +164,7 @@ def run_demo(config_dir: Path | None = None, duration_s: float | None = None) ->
         print(f"Port {settings.http.port} is taken; the dashboards use port {port} instead.", flush=True)
     os.environ["SWITCHBOARD_HTTP_PORT"] = str(port)
     base = prepare_database(resolve_url(settings.engine.data_dir), demo)
+    logging.getLogger("channels.sandbox").setLevel(logging.WARNING)  # the peers' chatter is not the demo's news
     print(f"Engine logs: {start_ray(settings.engine.namespace, base.database_url)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(play(settings.config_dir, demo, base, duration_s, echo=lambda line: print(line, flush=True)))

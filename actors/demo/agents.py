@@ -51,9 +51,12 @@ class SandboxAgents:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        for agent_id in self.agent_ids:
-            await self.services.system.ask(ActorRef("agent", str(agent_id)), m.SetAgentState("available"))
+        """Go available and work whatever comes; what an agent already holds (from an earlier run of the
+        demo) is worked too, so no capacity stays taken by conversations nobody plays."""
         seq = (await self.services.hub.snapshot())["seq"]
+        for agent_id in self.agent_ids:
+            view = await self.services.system.ask(ActorRef("agent", str(agent_id)), m.SetAgentState("available"))
+            self._resume(agent_id, view)
         try:
             while True:
                 batch = await self.services.hub.events_after(seq, 10.0)
@@ -63,6 +66,16 @@ class SandboxAgents:
         finally:
             for task in list(self._tasks):
                 task.cancel()
+
+    def _resume(self, agent_id: int, view: dict[str, Any]) -> None:
+        for offer in view.get("offers", []):
+            if offer["offer_id"] not in self._offers:
+                self._offers.add(offer["offer_id"])
+                self._spawn(self._take_offer(agent_id, offer["offer_id"], offer["conversation"], offer.get("ticket")))
+        for thread_key in view.get("conversations", []):
+            if thread_key not in self._threads:
+                self._threads.add(thread_key)
+                self._spawn(self._work(agent_id, thread_key, None))
 
     def _notice(self, event: dict[str, Any]) -> None:
         agent_id = event.get("agent_id")

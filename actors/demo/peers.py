@@ -9,12 +9,14 @@ and ``stop()``; :mod:`actors.demo.sandboxes` runs them together.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from actors.demo.guard import DaemonGuard
 from crm_core.seed.demo import DemoCaller
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,9 @@ UNKNOWN_CALLERS = 6
 """Numbers the CRM does not know, beside the demo's known callers, so some calls stay anonymous."""
 CHAT_USERS = 8
 """Generated Telegram and Viber users beside the demo's known ones: few enough that each comes back
-within seconds (a Viber user opens the chat first, so the first round brings no messages)."""
+within seconds (a Viber user opens the chat first, so the first round brings no messages).  Their ids
+and the customers' Message-IDs differ from one run of the demo to the next (``run``), so a new run
+opens new conversations instead of joining those an earlier run left open."""
 
 
 class SandboxPeer(Protocol):
@@ -86,13 +90,14 @@ class TelegramPeer:
 
     name = "telegram"
 
-    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], users: int = CHAT_USERS) -> None:
+    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], run: int,
+                 users: int = CHAT_USERS) -> None:
         from channels.sandbox.telegram import SandboxUser, TelegramSandbox, demo_users
 
         self.sandbox = TelegramSandbox(str(base["token"]))
         known = [SandboxUser(id=int(c.telegram), first_name=c.full_name, phone=c.phones[0] if c.phones else None)
                  for c in callers if c.telegram]
-        self.users = demo_users(users) + known
+        self.users = demo_users(users, first_id=380_000_001 + run * users) + known
 
     async def start(self) -> None:
         await self.sandbox.start("127.0.0.1", 0)
@@ -112,7 +117,7 @@ class ViberPeer:
 
     name = "viber"
 
-    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], run_dir: Path,
+    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], run: int, run_dir: Path,
                  users: int = CHAT_USERS) -> None:
         from channels.sandbox.viber import ViberSandbox, ViberUser, demo_users
 
@@ -120,7 +125,7 @@ class ViberPeer:
         self.run_dir = run_dir
         known = [ViberUser(id=c.viber, name=c.full_name, phone=c.phones[0] if c.phones else None)
                  for c in callers if c.viber]
-        self.users = demo_users(users) + known
+        self.users = [dataclasses.replace(u, id=f"sb{run:07d}{u.id[5:]}") for u in demo_users(users)] + known
 
     async def start(self) -> None:
         await self.sandbox.start("127.0.0.1", 0)
@@ -146,14 +151,16 @@ class MailPeer:
 
     name = "email"
 
-    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], run_dir: Path) -> None:
-        from channels.sandbox.mail import DEFAULT_SENDERS, DovecotServer, Sender, SmtpCapture
+    def __init__(self, base: Mapping[str, Any], callers: Sequence[DemoCaller], run: int, run_dir: Path) -> None:
+        from channels.sandbox.mail import DEFAULT_SENDERS, DovecotServer, MailFactory, Sender, SmtpCapture
 
         imap = base.get("imap", {})
         self.server = DovecotServer(user=str(imap.get("user", "support@example.com")))
         self.relay = SmtpCapture()
         self.run_dir = run_dir
-        self.senders = (*DEFAULT_SENDERS, *(Sender(c.email, c.full_name) for c in callers if c.email))
+        senders = (*DEFAULT_SENDERS, *(Sender(c.email, c.full_name) for c in callers if c.email))
+        self.mail = MailFactory(to_address=self.server.user, senders=senders, seed=run)
+        self.guard = DaemonGuard()
 
     @staticmethod
     def available() -> bool:
@@ -163,6 +170,9 @@ class MailPeer:
 
     async def start(self) -> None:
         await self.server.start()
+        assert self.server.base is not None
+        # Dovecot's master writes its pid where its base_dir says: <base>/run/master.pid.
+        self.guard.start(self.server.base / "run" / "master.pid", [self.server.base, self.run_dir])
         await self.relay.start()
 
     def table(self, base: Mapping[str, Any], gateway_url: str) -> dict[str, Any]:
@@ -175,8 +185,9 @@ class MailPeer:
     async def traffic(self, rate_per_s: float, duration_s: float | None) -> int:
         from channels.sandbox.mail import run_traffic
 
-        return len(await run_traffic(self.server, rate_per_s, duration_s, self.senders))
+        return len(await run_traffic(self.server, rate_per_s, duration_s, factory=self.mail))
 
     async def stop(self) -> None:
         await self.relay.stop()
         await self.server.stop(remove=True)
+        self.guard.stop()

@@ -42,11 +42,13 @@ class SandboxPeers:
     """``await start()``, hand :meth:`channel_tables` to the engine, ``await play(...)``, ``await stop()``."""
 
     def __init__(self, channels: Mapping[str, Mapping[str, Any]], extensions: Sequence[str],
-                 callers: Sequence[DemoCaller], run_dir: Path) -> None:
+                 callers: Sequence[DemoCaller], run_dir: Path, run: int) -> None:
+        """``run`` tells this run of the demo from earlier ones (see :data:`actors.demo.peers.CHAT_USERS`)."""
         self.bases = {name: table for name, table in channels.items() if table.get("enabled", True)}
         self.extensions = list(extensions)
         self.callers = list(callers)
         self.run_dir = run_dir
+        self.run = run
         self.peers: dict[str, SandboxPeer] = {}
         self.skipped: dict[str, str] = {}
 
@@ -54,14 +56,14 @@ class SandboxPeers:
         if name == "voice":
             return PbxPeer(base, self.extensions, self.callers)
         if name == "telegram":
-            return TelegramPeer(base, self.callers)
+            return TelegramPeer(base, self.callers, self.run)
         if name == "viber":
-            return ViberPeer(base, self.callers, self.run_dir)
+            return ViberPeer(base, self.callers, self.run, self.run_dir)
         if name == "email":
             if not MailPeer.available():
                 self.skipped[name] = "Dovecot is not installed (apt-get install -y dovecot-imapd)"
                 return None
-            return MailPeer(base, self.callers, self.run_dir)
+            return MailPeer(base, self.callers, self.run, self.run_dir)
         self.skipped[name] = "the demo has no sandbox peer for it"
         return None
 
