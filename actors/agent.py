@@ -1,13 +1,17 @@
 """AgentActor: one per agent, the single authority over the agent's state and capacity.
 
-States: offline, available, break (with a reason), wrap_up (a timer, then available).  The agent takes
-offers from its queues while it has free capacity for the offer's channel; accepting an offer assigns
-the conversation; a rejected or timed-out offer counts as a miss, and too many misses in a row put the
-agent on break.  Every change is pushed to the agent's queues and to the live event stream.
+It wraps :class:`routing.agent_state.AgentState`: offline, available, busy, wrap-up (a timer, then
+available) and break (with a reason code); capacity per kind of work (calls, chats, e-mails, from
+``config/routing.toml`` with the agent's own overrides).  A queue's offer is only a request: the agent
+reserves a slot or refuses it.  Accepting asks the conversation to assign itself; a rejected or
+timed-out offer is a miss, and ``max_missed_offers`` misses in a row put the agent on break.  Going
+offline sends every conversation in hand back to its queue.  After every change the agent's
+availability is pushed to each of its queues and to the live event stream.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +20,45 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from actors import messages as m
+from actors.routing_rules import routing_channel
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
-from crm_core.models import AgentState, Conversation, User
+from crm_core.models import AgentState as AgentStateRow
+from crm_core.models import Conversation, User
+from routing.agent_state import AgentState, AgentStateError, MissOutcome
+from routing.availability import AgentStatus
+from routing.config import RoutingConfig
+from routing.skills import MAX_LEVEL, MIN_LEVEL, AgentProfile
 
-DEFAULT_CAPACITY = {"voice": 1, "telegram": 3, "viber": 3, "webchat": 3, "app": 3, "web_form": 5, "email": 5}
-STATES = ("offline", "available", "break", "wrap_up")
-MISSES_BEFORE_BREAK = 3
+log = logging.getLogger(__name__)
+
+LANGUAGE_SKILL = "lang_"
+DEFAULT_LANGUAGES = ("uk",)
+
+
+def agent_profile(user: Any, config: RoutingConfig) -> AgentProfile:
+    """Routing's view of a user: skills with valid levels; languages from ``lang_<code>`` skills or
+    the user's ``queues.languages`` (Ukrainian when none is given); segments from ``queues.segments``;
+    departments of the queues served plus ``queues.departments``; capacity from the config's defaults
+    overridden by the user's own, per kind of work."""
+    skills = {}
+    for name, level in (user.skills or {}).items():
+        if isinstance(level, int) and not isinstance(level, bool) and MIN_LEVEL <= level <= MAX_LEVEL:
+            skills[name] = level
+        else:
+            log.warning("agent %s: skill %r has level %r (not %s-%s); ignored", user.id, name, level,
+                        MIN_LEVEL, MAX_LEVEL)
+    membership = user.queues or {}
+    languages = {name.removeprefix(LANGUAGE_SKILL) for name in skills if name.startswith(LANGUAGE_SKILL)}
+    languages |= set(membership.get("languages", ()))
+    departments = {config.queues[q].department for q in membership.get("names", ()) if q in config.queues}
+    departments |= set(membership.get("departments", ()))
+    capacity = dict(config.capacity)
+    for channel, slots in (user.capacity or {}).items():
+        capacity[routing_channel(channel) if channel not in capacity else channel] = slots
+    return AgentProfile.of(str(user.id), skills, languages=languages or DEFAULT_LANGUAGES,
+                           segments=membership.get("segments", ()), departments={d for d in departments if d},
+                           capacity=capacity)
 
 
 class AgentActor(Entity):
@@ -35,29 +71,33 @@ class AgentActor(Entity):
             user = (await conn.execute(select(*User.__table__.c).where(User.id == agent_id))).first()
             if user is None:
                 raise LookupError(f"no user {agent_id}")
-            saved = (await conn.execute(select(*AgentState.__table__.c)
-                                        .where(AgentState.user_id == agent_id))).first()
+            saved = (await conn.execute(select(*AgentStateRow.__table__.c)
+                                        .where(AgentStateRow.user_id == agent_id))).first()
             held = (await conn.execute(select(Conversation.thread_key, Conversation.channel).where(
                 Conversation.agent_id == agent_id, Conversation.status == "open",
                 Conversation.routing_state == "assigned"))).all()
+        config = self.ctx.services.router.current
         self.agent_id = agent_id
         self.name = user.full_name
-        self.skills: dict[str, int] = dict(user.skills or {})
         self.queues: list[str] = list((user.queues or {}).get("names", []))
-        self.capacity = {**DEFAULT_CAPACITY, **(user.capacity or {})}
-        self.state = saved.state if saved else "offline"
-        self.reason = saved.reason if saved else None
-        self.since = saved.since.timestamp() if saved else time.time()
-        self.conversations: dict[str, str] = {thread: channel for thread, channel in held}
+        self.work = AgentState(agent_profile(user, config), wrap_up=config.wrap_up,
+                               max_misses=config.max_missed_offers)
+        self.channels: dict[str, str] = {}  # conversation -> its channel as the desktop shows it
         self.offers: dict[str, m.Offer] = {}
-        self.misses = 0
-        self.idle_since = time.time()
-        if self.state == "wrap_up":
-            await self._set_state("available", None)
+        now = time.time()
+        self.since = saved.since.timestamp() if saved else now
+        status = saved.state if saved else AgentStatus.OFFLINE.value
+        if status != AgentStatus.OFFLINE:
+            self.work.sign_in(now)
+            if status == AgentStatus.BREAK:
+                self.work.start_break(saved.reason or "break", now)
+        for thread, channel in held:
+            self._hold(thread, channel)
+        self._saved = (self.work.status.value, self.work.break_reason)
         self._push()
 
     def describe(self) -> dict[str, Any]:
-        return {"state": self.state, "load": self._load(), "offers": len(self.offers)}
+        return {"state": self.work.status.value, "load": self._load(), "offers": len(self.offers)}
 
     async def receive(self, message: Any) -> Any:
         match message:
@@ -68,15 +108,17 @@ class AgentActor(Entity):
             case m.AcceptOffer(offer_id=offer_id):
                 return await self._accept(offer_id)
             case m.RejectOffer(offer_id=offer_id, reason=reason):
-                return self._miss(offer_id, "rejected", reason)
+                return await self._missed(offer_id, "rejected", reason)
+            case m.WithdrawOffer(offer_id=offer_id, reason=reason):
+                self._drop_offer(offer_id, reason)
+                return await self._changed()
             case TimerFired(name=name, payload=payload):
                 return await self._timer(name, payload)
             case m.ConversationReleased():
                 return await self._released(message)
             case m.ConversationPinned(conversation=thread, channel=channel):
-                self.conversations[thread] = channel
-                self._push()
-                return self.view()
+                self._hold(thread, channel)
+                return await self._changed()
             case m.AnnounceAvailability():
                 self._push()
                 return None
@@ -84,141 +126,173 @@ class AgentActor(Entity):
                 return self.view()
         raise TypeError(f"agent cannot handle {type(message).__name__}")
 
-    # --- state -----------------------------------------------------------------------------------
+    # --- presence ----------------------------------------------------------------------------------
 
     async def _change_state(self, state: str, reason: str | None) -> dict[str, Any]:
-        if state not in ("offline", "available", "break"):
-            raise ValueError(f"an agent cannot switch to {state!r}")
-        if state == "break" and not reason:
-            raise ValueError("a break needs a reason")
-        if state == "offline":
-            for offer_id in list(self.offers):
-                self._miss(offer_id, "withdrawn", "agent went offline", count=False)
-            for thread in list(self.conversations):
-                self.ctx.system.tell(ActorRef("conversation", thread), m.BackToQueue("agent went offline"))
-            self.conversations.clear()
+        now = time.time()
         if state == "available":
-            self.misses = 0
-        await self._set_state(state, reason)
+            self.work.sign_in(now)
+            self.work.end_break(now)
+        elif state == "break":
+            if not reason:
+                raise ValueError("a break needs a reason")
+            self.work.start_break(reason, now)
+        elif state == "offline":
+            for offer_id in list(self.offers):
+                self._drop_offer(offer_id, "agent went offline", tell_queue=True)
+            for thread in self.work.sign_out(now):
+                self.channels.pop(thread, None)
+                self.ctx.system.tell(ActorRef("conversation", thread), m.BackToQueue("agent went offline"))
+            self.ctx.cancel_timer("wrap_up")
+        else:
+            raise AgentStateError(f"an agent cannot switch to {state!r}")
+        return await self._changed()
+
+    async def _changed(self) -> dict[str, Any]:
+        """Persist the state if it changed, push availability to the queues, publish; the view."""
+        current = (self.work.status.value, self.work.break_reason)
+        if current != self._saved:
+            self._saved = current
+            self.since = time.time()
+            since = datetime.fromtimestamp(self.since, UTC)
+            statement = insert(AgentStateRow).values(user_id=self.agent_id, state=current[0], reason=current[1],
+                                                     since=since, data={})
+            statement = statement.on_conflict_do_update(index_elements=[AgentStateRow.user_id],
+                                                        set_={"state": current[0], "reason": current[1],
+                                                              "since": since})
+            async with self.ctx.db.begin() as conn:
+                await conn.execute(statement)
         self._push()
         return self.view()
 
-    async def _set_state(self, state: str, reason: str | None) -> None:
-        self.state, self.reason, self.since = state, reason, time.time()
-        if state == "available":
-            self.idle_since = self.since
-        since = datetime.fromtimestamp(self.since, UTC)
-        statement = insert(AgentState).values(user_id=self.agent_id, state=state, reason=reason, since=since,
-                                              data={})
-        statement = statement.on_conflict_do_update(index_elements=[AgentState.user_id],
-                                                    set_={"state": state, "reason": reason, "since": since})
-        async with self.ctx.db.begin() as conn:
-            await conn.execute(statement)
-
-    # --- offers ----------------------------------------------------------------------------------
-
-    def _free(self) -> dict[str, int]:
-        if self.state != "available":
-            return {channel: 0 for channel in self.capacity}
-        load = self._load()
-        for offer in self.offers.values():
-            load[offer.channel] = load.get(offer.channel, 0) + 1
-        return {channel: max(0, cap - load.get(channel, 0)) for channel, cap in self.capacity.items()}
-
-    def _load(self) -> dict[str, int]:
-        load: dict[str, int] = {}
-        for channel in self.conversations.values():
-            load[channel] = load.get(channel, 0) + 1
-        return load
+    # --- offers ------------------------------------------------------------------------------------
 
     def _offer(self, offer: m.Offer) -> bool:
         if offer.offer_id in self.offers:
             return True
-        if self._free().get(offer.channel, 0) <= 0:
-            self.ctx.system.tell(ActorRef("queue", offer.queue),
-                                 m.OfferOutcome(offer.offer_id, offer.conversation, self.agent_id, "refused"))
+        if not self.work.reserve(offer.conversation, routing_channel(offer.channel), time.time()):
+            self._tell_queue(offer, "refused")
             self._push()
             return False
         self.offers[offer.offer_id] = offer
+        self.channels[offer.conversation] = offer.channel
         self.ctx.start_timer(f"offer:{offer.offer_id}", offer.expires_in_s, offer.offer_id)
         self.ctx.publish({"type": "offer", "id": offer.offer_id, "agent_id": self.agent_id,
                           "state": {"conversation": offer.conversation, "queue": offer.queue,
                                     "channel": offer.channel, "ticket": offer.ticket_number,
                                     "summary": offer.summary, "expires_at": time.time() + offer.expires_in_s}})
-        self._publish()
+        self._push()
         return True
 
     async def _accept(self, offer_id: str) -> dict[str, Any]:
-        offer = self.offers.pop(offer_id, None)
+        offer = self.offers.get(offer_id)
         if offer is None:
             raise LookupError(f"offer {offer_id} is no longer open")
-        self.ctx.cancel_timer(f"offer:{offer_id}")
         try:
             view = await self.ctx.system.ask(ActorRef("conversation", offer.conversation),
                                              m.AssignTo(self.agent_id, offer_id))
         except Exception:
-            self.ctx.system.tell(ActorRef("queue", offer.queue),
-                                 m.OfferOutcome(offer_id, offer.conversation, self.agent_id, "withdrawn"))
-            self._push()
+            self._drop_offer(offer_id, "the conversation is no longer waiting", tell_queue=True)
+            await self._changed()
             raise
-        self.conversations[offer.conversation] = offer.channel
-        self.misses = 0
-        self.ctx.system.tell(ActorRef("queue", offer.queue),
-                             m.OfferOutcome(offer_id, offer.conversation, self.agent_id, "accepted"))
-        self._push()
+        del self.offers[offer_id]
+        self.ctx.cancel_timer(f"offer:{offer_id}")
+        self.work.accept(offer.conversation, time.time())
+        self._tell_queue(offer, "accepted")
+        self._publish_offer_closed(offer_id, "accepted", "")
+        await self._changed()
         return view
 
-    def _miss(self, offer_id: str, outcome: str, reason: str, count: bool = True) -> dict[str, Any]:
+    async def _missed(self, offer_id: str, outcome: str, reason: str) -> dict[str, Any]:
         offer = self.offers.pop(offer_id, None)
         if offer is None:
             raise LookupError(f"offer {offer_id} is no longer open")
         self.ctx.cancel_timer(f"offer:{offer_id}")
+        self.channels.pop(offer.conversation, None)
+        now = time.time()
+        miss: MissOutcome = (self.work.reject(offer.conversation, now) if outcome == "rejected"
+                             else self.work.offer_timed_out(offer.conversation, now))
+        self._tell_queue(offer, outcome)
+        self._publish_offer_closed(offer_id, outcome, reason)
+        if miss.put_on_break:
+            log.info("agent %s put on break after %s missed offers", self.agent_id, miss.misses)
+        return await self._changed()
+
+    def _drop_offer(self, offer_id: str, reason: str, tell_queue: bool = False) -> None:
+        """Forget an offer without blaming the agent (withdrawn by the queue, or the agent left)."""
+        offer = self.offers.pop(offer_id, None)
+        if offer is None:
+            return
+        self.ctx.cancel_timer(f"offer:{offer_id}")
+        self.channels.pop(offer.conversation, None)
+        self.work.release(offer.conversation, time.time())
+        if tell_queue:
+            self._tell_queue(offer, "withdrawn")
+        self._publish_offer_closed(offer_id, "withdrawn", reason)
+
+    def _tell_queue(self, offer: m.Offer, outcome: str) -> None:
         self.ctx.system.tell(ActorRef("queue", offer.queue),
-                             m.OfferOutcome(offer_id, offer.conversation, self.agent_id, outcome))
+                             m.OfferOutcome(offer.offer_id, offer.conversation, self.agent_id, outcome))
+
+    def _publish_offer_closed(self, offer_id: str, outcome: str, reason: str) -> None:
         self.ctx.publish({"type": "offer", "id": offer_id, "agent_id": self.agent_id, "removed": True,
                           "state": {"outcome": outcome, "reason": reason}})
-        if count:
-            self.misses += 1
-        self._push()
-        return self.view()
 
-    async def _timer(self, name: str, payload: Any) -> None:
-        if name.startswith("offer:") and payload in self.offers:
-            self._miss(payload, "timeout", "no answer")
-            if self.misses >= MISSES_BEFORE_BREAK and self.state == "available":
-                await self._set_state("break", "missed_offers")
-                self._push()
-        elif name == "wrap_up" and self.state == "wrap_up":
-            await self._set_state("available", None)
-            self._push()
+    # --- conversations in hand ---------------------------------------------------------------------
+
+    def _hold(self, thread: str, channel: str) -> None:
+        self.work.take(thread, routing_channel(channel), time.time())
+        self.channels[thread] = channel
 
     async def _released(self, released: m.ConversationReleased) -> dict[str, Any]:
-        if self.conversations.pop(released.conversation, None) is not None:
-            wrap_up_s = self.ctx.services.settings.engine.wrap_up_s
-            if released.wrap_up and wrap_up_s > 0 and self.state == "available" and not self.conversations:
-                await self._set_state("wrap_up", None)
-                self.ctx.start_timer("wrap_up", wrap_up_s)
-            self.idle_since = time.time()
-            self._push()
-        return self.view()
+        if released.conversation in self.work.in_hand:
+            now = time.time()
+            self.channels.pop(released.conversation, None)
+            if released.wrap_up:
+                wrap_up_until = self.work.finish(released.conversation, now)
+                if wrap_up_until is not None:
+                    self.ctx.start_timer("wrap_up", max(0.0, wrap_up_until - now))
+            else:
+                self.work.release(released.conversation, now)
+        return await self._changed()
 
-    # --- views -----------------------------------------------------------------------------------
+    async def _timer(self, name: str, payload: Any) -> Any:
+        if name.startswith("offer:") and payload in self.offers:
+            return await self._missed(payload, "timeout", "no answer")
+        if name == "wrap_up" and not self.work.wrap_up_done(time.time()):
+            if self.work.wrap_up_until is not None:  # wrap-up was extended by a later conversation
+                self.ctx.start_timer("wrap_up", max(0.0, self.work.wrap_up_until - time.time()))
+            return None
+        return await self._changed()
+
+    # --- views -------------------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, int]:
+        load: dict[str, int] = {}
+        for thread in self.work.in_hand:
+            channel = self.channels.get(thread, "")
+            load[channel] = load.get(channel, 0) + 1
+        return load
 
     def view(self) -> dict[str, Any]:
-        return {"id": self.agent_id, "name": self.name, "state": self.state, "reason": self.reason,
-                "since": self.since, "capacity": self.capacity, "load": self._load(), "free": self._free(),
-                "queues": self.queues, "skills": self.skills, "misses": self.misses,
-                "conversations": sorted(self.conversations),
+        work = self.work
+        availability = work.availability()
+        return {"id": self.agent_id, "name": self.name, "state": work.status.value, "reason": work.break_reason,
+                "since": self.since, "capacity": dict(work.capacity), "load": self._load(),
+                "free": dict(availability.free), "queues": self.queues, "skills": dict(work.profile.skills),
+                "languages": sorted(work.profile.languages), "misses": work.misses,
+                "idle_since": work.idle_since, "wrap_up_until": work.wrap_up_until,
+                "occupancy": round(availability.occupancy, 3), "conversations": sorted(work.in_hand),
                 "offers": [{"offer_id": o.offer_id, "conversation": o.conversation, "queue": o.queue,
                             "channel": o.channel, "ticket": o.ticket_number} for o in self.offers.values()]}
 
-    def _publish(self) -> None:
+    def _push(self) -> None:
+        availability = self.work.availability()
+        push = m.AgentAvailability(agent_id=self.agent_id, state=availability.status.value,
+                                   free=dict(availability.free), skills=dict(self.work.profile.skills),
+                                   idle_since=availability.idle_since, profile=self.work.profile,
+                                   engaged=availability.engaged, occupancy=availability.occupancy)
+        for queue in self.queues:
+            self.ctx.system.tell(ActorRef("queue", queue), push)
         self.ctx.publish({"type": "agent", "id": str(self.agent_id), "agent_id": self.agent_id,
                           "state": self.view()})
-
-    def _push(self) -> None:
-        availability = m.AgentAvailability(agent_id=self.agent_id, state=self.state, free=self._free(),
-                                           skills=self.skills, idle_since=self.idle_since)
-        for queue in self.queues:
-            self.ctx.system.tell(ActorRef("queue", queue), availability)
-        self._publish()

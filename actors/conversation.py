@@ -16,8 +16,10 @@ from typing import Any
 
 from actors import messages as m
 from actors.call_life import CallLife, observe_mode
+from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting
 from actors.conversation_view import conversation_event, message_event, public, ticket_summary
-from actors.runtime import ActorRef, Entity, ReminderFired
+from actors.runtime import Entity, ReminderFired
+from actors.sla_clock import SLA_REMINDER, TicketSlaClock, new_ticket_sla
 from actors.ticket_work import TicketWork
 from channels.base import Address, Inbound
 from channels.serialization import inbound_from_json
@@ -29,11 +31,11 @@ log = logging.getLogger(__name__)
 OPENING_KINDS = {"message", "call_event", "contact_shared"}
 
 
-class OfferNoLongerValid(Exception):
-    """The offer was withdrawn or given to someone else before it was accepted."""
+#: Reminder names of earlier versions that still mean "look at the SLA".
+LEGACY_SLA_REMINDERS = ("sla_first_response", "sla_resolution")
 
 
-class ConversationActor(TicketWork, Entity):
+class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity):
     kind = "conversation"
     idle_timeout_s = 120.0
 
@@ -77,6 +79,10 @@ class ConversationActor(TicketWork, Entity):
                 return await self._inbound(message)
             case m.OfferMade():
                 return await self._offered(message)
+            case m.OfferWithdrawn():
+                return await self._offer_withdrawn(message)
+            case m.Overflow():
+                return await self._overflowed(message)
             case m.AssignTo():
                 return await self._assign(message)
             case m.BackToQueue():
@@ -93,8 +99,13 @@ class ConversationActor(TicketWork, Entity):
                 return await self._transfer(message)
             case m.GetConversation():
                 return await self.view()
-            case ReminderFired():
-                return await self._sla_reminder(message)
+            case ReminderFired(name=name) if name == ROUTE_REMINDER:
+                return await self._route_due()
+            case ReminderFired(name=name) if name == SLA_REMINDER or name in LEGACY_SLA_REMINDERS:
+                return await self._sla_due()
+            case ReminderFired(name=name):
+                log.warning("conversation %s: unknown reminder %r ignored", self.ref.id, name)
+                return None
         raise TypeError(f"conversation cannot handle {type(message).__name__}")
 
     # --- inbound ---------------------------------------------------------------------------------
@@ -194,16 +205,15 @@ class ConversationActor(TicketWork, Entity):
         result = classify(tickets.rules, text=f"{item.subject or ''} {item.text}", channel=item.channel,
                           segment=segment, identified=client_id is not None)
         now = datetime.now(UTC)
-        first_due, resolution_due = self.ctx.services.sla.deadlines(result.type, result.priority, now)
+        policy, sla_state, due = new_ticket_sla(self.ctx.services.sla.current, result.type, result.priority, now)
         number = await db.next_ticket_number(conn, tickets.number_format)
         ticket = await db.create_ticket(
             conn, number=number, conversation_id=self.row["id"], channel=item.channel, created_at=now,
             client_id=client_id, account_id=accounts[0] if accounts else None, identified=client_id is not None,
             sender=item.sender.value, subject=item.subject, category=result.category, type=result.type,
-            priority=result.priority, status=tickets.lifecycle.initial, sla_policy=f"{result.type}/{result.priority}",
-            first_response_due=first_due, resolution_due=resolution_due,
+            priority=result.priority, status=tickets.lifecycle.initial, sla_policy=policy, **due,
             attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
-                        "language": getattr(who, "language", None) or "uk"})
+                        "language": getattr(who, "language", None) or "uk", "sla": sla_state})
         repeats = []
         if client_id is not None:
             since = now - timedelta(hours=tickets.repeat_window_hours)
@@ -223,10 +233,7 @@ class ConversationActor(TicketWork, Entity):
     async def _after_ticket_opened(self, item: Inbound, inbox_id: int) -> None:
         ticket = self.ticket
         assert ticket is not None
-        for name, due in (("sla_first_response", ticket["first_response_due"]),
-                          ("sla_resolution", ticket["resolution_due"])):
-            if due is not None:
-                await self.ctx.set_reminder(name, due)
+        await self._arm_sla()
         self.ctx.publish({"type": "ticket", "id": ticket["number"], "state": ticket_summary(ticket)})
         if item.channel == "voice" and observe_mode(item):
             self._publish_state()  # VICIdial routes the call; the conversation follows its agent
@@ -249,116 +256,13 @@ class ConversationActor(TicketWork, Entity):
             log.exception("chatbot failed on %s; handing over to an agent", self.ref.id)
             return True
 
-    # --- routing ---------------------------------------------------------------------------------
-
-    def _attributes(self) -> dict[str, Any]:
-        t = self.ticket or {}
-        attrs = t.get("attributes") or {}
-        return {"channel": self.row["channel"], "category": t.get("category"), "type": t.get("type"),
-                "priority": t.get("priority"), "segment": attrs.get("segment") or "regular",
-                "language": attrs.get("language") or "uk", "identified": bool(t.get("identified"))}
-
-    async def _enqueue(self, enqueued_at: float, queue: str | None = None) -> None:
-        attributes = self._attributes()
-        queue = queue or self.ctx.services.router.queue_for(attributes)
-        async with self.ctx.db.begin() as conn:
-            await db.update_conversation(conn, self.row["id"], queue=queue, routing_state="queued",
-                                         agent_id=None, state={**self.row["state"], "enqueued_at": enqueued_at})
-            await db.update_ticket(conn, self.ticket["id"], queue=queue)
-            await db.add_events(conn, self.ticket["id"], [("system", "queued", {"queue": queue})])
-        self.row.update(queue=queue, routing_state="queued", agent_id=None,
-                        state={**self.row["state"], "enqueued_at": enqueued_at})
-        self.ticket["queue"] = queue
-        self.ctx.system.tell(ActorRef("queue", queue), m.Enqueue(
-            conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
-            priority=self.ticket["priority"], enqueued_at=enqueued_at, attributes=attributes,
-            preferred_agent=None))
-        self._publish_state()
-
-    async def _offered(self, offer: m.OfferMade) -> None:
-        if self.row is None or self.row["routing_state"] not in ("queued", "offered"):
-            return
-        self.row["routing_state"] = "offered"
-        self.row["state"] = {**self.row["state"], "offer_id": offer.offer_id, "offered_to": offer.agent_id}
-        self._publish_state()
-
-    async def _assign(self, assign: m.AssignTo) -> dict[str, Any]:
-        # The agent may accept before the queue's OfferMade arrives here; a queued conversation takes it.
-        current = self.row and self.row["routing_state"]
-        if current not in ("queued", "offered") or (
-                current == "offered" and self.row["state"].get("offer_id") != assign.offer_id):
-            raise OfferNoLongerValid(f"offer {assign.offer_id} for {self.ref.id} is no longer valid")
-        waited = time.time() - float(self.row["state"].get("enqueued_at", time.time()))
-        async with self.ctx.db.begin() as conn:
-            await db.update_conversation(conn, self.row["id"], agent_id=assign.agent_id, routing_state="assigned")
-            changes: dict[str, Any] = {"agent_id": assign.agent_id}
-            if self.ticket["status"] == "new":
-                changes["status"] = "in_progress"
-            await db.update_ticket(conn, self.ticket["id"], **changes)
-            await db.add_events(conn, self.ticket["id"], [
-                (f"agent:{assign.agent_id}", "assigned", {"queue": self.row["queue"], "waited_s": round(waited, 3)}),
-                *([(f"agent:{assign.agent_id}", "status", {"from": "new", "to": "in_progress"})]
-                  if "status" in changes else []),
-            ])
-        self.row.update(agent_id=assign.agent_id, routing_state="assigned")
-        self.ticket.update(changes)
-        self._publish_state()
-        if self.row["channel"] == "voice" and not observe_mode(self.ticket):
-            await CallLife.redirect_to(self, assign.agent_id)
-        return await self.view()
-
-    async def _back_to_queue(self, reason: str) -> None:
-        if self.row is None or self.row["routing_state"] not in ("offered", "assigned"):
-            return
-        await self._enqueue(float(self.row["state"].get("enqueued_at", time.time())), self.row["queue"])
-
-    async def _transfer(self, transfer: m.Transfer) -> dict[str, Any]:
-        previous_agent = self.row["agent_id"]
-        async with self.ctx.db.begin() as conn:
-            await db.add_events(conn, self.ticket["id"], [(transfer.author, "transferred", {
-                "reason": transfer.reason, "queue": transfer.queue, "agent_id": transfer.agent_id,
-                "from_agent": previous_agent, "from_queue": self.row["queue"]})])
-        if previous_agent is not None:
-            self.ctx.system.tell(ActorRef("agent", str(previous_agent)),
-                                 m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
-        if transfer.agent_id is not None:
-            await self.hand_to_agent(transfer.agent_id, author=transfer.author, reason=transfer.reason,
-                                     release_previous=False)
-        else:
-            await self._enqueue(time.time(), transfer.queue)
-        return await self.view()
-
-    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, release_previous: bool = True) -> None:
-        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick)."""
-        previous = self.row["agent_id"]
-        if release_previous and previous is not None and previous != agent_id:
-            self.ctx.system.tell(ActorRef("agent", str(previous)),
-                                 m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
-        if self.row["routing_state"] in ("queued", "offered") and self.row["queue"]:
-            self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id))
-        changes: dict[str, Any] = {"agent_id": agent_id}
-        if self.ticket["status"] == "new":
-            changes["status"] = "in_progress"
-        async with self.ctx.db.begin() as conn:
-            await db.update_conversation(conn, self.row["id"], agent_id=agent_id, routing_state="assigned")
-            await db.update_ticket(conn, self.ticket["id"], **changes)
-            await db.add_events(conn, self.ticket["id"], [(author, "assigned", {"agent_id": agent_id,
-                                                                                "reason": reason})])
-        self.row.update(agent_id=agent_id, routing_state="assigned")
-        self.ticket.update(changes)
-        self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.ConversationPinned(self.ref.id, self.row["channel"]))
-        self._publish_state()
-
-    async def _sla_reminder(self, reminder: ReminderFired) -> None:
-        await self.ctx.services.sla.reminder_fired(self, reminder)
-
     # --- views -----------------------------------------------------------------------------------
 
     async def view(self) -> dict[str, Any]:
         async with self.ctx.db.connect() as conn:
             messages = await db.conversation_messages(conn, self.row["id"]) if self.row else []
         return {"conversation": public(self.row), "ticket": public(self.ticket), "messages": messages,
-                "card": await self.card()}
+                "card": await self.card(), "sla": self.sla_view()}
 
     async def card(self) -> Any:
         """The client card (cached while active): the ticket's client, or the one a shared contact named."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from routing.skills import AgentProfile, Requirements
+
 # --- to a conversation ---------------------------------------------------------------------------
 
 
@@ -39,10 +41,26 @@ class OfferMade:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferWithdrawn:
+    """The queue gave up an offer (rejected, timed out, withdrawn): the conversation waits again."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class BackToQueue:
-    """The offer was rejected or timed out, or the agent went offline: wait in the queue again."""
+    """The agent went offline with the conversation in hand: wait in the queue again, with the priority
+    and the waited time kept."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """The queue is full (its overflow ``max_waiting`` reached): wait in ``to_queue`` instead."""
+
+    from_queue: str
+    to_queue: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +102,14 @@ class Reclassify:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Move the conversation to another queue or to a named agent, with the reason recorded."""
+    """Move the conversation to a queue, a department (its first queue) or a named agent, with the reason
+    recorded.  ``queue`` may also name a department."""
 
     author: str
     reason: str
     queue: str | None = None
     agent_id: int | None = None
+    department: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +153,14 @@ class RejectOffer:
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawOffer:
+    """The queue withdraws an open offer (the conversation left the queue or the offer expired there)."""
+
+    offer_id: str
+    reason: str = "withdrawn"
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationReleased:
     """The conversation left the agent (resolved, transferred, closed): capacity is free again."""
 
@@ -166,11 +194,32 @@ class Enqueue:
     enqueued_at: float  # epoch seconds; kept when a conversation comes back to the queue
     attributes: dict[str, Any] = field(default_factory=dict)
     preferred_agent: int | None = None
+    requirements: Requirements | None = None  # None: any agent who takes the channel
 
 
 @dataclass(frozen=True, slots=True)
 class Dequeue:
+    """The conversation left the queue: ``abandoned`` (hung up, closed) or ``moved`` (widened to another
+    queue, transferred, overflowed, given to an agent directly)."""
+
     conversation: str
+    reason: str = "abandoned"
+
+
+@dataclass(frozen=True, slots=True)
+class SetPriority:
+    """An escalation raised the priority of a waiting conversation; its place by waited time is kept."""
+
+    conversation: str
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class Staffed:
+    """Asks the queue whether a signed-in agent could take a conversation with these requirements
+    (workflow targets with ``skip_when_unstaffed``); the reply is a bool."""
+
+    requirements: Requirements
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +227,19 @@ class AgentAvailability:
     """Pushed by an agent actor on every change: what it can take now, per channel."""
 
     agent_id: int
-    state: str
-    free: dict[str, int]
+    state: str  # offline | available | busy | wrap_up | break
+    free: dict[str, int]  # per kind of work: voice, chat, email
     skills: dict[str, int]
     idle_since: float
+    profile: AgentProfile | None = None
+    engaged: frozenset[str] = frozenset()  # conversations held or offered
+    occupancy: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class OfferOutcome:
-    """What became of an offer: accepted, rejected or timeout."""
+    """What became of an offer: accepted, rejected, timeout (a miss of the agent), refused (the agent
+    had no capacity) or withdrawn (the agent went offline, or the conversation refused the accept)."""
 
     offer_id: str
     conversation: str

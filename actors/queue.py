@@ -1,34 +1,36 @@
-"""QueueActor: holds the conversations waiting in one queue and offers each to the best free agent.
+"""QueueActor: holds the conversations waiting in one queue and decides who is offered what.
 
-It learns its agents' availability from what the agent actors push, reserves the capacity it offers
-(so one agent's last capacity is never offered twice), and puts a conversation back in line when an
-offer is rejected, refused or times out.
+It wraps a :class:`routing.queue_book.QueueBook` (built from the queue's entry in
+``config/routing.toml``: strategy, ordering by priority and waited time) and the queue's
+:class:`routing.reservations.Reservations`.  Agents push their availability here; after every change the
+book pairs waiting conversations with agents who can take them now, holding the offered slot so one
+agent's last capacity is never offered twice.  A rejected or timed-out offer goes to the next best agent
+(the one who missed it is not asked again while it waits here); an agent without capacity after all
+refuses without blame.  The queue also answers whether it is staffed for given requirements (workflow
+targets skipped when nobody could take them) and turns conversations away to its overflow queue when
+``max_waiting`` are already waiting.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from actors import messages as m
+from actors.routing_rules import requirements_from_json
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
 from crm_core.models import Conversation, Ticket, User
+from routing.availability import AgentAvailability, AgentStatus
+from routing.reservations import Reservations
+from routing.skills import AgentProfile
 
-PRIORITY_RANK = {"urgent": 3, "high": 2, "normal": 1, "low": 0}
+#: The agent times an offer out itself; the queue gives it up this much later (the agent never answered).
 OFFER_GRACE_S = 5.0
-
-
-@dataclass
-class Waiting:
-    entry: m.Enqueue
-    offered_to: int | None = None
-    offer_id: str | None = None
-    tried: frozenset[int] = frozenset()
+PUBLISH_EVERY_S = 0.25
 
 
 class QueueActor(Entity):
@@ -37,119 +39,219 @@ class QueueActor(Entity):
 
     async def on_activate(self) -> None:
         self.name = self.ref.id
-        self.waiting: dict[str, Waiting] = {}
-        self.agents: dict[int, m.AgentAvailability] = {}
-        self.offers: dict[str, str] = {}
-        self.stats = {"offered": 0, "answered": 0, "abandoned": 0, "refused": 0, "timeouts": 0}
+        config = self.ctx.services.router.current.queues.get(self.name)
+        if config is None:
+            raise LookupError(f"no queue {self.name!r} in the routing configuration")
+        self.config = config
+        self.book = config.new_book()
+        self.reservations = Reservations(self.name, config.offer_timeout + OFFER_GRACE_S)
+        self.entries: dict[str, m.Enqueue] = {}
+        self.offer_ids: dict[str, str] = {}  # offer id (as agents see it) -> reservation id
+        self.stats = {"offered": 0, "answered": 0, "abandoned": 0, "refused": 0, "timeouts": 0, "rejected": 0,
+                      "moved": 0, "overflowed": 0}
+        self._publish_due = False
         async with self.ctx.db.connect() as conn:
             rows = (await conn.execute(
                 select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-                       Ticket.priority, Ticket.category, Ticket.type)
+                       Ticket.priority)
                 .join(Ticket, Ticket.id == Conversation.ticket_id)
                 .where(Conversation.queue == self.name, Conversation.status == "open",
                        Conversation.routing_state.in_(("queued", "offered"))))).all()
             members = (await conn.execute(select(User.id).where(
                 User.active.is_(True), User.queues["names"].contains([self.name])))).scalars().all()
-        for thread, channel, state, number, priority, category, type_ in rows:
-            self.waiting[thread] = Waiting(m.Enqueue(
-                conversation=thread, channel=channel, ticket_number=number, priority=priority,
+        for thread, channel, state, number, priority in rows:
+            route = (state or {}).get("routing") or {}
+            self._wait(m.Enqueue(
+                conversation=thread, channel=channel, ticket_number=number,
+                priority=route.get("priority") or priority,
                 enqueued_at=float((state or {}).get("enqueued_at", time.time())),
-                attributes={"channel": channel, "category": category, "type": type_, "priority": priority}))
+                requirements=requirements_from_json(route.get("requirements"), channel)))
         for agent_id in members:
             self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.AnnounceAvailability())
 
     def describe(self) -> dict[str, Any]:
-        return {"waiting": len(self.waiting), "agents": len(self.agents), "offers": len(self.offers)}
+        return {"waiting": len(self.book), "agents": len(self.book.agents()), "offers": len(self.offer_ids)}
 
     async def receive(self, message: Any) -> Any:
         match message:
-            case m.Enqueue():
-                existing = self.waiting.get(message.conversation)
-                if existing is None or existing.offered_to is None:
-                    self.waiting[message.conversation] = Waiting(message)
-            case m.Dequeue(conversation=thread):
-                waiting = self.waiting.pop(thread, None)
-                if waiting is not None:
-                    self.stats["abandoned"] += 1
-                    self._forget_offer(waiting)
-            case m.AgentAvailability():
-                self.agents[message.agent_id] = message
-            case m.OfferOutcome():
-                self._outcome(message)
-            case TimerFired(name=name, payload=payload) if name.startswith("offer:"):
-                self._outcome(m.OfferOutcome(name[6:], payload[0], payload[1], "lost"))
+            case m.Staffed(requirements=requirements):
+                return self.book.staffed(requirements)
             case m.GetQueue():
                 return self.view()
+            case m.Enqueue():
+                self._enqueue(message)
+            case m.Dequeue(conversation=thread, reason=reason):
+                self._dequeue(thread, reason)
+            case m.AgentAvailability():
+                self._availability(message)
+            case m.OfferOutcome():
+                self._outcome(message)
+            case m.SetPriority(conversation=thread, priority=priority):
+                self.book.set_priority(thread, priority)
+            case TimerFired(name="offers"):
+                self._expire()
+            case TimerFired(name="publish"):
+                self._publish_due = False
+                self._publish()
+                return None
             case _:
                 raise TypeError(f"queue cannot handle {type(message).__name__}")
         self._dispatch()
-        self._publish()
+        if not self._publish_due:
+            self._publish_due = True
+            self.ctx.start_timer("publish", PUBLISH_EVERY_S)
         return None
 
-    def _outcome(self, outcome: m.OfferOutcome) -> None:
-        thread = self.offers.pop(outcome.offer_id, None)
-        self.ctx.cancel_timer(f"offer:{outcome.offer_id}")
-        waiting = self.waiting.get(outcome.conversation)
-        if thread is None or waiting is None or waiting.offer_id != outcome.offer_id:
-            return
-        if outcome.outcome == "accepted":
-            del self.waiting[outcome.conversation]
-            self.stats["answered"] += 1
-            return
-        if outcome.outcome == "refused":
-            self.stats["refused"] += 1
-        elif outcome.outcome in ("timeout", "lost"):
-            self.stats["timeouts"] += 1
-        waiting.tried = waiting.tried | {outcome.agent_id}
-        waiting.offered_to = waiting.offer_id = None
+    # --- conversations -----------------------------------------------------------------------------
 
-    def _forget_offer(self, waiting: Waiting) -> None:
-        if waiting.offer_id is not None:
-            self.offers.pop(waiting.offer_id, None)
-            self.ctx.cancel_timer(f"offer:{waiting.offer_id}")
+    def _enqueue(self, entry: m.Enqueue) -> None:
+        thread = entry.conversation
+        if self.book.offered_to(thread) is not None:
+            return  # out on offer: the outcome decides; a decline puts it back as it was
+        overflow = self.config.overflow
+        if thread not in self.book and overflow is not None and overflow.full(len(self.book)):
+            self.stats["overflowed"] += 1
+            self.ctx.system.tell(ActorRef("conversation", thread), m.Overflow(self.name, overflow.to))
+            return
+        self._wait(entry)
+
+    def _wait(self, entry: m.Enqueue) -> None:
+        requirements = entry.requirements or requirements_from_json(None, entry.channel)
+        preferred = str(entry.preferred_agent) if entry.preferred_agent is not None else None
+        self.book.add(entry.conversation, requirements, enqueued_at=entry.enqueued_at, priority=entry.priority,
+                      attributes=entry.attributes, preferred_agent=preferred)
+        self.entries[entry.conversation] = entry
+
+    def _dequeue(self, thread: str, reason: str) -> None:
+        self.entries.pop(thread, None)
+        agent = self.book.offered_to(thread)
+        if self.book.remove(thread) is None:
+            return
+        self.stats["abandoned" if reason == "abandoned" else "moved"] += 1
+        reservation = self.reservations.open_for(thread)
+        if reservation is not None:
+            self.reservations.cancel(reservation.reservation_id, time.time())
+            self._withdraw(reservation.reservation_id, agent, thread, tell_conversation=False)
+
+    # --- agents ------------------------------------------------------------------------------------
+
+    def _availability(self, push: m.AgentAvailability) -> None:
+        agent_id = str(push.agent_id)
+        availability = AgentAvailability(agent_id, AgentStatus(push.state), push.free, push.idle_since,
+                                         frozenset(push.engaged), push.occupancy)
+        slot = self.book.agent(agent_id)
+        profile = push.profile or (slot.profile if slot is not None else AgentProfile.of(agent_id, push.skills))
+        if slot is None or slot.profile != profile:
+            self.book.put_agent(profile, availability)
+        else:
+            self.book.update_agent(availability)
+
+    # --- offers ------------------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Offer each waiting conversation, most urgent and longest waiting first, to the free agent
-        idle the longest; capacity offered is reserved here until the agent pushes its new state."""
-        line = sorted((w for w in self.waiting.values() if w.offered_to is None),
-                      key=lambda w: (-PRIORITY_RANK.get(w.entry.priority, 1), w.entry.enqueued_at))
-        timeout = self.ctx.services.settings.engine.offer_timeout_s
-        for waiting in line:
-            channel = waiting.entry.channel
-            candidates = [a for a in self.agents.values() if a.free.get(channel, 0) > 0]
-            if not candidates:
-                continue
-            fresh = [a for a in candidates if a.agent_id not in waiting.tried] or candidates
-            agent = min(fresh, key=lambda a: a.idle_since)
-            self.agents[agent.agent_id] = m.AgentAvailability(
-                agent.agent_id, agent.state, {**agent.free, channel: agent.free[channel] - 1}, agent.skills,
-                agent.idle_since)
+        now = time.time()
+        offers = self.book.assign(now)
+        if not offers:
+            return
+        timeout = self.config.offer_timeout
+        for conversation, agent_id in offers:
+            thread = conversation.conversation_id
+            entry = self.entries[thread]
+            reservation = self.reservations.offer(thread, agent_id, conversation.requirements.channel, now)
             offer_id = uuid.uuid4().hex
-            waiting.offered_to, waiting.offer_id = agent.agent_id, offer_id
-            self.offers[offer_id] = waiting.entry.conversation
+            self.offer_ids[offer_id] = reservation.reservation_id
             self.stats["offered"] += 1
-            self.ctx.start_timer(f"offer:{offer_id}", timeout + OFFER_GRACE_S,
-                                 (waiting.entry.conversation, agent.agent_id))
-            self.ctx.system.tell(ActorRef("conversation", waiting.entry.conversation),
-                                 m.OfferMade(agent.agent_id, offer_id, self.name))
-            self.ctx.system.tell(ActorRef("agent", str(agent.agent_id)), m.Offer(
-                offer_id=offer_id, conversation=waiting.entry.conversation, queue=self.name, channel=channel,
-                ticket_number=waiting.entry.ticket_number, summary=waiting.entry.attributes,
-                expires_in_s=timeout))
+            self.ctx.system.tell(ActorRef("conversation", thread), m.OfferMade(int(agent_id), offer_id, self.name))
+            self.ctx.system.tell(ActorRef("agent", agent_id), m.Offer(
+                offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
+                ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout))
+        self._arm_expiry()
+
+    def _outcome(self, outcome: m.OfferOutcome) -> None:
+        reservation_id = self.offer_ids.pop(outcome.offer_id, None)
+        thread = outcome.conversation
+        current = self.reservations.open_for(thread)
+        is_current = current is not None and current.reservation_id == reservation_id
+        now = time.time()
+        if outcome.outcome == "accepted":
+            # The conversation assigned itself to this agent: it leaves the queue even if the queue had
+            # given this offer up and offered the conversation to someone else meanwhile.
+            self.stats["answered"] += 1
+            self.entries.pop(thread, None)
+            if is_current:
+                self.reservations.accept(current.reservation_id, now)
+                self.book.accepted(thread)
+            elif thread in self.book:
+                other = self.book.offered_to(thread)
+                self.book.remove(thread)
+                if current is not None:
+                    self.reservations.cancel(current.reservation_id, now)
+                    self._withdraw(current.reservation_id, other, thread, tell_conversation=False)
+            self.reservations.forget_closed()
+            return
+        if not is_current:
+            return
+        if outcome.outcome in ("rejected", "timeout"):
+            self.stats["rejected" if outcome.outcome == "rejected" else "timeouts"] += 1
+            self.reservations.reject(current.reservation_id, now)
+            self.book.declined(thread, exclude=True)
+        else:
+            self.stats["refused"] += outcome.outcome == "refused"
+            self.reservations.cancel(current.reservation_id, now)
+            self.book.declined(thread, exclude=False)
+        self.reservations.forget_closed()
+        self.ctx.system.tell(ActorRef("conversation", thread), m.OfferWithdrawn(outcome.offer_id))
+
+    def _expire(self) -> None:
+        """Offers whose agent never answered (its host may be gone): the conversation waits again."""
+        for reservation in self.reservations.expire(time.time()):
+            self.stats["timeouts"] += 1
+            self.book.declined(reservation.conversation_id, exclude=True)
+            self._withdraw(reservation.reservation_id, reservation.agent_id, reservation.conversation_id,
+                           tell_conversation=True)
+        self.reservations.forget_closed()
+        self._arm_expiry()
+
+    def _withdraw(self, reservation_id: str, agent_id: str | None, thread: str, tell_conversation: bool) -> None:
+        offer_id = next((o for o, r in self.offer_ids.items() if r == reservation_id), None)
+        if offer_id is None:
+            return
+        del self.offer_ids[offer_id]
+        if agent_id is not None:
+            self.ctx.system.tell(ActorRef("agent", agent_id), m.WithdrawOffer(offer_id))
+        if tell_conversation:
+            self.ctx.system.tell(ActorRef("conversation", thread), m.OfferWithdrawn(offer_id))
+
+    def _arm_expiry(self) -> None:
+        next_expiry = self.reservations.next_expiry()
+        if next_expiry is None:
+            self.ctx.cancel_timer("offers")
+        else:
+            self.ctx.start_timer("offers", max(0.0, next_expiry - time.time()))
+
+    # --- views -------------------------------------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
         now = time.time()
-        waits = [now - w.entry.enqueued_at for w in self.waiting.values()]
-        return {"name": self.name, "waiting_count": len(self.waiting),
-                "longest_wait_s": round(max(waits), 1) if waits else 0.0,
-                "waiting": [{"conversation": w.entry.conversation, "ticket": w.entry.ticket_number,
-                             "priority": w.entry.priority, "channel": w.entry.channel,
-                             "waited_s": round(now - w.entry.enqueued_at, 1), "offered_to": w.offered_to}
-                            for w in sorted(self.waiting.values(), key=lambda w: w.entry.enqueued_at)[:200]],
-                "agents": {str(a.agent_id): {"state": a.state, "free": a.free} for a in self.agents.values()},
-                "stats": dict(self.stats)}
+        book = self.book
+        waiting = sorted(self.entries.values(), key=lambda e: e.enqueued_at)
+        return {"name": self.name, "waiting_count": len(book),
+                "longest_wait_s": round(book.longest_wait(now), 1),
+                "waiting": [{"conversation": e.conversation, "ticket": e.ticket_number,
+                             "priority": (book.get(e.conversation) or e).priority, "channel": e.channel,
+                             "waited_s": round(now - e.enqueued_at, 1),
+                             "offered_to": _int_or_none(book.offered_to(e.conversation))}
+                            for e in waiting[:200]],
+                "offers": len(self.offer_ids),
+                "agents": {agent_id: {"state": slot.status.value, "free": dict(slot.free)}
+                           for agent_id, slot in book.agents().items()},
+                "strategy": book.strategy.name, "stats": dict(self.stats)}
 
     def _publish(self) -> None:
         view = self.view()
         view.pop("waiting")
         self.ctx.publish({"type": "queue", "id": self.name, "state": view})
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value is not None else None

@@ -1,7 +1,9 @@
 """Configuration: the TOML files under ``config/`` parsed into typed sections.
 
 ``Settings.load(config_dir)`` reads every file the engine needs and refuses a bad one with the file and
-the reason; a running engine keeps the settings it started with.
+the reason.  A running engine keeps the settings it started with, except the routing and SLA rules
+(``routing.toml``, ``sla.toml``): they are re-read when their files change, and a refused change keeps
+the last good rules in force.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actors.routing_rules import RoutingRules, SlaRules, load_rules
 from routing.classification import ClassificationRule
+from routing.config_source import ConfigError as RoutingConfigError
 from routing.ticket_lifecycle import TicketLifecycle
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -46,8 +50,6 @@ class EngineSettings:
     crm_workers: int = 2
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0
-    offer_timeout_s: float = 30.0
-    wrap_up_s: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,8 @@ class Settings:
     http: HttpSettings
     tickets: TicketSettings
     channels: Mapping[str, Mapping[str, Any]]
+    routing: RoutingRules
+    sla: SlaRules
 
     @classmethod
     def load(cls, config_dir: Path | str | None = None) -> Settings:
@@ -90,17 +94,21 @@ class Settings:
                 crm_workers=int(raw.get("crm", {}).get("workers", 2)),
                 redeliver_after_s=float(raw.get("inbox", {}).get("redeliver_after_s", 3.0)),
                 sweep_every_s=float(raw.get("inbox", {}).get("sweep_every_s", 1.0)),
-                offer_timeout_s=float(raw.get("agents", {}).get("offer_timeout_s", 30)),
-                wrap_up_s=float(raw.get("agents", {}).get("wrap_up_s", 15)),
             )
             http = HttpSettings(**raw.get("http", {}))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{engine_path}: {exc}") from exc
         if os.environ.get("SWITCHBOARD_HTTP_PORT"):
             http = HttpSettings(http.host, int(os.environ["SWITCHBOARD_HTTP_PORT"]))
+        try:
+            routing, sla = load_rules(directory)
+        except RoutingConfigError as exc:
+            raise ConfigError(str(exc)) from exc
+        except OSError as exc:
+            raise ConfigError(f"{exc.filename}: {exc.strerror}") from exc
         return cls(config_dir=directory, engine=engine, http=http,
                    tickets=_load_tickets(directory / "tickets.toml"),
-                   channels=_load_channels(directory / "channels"))
+                   channels=_load_channels(directory / "channels"), routing=routing, sla=sla)
 
 
 def _load_tickets(path: Path) -> TicketSettings:

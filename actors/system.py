@@ -23,7 +23,6 @@ from actors.runtime.reminders import PgReminderStore
 from actors.runtime.system import RayTransport
 from actors.services import ChannelDirectory, HubClient, InboxWriter, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
-from actors.sla_watch import FirstQueueRouter, SlaWatch
 from crm_core.database import async_engine, migrate, resolve_url
 
 log = logging.getLogger(__name__)
@@ -45,8 +44,7 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     engine = async_engine(database_url, pool_size=pool_size)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
-                    inbox=InboxWriter(engine, system), sla=SlaWatch(),
-                    router=FirstQueueRouter(by_category={"emergency": "technical", "billing": "billing"}),
+                    inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
                     chatbot=_chatbot(settings))
 
 

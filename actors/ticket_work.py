@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors.conversation_routing import ROUTE_REMINDER
 from actors.conversation_view import address_kind, message_event
 from actors.runtime import ActorRef
 from channels.base import Address, Button, Outbound
@@ -15,7 +16,8 @@ from routing.ticket_lifecycle import TransitionRefused
 
 
 class TicketWork:
-    """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``settings`` and ``_publish_state`` of the actor."""
+    """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``settings``, ``_publish_state`` and the SLA hooks
+    (``_sla_responded``, ``_sla_status``) of the actor."""
 
     ctx: Any
     ref: Any
@@ -23,6 +25,8 @@ class TicketWork:
     ticket: Any
     settings: Any
     _publish_state: Any
+    _sla_responded: Any
+    _sla_status: Any
 
     async def _reply(self, reply: m.Reply) -> dict[str, Any]:
         thread = self.row["state"]
@@ -44,7 +48,7 @@ class TicketWork:
                 await db.add_events(conn, self.ticket["id"], [(f"agent:{reply.author_id}", "first_response", {})])
                 self.ticket["first_response_at"] = now
         if stored is not None and self.ticket["first_response_at"] == now:
-            await self.ctx.cancel_reminder("sla_first_response")
+            await self._sla_responded()
         self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, reply.text, "out"))
         return {"message_id": stored, "external_id": receipt.external_id, "duplicate": stored is None}
 
@@ -73,7 +77,7 @@ class TicketWork:
             if status == "closed":
                 await db.update_conversation(conn, self.row["id"], status="closed", routing_state="done")
         self.ticket.update(changes)
-        self.ctx.services.sla.status_changed(self, current, status)
+        await self._sla_status(status)
         if status in ("resolved", "closed"):
             await self._finish(status)
         self._publish_state()
@@ -85,8 +89,7 @@ class TicketWork:
                                  m.ConversationReleased(self.ref.id, self.row["channel"]))
         elif self.row["routing_state"] in ("queued", "offered") and self.row["queue"]:
             self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id))
-        for name in ("sla_first_response", "sla_resolution"):
-            await self.ctx.cancel_reminder(name)
+            await self.ctx.cancel_reminder(ROUTE_REMINDER)
         if status == "closed":
             self.row["status"] = "closed"
 

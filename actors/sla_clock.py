@@ -1,0 +1,246 @@
+"""A ticket's SLA, kept by its conversation actor.  Mixed into :class:`actors.conversation.ConversationActor`.
+
+The policy of ``config/sla.toml`` (by ticket type and priority) gives two clocks in business time: first
+response and resolution (:class:`routing.sla.TicketSla`).  The first reply stops the first; On Hold
+pauses both; Resolved and Closed stop the resolution clock; a reopened ticket resumes it.  The clocks and
+the escalation steps already taken live in the ticket's ``attributes["sla"]``; the due instants are
+copied to ``first_response_due`` / ``resolution_due`` for reports and the agent's desktop.
+
+One durable reminder, ``sla``, fires at the next breach or escalation instant.  A breach is recorded
+once per clock as a ``sla_breached`` ticket event; each escalation step (``escalated``) notifies the
+supervisors on the live stream, raises the priority, or moves a waiting conversation to another queue or
+department.  A late reminder catches up every step that came due, in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from actors import messages as m
+from actors.routing_rules import requirements_from_json
+from actors.runtime import ActorRef
+from crm_core import tickets as db
+from routing.escalation import ActionKind, Escalation
+from routing.priority import raised
+from routing.sla import SlaPolicy, TicketSla, TicketStatus
+from routing.sla_config import SlaConfig
+from routing.transfer import TransferError
+
+SLA_REMINDER = "sla"
+BREACH = "breach:"
+STATUSES = {"new": TicketStatus.NEW, "in_progress": TicketStatus.IN_PROGRESS, "on_hold": TicketStatus.ON_HOLD,
+            "resolved": TicketStatus.RESOLVED, "closed": TicketStatus.CLOSED}
+DUE_COLUMNS = {"first_response": "first_response_due", "resolution": "resolution_due"}
+
+
+def instant(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def new_ticket_sla(config: SlaConfig, ticket_type: str, priority: str, opened_at: datetime,
+                   ) -> tuple[str | None, dict[str, Any], dict[str, datetime | None]]:
+    """For a ticket being opened: its policy name, the SLA state for ``attributes["sla"]`` and the due
+    columns; no policy matches -> no SLA."""
+    policy = config.policies.for_ticket(ticket_type, priority)
+    if policy is None:
+        return None, {}, {column: None for column in DUE_COLUMNS.values()}
+    sla = TicketSla(policy, opened_at.timestamp())
+    return policy.name, {**sla.state_dict(), "fired": []}, \
+        {DUE_COLUMNS[name]: instant(clock.deadline()) for name, clock in sla.clocks.items()}
+
+
+def next_instant(config: SlaConfig, sla: TicketSla, attributes: dict[str, Any], fired: set[str]) -> float | None:
+    """When the reminder must fire next: the earliest unrecorded breach or escalation step."""
+    instants = [deadline for name, clock in sla.clocks.items()
+                if BREACH + name not in fired and (deadline := clock.deadline()) is not None]
+    step = config.escalations.next_due(sla, attributes, fired)
+    if step is not None:
+        instants.append(step)
+    return min(instants, default=None)
+
+
+class TicketSlaClock:
+    """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``_attributes``, ``_route``, ``_wait_in`` and
+    ``_publish_state`` of the actor."""
+
+    ctx: Any
+    ref: Any
+    row: Any
+    ticket: Any
+    _attributes: Any
+    _route: Any
+    _wait_in: Any
+    _publish_state: Any
+
+    @property
+    def _sla_config(self) -> SlaConfig:
+        return self.ctx.services.sla.current
+
+    def _ticket_sla(self) -> tuple[TicketSla, set[str]] | None:
+        """The ticket's clocks and the steps already taken; a ticket saved without SLA state (opened
+        before SLA was kept, or bulk-loaded) gets clocks from its creation time and history."""
+        if self.ticket is None:
+            return None
+        saved = (self.ticket.get("attributes") or {}).get("sla") or {}
+        policies = self._sla_config.policies
+        policy: SlaPolicy | None = next((p for p in policies.policies if p.name == saved.get("policy")), None) \
+            or policies.for_ticket(self.ticket["type"], self.ticket["priority"])
+        if policy is None:
+            return None
+        if saved.get("clocks"):
+            return TicketSla.restore(policy, saved), set(saved.get("fired", ()))
+        sla = TicketSla(policy, self.ticket["created_at"].timestamp())
+        if self.ticket.get("first_response_at") is not None:
+            sla.responded(self.ticket["first_response_at"].timestamp())
+        if self.ticket["status"] in STATUSES and self.ticket["status"] not in ("new", "in_progress"):
+            sla.status_changed(STATUSES[self.ticket["status"]], time.time())
+        return sla, set()
+
+    async def _sla_changed(self, change: Callable[[TicketSla, float], None]) -> None:
+        """Apply a change to the clocks (first reply, status), save them and re-arm the reminder."""
+        found = self._ticket_sla()
+        if found is None:
+            return
+        sla, fired = found
+        change(sla, time.time())
+        changes = self._sla_changes(sla, fired)
+        async with self.ctx.db.begin() as conn:
+            await db.update_ticket(conn, self.ticket["id"], **changes)
+        self.ticket.update(changes)
+        await self._arm_sla(sla, fired)
+
+    async def _sla_responded(self) -> None:
+        await self._sla_changed(lambda sla, now: sla.responded(now))
+
+    async def _sla_status(self, status: str) -> None:
+        if status in STATUSES:
+            await self._sla_changed(lambda sla, now: sla.status_changed(STATUSES[status], now))
+
+    def _sla_changes(self, sla: TicketSla, fired: Iterable[str], **extra: Any) -> dict[str, Any]:
+        """Ticket columns to write: the SLA state and the due instants of running clocks (a paused
+        clock keeps its last due instant until it runs again)."""
+        attributes = {**(self.ticket.get("attributes") or {}), "sla": {**sla.state_dict(), "fired": sorted(fired)}}
+        changes: dict[str, Any] = {"attributes": attributes, **extra}
+        for name, clock in sla.clocks.items():
+            deadline = clock.deadline()
+            if deadline is not None:
+                changes[DUE_COLUMNS[name]] = instant(deadline)
+        return changes
+
+    async def _arm_sla(self, sla: TicketSla | None = None, fired: set[str] | None = None) -> None:
+        if sla is None or fired is None:
+            found = self._ticket_sla()
+            if found is None:
+                return
+            sla, fired = found
+        due = next_instant(self._sla_config, sla, self._attributes(), fired)
+        if due is None or self.ticket["status"] == "closed":
+            await self.ctx.cancel_reminder(SLA_REMINDER)
+        else:
+            await self.ctx.set_reminder(SLA_REMINDER, datetime.fromtimestamp(due, UTC))
+
+    async def _sla_due(self) -> None:
+        """The SLA reminder fired: record breaches, take every escalation step that came due."""
+        if self.ticket is None or self.ticket["status"] == "closed":
+            return
+        found = self._ticket_sla()
+        if found is None:
+            return
+        sla, fired = found
+        now = time.time()
+        attributes = self._attributes()
+        breaches = [(name, deadline) for name, clock in sla.clocks.items()
+                    if BREACH + name not in fired and (deadline := clock.deadline()) is not None and deadline <= now]
+        fired |= {BREACH + name for name, _ in breaches}
+        steps: list[Escalation] = []
+        while due := self._sla_config.escalations.due(sla, attributes, fired, now):
+            steps.extend(due)
+            fired |= {step.key for step in due}
+        if not breaches and not steps:
+            await self._arm_sla(sla, fired)
+            return
+        raise_by = sum(int(a.value) for step in steps for a in step.actions if a.kind is ActionKind.RAISE_PRIORITY)
+        priority = raised(self.ticket["priority"], raise_by)
+        extra = {"priority": priority} if priority != self.ticket["priority"] else {}
+        changes = self._sla_changes(sla, fired, **extra)
+        detected = datetime.now(UTC)
+        events = [("sla", "sla_breached", {"clock": name, "due_at": instant(deadline).isoformat(),
+                                           "policy": sla.policy.name}) for name, deadline in breaches]
+        events += [("sla", "escalated", {"rule": step.rule.name, "level": step.level, "key": step.key,
+                                         "clock": step.rule.clock, "due_at": instant(step.due_at).isoformat(),
+                                         "actions": [{"action": a.kind.value, "value": a.value} for a in step.actions]})
+                   for step in steps]
+        if extra:
+            events.append(("sla", "reclassified", {"before": {"priority": self.ticket["priority"]}, "after": extra}))
+        async with self.ctx.db.begin() as conn:
+            await db.update_ticket(conn, self.ticket["id"], **changes)
+            await db.add_events(conn, self.ticket["id"], events, at=detected)
+        self.ticket.update(changes)
+        for name, deadline in breaches:
+            self._publish_escalation(name, deadline, now, kind="breach")
+        for step in steps:
+            self._publish_escalation(step.rule.clock, step.due_at, now, kind="escalation", step=step)
+        await self._arm_sla(sla, fired)
+        await self._escalation_actions(steps, raise_by)
+        self._publish_state()
+
+    def _publish_escalation(self, clock: str, due_at: float, now: float, *, kind: str,
+                            step: Escalation | None = None) -> None:
+        ticket = self.ticket
+        state = {"ticket": ticket["number"], "clock": clock, "kind": kind, "level": step.level if step else 1,
+                 "queue": ticket["queue"], "priority": ticket["priority"], "due_at": instant(due_at).isoformat(),
+                 "deadline": due_at, "detected_at": now, "conversation": self.ref.id}
+        if step is not None:
+            state.update(rule=step.rule.name, key=step.key,
+                         actions=[{"action": a.kind.value, "value": a.value} for a in step.actions])
+        self.ctx.publish({"type": "escalation", "id": f"{ticket['number']}:{clock}", "agent_id": ticket["agent_id"],
+                          "state": state})
+
+    async def _escalation_actions(self, steps: list[Escalation], raise_by: int) -> None:
+        """Raise the priority in the queue; move a conversation still waiting to another queue or a
+        department's queue (one an agent works on stays with the agent: the supervisors are told)."""
+        waiting = self.row is not None and self.row["routing_state"] in ("queued", "offered")
+        if raise_by and waiting:
+            new = raised(self._route.get("priority") or self.ticket["priority"], raise_by)
+            self.row["state"] = {**self.row["state"], "routing": {**self._route, "priority": new}}
+            async with self.ctx.db.begin() as conn:
+                await db.update_conversation(conn, self.row["id"], state=self.row["state"])
+            self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.SetPriority(self.ref.id, new))
+        for step in steps:
+            for action in step.actions:
+                if waiting and action.kind in (ActionKind.MOVE_TO_QUEUE, ActionKind.DEPARTMENT):
+                    await self._escalate_to(action.kind, str(action.value), step.rule.name)
+
+    async def _escalate_to(self, kind: ActionKind, target: str, rule: str) -> None:
+        rules = self.ctx.services.router.current
+        queue = target if kind is ActionKind.MOVE_TO_QUEUE else rules.queue_for_department(target)
+        if queue is None or queue not in rules.queues:
+            raise TransferError(f"escalation {rule!r}: no queue {target!r}")
+        if queue == self.row["queue"]:
+            return
+        route = self._route
+        requirements = requirements_from_json(route.get("requirements"), self.row["channel"]).with_skills({})
+        await self._wait_in(queue, requirements._replace(agent=None, department=None),
+                            route.get("priority") or self.ticket["priority"],
+                            float(self.row["state"].get("enqueued_at", time.time())), placement=None,
+                            kind="escalated_to_queue", author="sla", data={"rule": rule})
+
+    def sla_view(self) -> dict[str, Any] | None:
+        """What the agent sees: the policy and, per clock, its state, due instant and time left."""
+        found = self._ticket_sla()
+        if found is None:
+            return None
+        sla, fired = found
+        now = time.time()
+        return {"policy": sla.policy.name, "breached": sorted(k.removeprefix(BREACH) for k in fired
+                                                              if k.startswith(BREACH)),
+                "clocks": {name: {"state": clock.state.value, "due_at": _iso(clock.deadline()),
+                                  "remaining_s": round(clock.remaining(now), 1), "met": clock.met()}
+                           for name, clock in sla.clocks.items()}}
+
+
+def _iso(value: float | None) -> str | None:
+    return instant(value).isoformat() if value is not None else None
