@@ -1,0 +1,207 @@
+/* The agent desktop: own state, offers with their remaining time, screen pops, the conversation
+   workspace (thread, ticket, SLA timer, classification, status, notes, replies, transfer, click-to-call),
+   the client card, client search, a ticket by hand and own statistics. */
+"use strict";
+const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null};
+const BREAK_REASONS = ["lunch", "rest", "training", "meeting"];
+const REPEAT_WINDOW_MS = 72 * 3600 * 1000;
+
+function renderState() {
+  const a = D.agent; if (!a) return;
+  document.getElementById("state").textContent = t("state." + a.state, a.state) + (a.reason ? ` (${t("break." + a.reason, a.reason)})` : "");
+  document.getElementById("state").dataset.state = a.state;
+  document.getElementById("state-time").textContent = fmtDuration(Date.now() / 1000 - a.since);
+  const wrap = document.getElementById("wrap-up");
+  wrap.hidden = !a.wrap_up_until;
+  if (a.wrap_up_until) document.getElementById("wrap-up-left").textContent = fmtDuration(a.wrap_up_until - Date.now() / 1000);
+}
+
+function renderOffers() {
+  const box = document.getElementById("offers"); box.replaceChildren();
+  const offers = Object.values(D.offers);
+  if (!offers.length) box.append(el("p", {class: "muted"}, t("desktop.no_offers")));
+  for (const o of offers) {
+    const left = o.state.expires_at - Date.now() / 1000;
+    box.append(el("div", {class: "offer", "data-offer": o.id},
+      el("div", {}, el("b", {}, t("channel." + o.state.channel, o.state.channel)), " · ", o.state.ticket || "", " · ", o.state.queue),
+      o.state.summary && o.state.summary.text ? el("div", {class: "muted"}, o.state.summary.text) : null,
+      el("div", {class: "row"}, el("span", {}, t("desktop.expires_in") + ": ", el("b", {class: "offer-left"}, fmtDuration(left))),
+        el("button", {class: "primary accept", on: {click: () => accept(o.id)}}, t("desktop.accept")),
+        el("button", {class: "reject", on: {click: () => reject(o.id)}}, t("desktop.reject")))));
+  }
+}
+
+function renderConversations() {
+  const box = document.getElementById("conversations"); box.replaceChildren();
+  const items = Object.values(D.conversations);
+  if (!items.length) box.append(el("p", {class: "muted"}, t("desktop.no_conversations")));
+  for (const c of items) {
+    const ticket = c.state.ticket || {};
+    box.append(el("div", {class: "row"}, el("a", {href: "#", "data-thread": c.id, on: {click: e => { e.preventDefault(); openConversation(c.id); }}},
+      `${t("channel." + c.state.channel, c.state.channel)} · ${ticket.number || c.id}`), el("span", {class: "muted"}, t("status." + ticket.status, ticket.status || ""))));
+  }
+}
+
+async function accept(offerId) {
+  const view = await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/accept`);
+  delete D.offers[offerId]; renderOffers(); showConversation(view);
+}
+async function reject(offerId) {
+  await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/reject`, {reason: "rejected"});
+  delete D.offers[offerId]; renderOffers();
+}
+
+async function openConversation(threadKey) {
+  showConversation(await api("GET", `/api/v1/conversations/${encodeURIComponent(threadKey)}`));
+}
+
+function select(name, values, current, label) {
+  return el("select", {name, "aria-label": name}, values.map(v => el("option", {value: v, selected: v === current}, label(v))));
+}
+
+function slaLine(ticket) {
+  const due = ticket.first_response_at ? ticket.resolution_due : ticket.first_response_due;
+  if (!due) return el("span", {class: "muted"}, t("app.none"));
+  return el("b", {id: "sla-timer", "data-due": due}, "");
+}
+
+function tickSla() {
+  const node = document.getElementById("sla-timer"); if (!node) return;
+  const left = (new Date(node.dataset.due) - Date.now()) / 1000;
+  node.textContent = left > 0 ? `${fmtDuration(left)} ${t("desktop.sla_left")}` : t("desktop.sla_breached");
+  node.className = left > 600 ? "ok" : left > 0 ? "warn" : "bad";
+}
+
+function showConversation(view) {
+  D.view = view; D.current = view.conversation.thread_key;
+  const ticket = view.ticket || {}, key = D.current, path = `/api/v1/conversations/${encodeURIComponent(key)}`;
+  const thread = view.messages.map(m => el("div", {class: "msg " + m.direction},
+    el("div", {class: "meta"}, `${t("desktop.direction." + m.direction, m.direction)} · ${fmtTime(m.at)}`),
+    el("div", {}, m.text),
+    attachmentsOf(m)));
+  const transitions = (D.vocab.transitions[ticket.status] || []);
+  const reply = el("textarea", {id: "reply-text", "aria-label": t("desktop.reply")});
+  reply.placeholder = t("desktop.reply_placeholder");
+  const templates = el("select", {id: "template", "aria-label": t("desktop.template"), on: {change: e => { if (e.target.value) reply.value = t("template." + e.target.value); }}},
+    el("option", {value: ""}, t("desktop.template")), D.vocab.templates.map(k => el("option", {value: k}, k)));
+  const classify = el("form", {id: "classify", class: "row"},
+    select("category", Object.keys(D.vocab.categories), ticket.category, v => t(D.vocab.categories[v], v)),
+    select("type", D.vocab.types, ticket.type, v => t("type." + v, v)),
+    select("priority", D.vocab.priorities, ticket.priority, v => t("priority." + v, v)),
+    el("button", {}, t("app.save")));
+  classify.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(classify);
+    await api("POST", path + "/classification", {category: f.get("category"), type: f.get("type"), priority: f.get("priority")}); openConversation(key); });
+  const status = el("form", {id: "status-form", class: "row"}, select("status", transitions, null, v => t("status." + v, v)), el("button", {}, t("desktop.change_status")));
+  status.addEventListener("submit", async e => { e.preventDefault(); await api("POST", path + "/status", {status: new FormData(status).get("status")}); openConversation(key); });
+  const transfer = el("form", {id: "transfer", class: "row"}, el("input", {name: "queue", placeholder: t("desktop.transfer_queue")}),
+    el("input", {name: "agent_id", type: "number", placeholder: t("desktop.transfer_agent")}),
+    el("input", {name: "reason", required: true, placeholder: t("desktop.transfer_reason")}), el("button", {}, t("desktop.transfer")));
+  transfer.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(transfer);
+    const body = {reason: f.get("reason")}; if (f.get("agent_id")) body.agent_id = Number(f.get("agent_id")); else body.queue = f.get("queue");
+    await api("POST", path + "/transfer", body); toast(t("desktop.transfer")); });
+  const send = el("button", {id: "send", class: "primary", on: {click: async () => {
+    await api("POST", path + "/reply", {text: reply.value, dedupe_key: String(Date.now())}); reply.value = ""; openConversation(key); }}}, t("desktop.reply"));
+  const note = el("button", {id: "add-note", on: {click: async () => {
+    await api("POST", path + "/notes", {text: reply.value}); reply.value = ""; openConversation(key); }}}, t("desktop.add_note"));
+  document.getElementById("thread").replaceChildren(
+    el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
+      el("span", {}, t("desktop.sla") + ": "), slaLine(ticket)),
+    el("div", {id: "messages"}, thread), classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer);
+  document.getElementById("thread").className = "";
+  renderCard(view.card, ticket);
+  tickSla();
+}
+
+function attachmentsOf(m) {
+  const items = Array.isArray(m.attachments) ? m.attachments : (m.attachments && m.attachments.items) || [];
+  return items.map(a => (a.content_type || "").startsWith("audio/") && a.url
+    ? el("audio", {controls: true, src: a.url, title: t("desktop.recording")})
+    : el("div", {class: "muted"}, `📎 ${a.filename} (${a.size || "?"})`));
+}
+
+function renderCard(card, ticket) {
+  const box = document.getElementById("card");
+  if (!card) { box.className = "muted"; box.textContent = t("desktop.no_card"); return; }
+  box.className = "";
+  const client = card.client || card;
+  const accounts = card.accounts || [], contacts = card.contact_points || [];
+  const previous = [...(card.open_tickets || []), ...(card.past_tickets || [])].filter(p => !ticket || p.number !== ticket.number);
+  const repeat = previous.some(p => Date.now() - new Date(p.created_at) < REPEAT_WINDOW_MS);
+  box.replaceChildren(
+    el("div", {}, el("b", {id: "card-name"}, client.full_name || ""), repeat ? el("span", {class: "bad", id: "repeat"}, " · " + t("desktop.repeat_contact")) : null),
+    el("h3", {}, t("desktop.accounts")),
+    el("table", {}, accounts.map(a => el("tr", {}, el("td", {}, a.account_no), el("td", {}, a.service_address || ""),
+      el("td", {}, `${t("desktop.balance")}: ${a.balance ?? ""} ${a.balance_as_of ? t("desktop.balance_as_of") + " " + fmtTime(a.balance_as_of) : ""}`)))),
+    el("h3", {}, t("desktop.contacts")),
+    el("div", {}, contacts.map(c => el("div", {class: "row"}, `${t("contact." + c.kind, c.kind)}: ${c.value}`,
+      c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls", {number: c.value})}}, t("desktop.call")) : null))),
+    el("h3", {}, t("desktop.previous_tickets")),
+    el("div", {}, previous.map(p => el("div", {class: "muted"}, `${p.number} · ${fmtTime(p.created_at)} · ${t("status." + p.status, p.status || "")}`))));
+}
+
+function onSnapshot(data) {
+  D.agent = data.agent; D.offers = {}; D.conversations = {};
+  for (const c of data.conversations) D.conversations[c.id] = c;
+  renderState(); renderOffers(); renderConversations();
+}
+function onAgent(event) { D.agent = event.state; renderState(); }
+function onOffer(event) {
+  if (event.removed) delete D.offers[event.id]; else D.offers[event.id] = event; renderOffers();
+}
+function onConversation(event) {
+  if (event.removed || event.agent_id !== SB.me.id) delete D.conversations[event.id]; else D.conversations[event.id] = event;
+  renderConversations();
+  if (event.id === D.current && !event.removed) openConversation(event.id).catch(() => {});
+}
+function onScreenPop(event) {
+  const panel = document.getElementById("card-panel"); panel.classList.add("pop");
+  toast(t("desktop.screen_pop")); renderCard(event.state.card, null);
+  setTimeout(() => panel.classList.remove("pop"), 15000);
+}
+
+async function setState(state, reason) {
+  D.agent = await api("POST", "/api/v1/agents/me/state", reason ? {state, reason} : {state}); renderState();
+}
+
+async function loadStats() {
+  const s = await api("GET", "/api/v1/agents/me/stats");
+  document.getElementById("stats").replaceChildren(...[["handled_today", s.handled_today], ["handled_week", s.handled_week],
+    ["handled_month", s.handled_month], ["aht", fmtDuration(s.aht_s)], ["sla_met", s.sla_met_pct === null ? t("app.none") : s.sla_met_pct + "%"]]
+    .map(([k, v]) => el("div", {class: "card", id: "stat-" + k}, t("desktop." + k), el("b", {}, v))));
+}
+
+function wireForms() {
+  const reasons = document.getElementById("break-reason");
+  reasons.replaceChildren(...BREAK_REASONS.map(r => el("option", {value: r}, t("break." + r))));
+  document.getElementById("go-available").onclick = () => setState("available");
+  document.getElementById("go-break").onclick = () => setState("break", reasons.value);
+  document.getElementById("go-offline").onclick = () => setState("offline");
+  const search = document.getElementById("search-form");
+  search.addEventListener("submit", async e => {
+    e.preventDefault();
+    const params = new URLSearchParams([...new FormData(search)].filter(([, v]) => v.trim()));
+    const result = await api("GET", "/api/v1/clients/search?" + params);
+    const box = document.getElementById("search-results");
+    box.replaceChildren(result.hits.length ? el("table", {id: "hits"}, result.hits.map(h => el("tr", {on: {click: async () =>
+      renderCard(await api("GET", "/api/v1/clients/" + h.client_id), null)}}, el("td", {}, h.full_name), el("td", {}, h.account_no || ""),
+      el("td", {}, h.service_address || "")))) : el("p", {class: "muted"}, t("desktop.search_none")));
+  });
+  const walkIn = document.getElementById("walk-in");
+  walkIn.elements.contact_kind.replaceChildren(...["phone", "email"].map(k => el("option", {value: k}, t("contact." + k))));
+  walkIn.addEventListener("submit", async e => {
+    e.preventDefault();
+    const body = Object.fromEntries([...new FormData(walkIn)].filter(([, v]) => v.trim()));
+    await api("POST", "/api/v1/tickets", body); walkIn.reset(); toast(t("desktop.created"));
+  });
+}
+
+(async () => {
+  await boot("desktop");
+  D.vocab = await api("GET", "/api/v1/vocabulary");
+  wireForms();
+  liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
+    screen_pop: onScreenPop, message: e => { if (e.id === D.current) openConversation(e.id).catch(() => {}); }}, D.vocab.heartbeat_s);
+  setInterval(() => { renderState(); document.querySelectorAll("[data-offer]").forEach(n => {
+    const o = D.offers[n.dataset.offer]; if (o) n.querySelector(".offer-left").textContent = fmtDuration(o.state.expires_at - Date.now() / 1000); }); tickSla(); }, 1000);
+  loadStats().catch(() => {});
+})();

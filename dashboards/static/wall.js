@@ -1,0 +1,134 @@
+/* The supervisor wall: live per-queue and per-agent state pushed over server-sent events, open tickets
+   with SLA status, the escalations feed and the actor view, as widgets the user arranges. */
+"use strict";
+const W = {queues: {}, agents: {}, conversations: {}, escalations: {}, widgets: [], available: [], seq: 0, vocab: null};
+const FILTERS = {tickets: ["channel", "category", "queue", "agent_id", "sla"], agents: ["queue"], queues: [], escalations: ["queue"], actors: []};
+
+function applySnapshot(data) {
+  W.queues = {}; W.agents = {}; W.conversations = {};
+  for (const q of data.queue) W.queues[q.id] = q;
+  for (const a of data.agent) W.agents[a.id] = a;
+  for (const c of data.conversation) W.conversations[c.id] = c;
+  W.seq = data.seq; render(); refreshTickets();
+}
+function applyEvent(name) {
+  return (event, seq) => { const map = W[name]; if (event.removed) delete map[event.id]; else map[event.id] = event; W.seq = seq; render(); };
+}
+
+function breachesOf(queue) { return Object.values(W.escalations).filter(e => e.queue === queue && !e.acknowledged_by).length; }
+
+function queuesWidget() {
+  return el("table", {class: "queues"}, el("tr", {}, ["wall.queue", "wall.waiting", "wall.longest_wait", "wall.offered", "wall.answered",
+    "wall.abandoned", "wall.service_level", "wall.sla_breaches"].map(k => el("th", {}, t(k)))),
+    Object.values(W.queues).sort((a, b) => a.id.localeCompare(b.id)).map(q => {
+      const s = q.state.stats || {}, level = s.offered ? Math.round(100 * (s.answered || 0) / s.offered) + "%" : t("app.none");
+      return el("tr", {"data-queue": q.id}, el("td", {}, q.id), el("td", {class: "waiting"}, q.state.waiting_count),
+        el("td", {}, fmtDuration(q.state.longest_wait_s)), el("td", {}, s.offered || 0), el("td", {}, s.answered || 0),
+        el("td", {}, s.abandoned || 0), el("td", {}, level), el("td", {class: breachesOf(q.id) ? "bad" : ""}, breachesOf(q.id)));
+    }));
+}
+
+function agentsWidget(filters) {
+  const now = Date.now() / 1000;
+  const rows = Object.values(W.agents).filter(a => !filters.queue || (a.state.queues || []).includes(filters.queue))
+    .sort((a, b) => Number(a.id) - Number(b.id));
+  return el("table", {class: "agents"}, el("tr", {}, ["wall.agent", "wall.state", "wall.time_in_state", "wall.load", "wall.current", ""].map(k => el("th", {}, k ? t(k) : ""))),
+    rows.map(a => { const s = a.state;
+      const load = Object.entries(s.load || {}).filter(([, n]) => n).map(([c, n]) => `${t("channel." + c, c)} ${n}/${(s.capacity || {})[c] ?? "?"}`).join(", ");
+      const stateSelect = el("select", {"aria-label": t("wall.set_state"), on: {change: async e => {
+        const value = e.target.value; if (!value) return;
+        await api("POST", `/api/v1/supervisor/agents/${a.id}/state`, value === "break" ? {state: value, reason: "meeting"} : {state: value}); }}},
+        el("option", {value: ""}, t("wall.set_state")), ["available", "break", "offline"].map(v => el("option", {value: v}, t("state." + v))));
+      return el("tr", {"data-agent": a.id}, el("td", {}, s.name || a.id), el("td", {class: "agent-state", "data-state": s.state}, t("state." + s.state, s.state)),
+        el("td", {}, fmtDuration(now - s.since)), el("td", {}, load || t("app.none")), el("td", {}, (s.conversations || []).length),
+        el("td", {}, SB.me.permissions.includes("wall.act") ? stateSelect : null)); }));
+}
+
+function ticketsWidget(filters, index) {
+  const rows = (W.ticketRows || {})[index] || [];
+  return el("table", {class: "tickets"}, el("tr", {}, ["wall.ticket", "wall.channel", "desktop.category", "wall.queue", "wall.agent", "desktop.status", "wall.sla_state", ""]
+    .map(k => el("th", {}, k ? t(k) : ""))),
+    rows.map(r => el("tr", {"data-ticket": r.number}, el("td", {}, r.number), el("td", {}, t("channel." + r.channel, r.channel)),
+      el("td", {}, t((W.vocab.categories || {})[r.category], r.category || "")), el("td", {}, r.queue || ""), el("td", {}, r.agent_id ?? ""),
+      el("td", {}, t("status." + r.status, r.status)), el("td", {class: r.sla_state === "breached" ? "bad" : "ok"}, t("sla." + r.sla_state)),
+      el("td", {}, SB.me.permissions.includes("wall.act") ? el("button", {on: {click: () => reassign(r)}}, t("wall.reassign")) : null))));
+}
+
+async function reassign(ticketRow) {
+  const conversation = Object.values(W.conversations).find(c => c.state.ticket && c.state.ticket.number === ticketRow.number);
+  const target = prompt(t("desktop.transfer_agent")); if (!target || !conversation) return;
+  await api("POST", `/api/v1/supervisor/conversations/${encodeURIComponent(conversation.id)}/reassign`, {agent_id: Number(target), reason: "supervisor"});
+}
+
+function escalationsWidget(filters) {
+  const rows = Object.values(W.escalations).filter(e => !filters.queue || e.queue === filters.queue)
+    .sort((a, b) => String(b.at).localeCompare(String(a.at)));
+  return el("div", {class: "escalations"}, rows.map(e => el("div", {class: "row", "data-escalation": e.id},
+    el("b", {class: e.acknowledged_by ? "muted" : "bad"}, e.ticket), el("span", {}, t("wall.clock." + e.clock, e.clock)), el("span", {class: "muted"}, e.queue || ""),
+    e.acknowledged_by ? el("span", {class: "muted"}, t("wall.acknowledged")) :
+      SB.me.permissions.includes("wall.act") ? el("button", {class: "ack", on: {click: () => api("POST", `/api/v1/supervisor/escalations/${encodeURIComponent(e.id)}/ack`, {})}}, t("wall.acknowledge")) : null)));
+}
+
+function actorsWidget() {
+  return el("table", {class: "actors"}, el("tr", {}, ["wall.host", "wall.entities", "wall.mailbox"].map(k => el("th", {}, t(k)))),
+    (W.actors || []).map(h => el("tr", {}, el("td", {}, `${h.kind}:${h.shard}`), el("td", {}, (h.entities || []).length),
+      el("td", {}, (h.entities || []).reduce((n, e) => n + (e.mailbox || 0), 0)))));
+}
+
+const RENDERERS = {queues: queuesWidget, agents: agentsWidget, tickets: ticketsWidget, escalations: escalationsWidget, actors: actorsWidget};
+
+function filterBar(widget, index) {
+  return (FILTERS[widget.kind] || []).map(name => el("input", {class: "filter", name, size: 10, placeholder: t("wall.filter") + ": " + name,
+    value: widget.filters[name] || "", on: {change: e => { widget.filters[name] = e.target.value.trim(); if (!widget.filters[name]) delete widget.filters[name];
+      saveLayout(); if (widget.kind === "tickets") refreshTickets(); render(); }}}));
+}
+
+const render = scheduler(() => {
+  const focused = document.activeElement;
+  if (focused && focused.closest("#widgets") && /INPUT|SELECT/.test(focused.tagName)) { setTimeout(render, 300); return; }
+  document.getElementById("live-seq").textContent = "#" + W.seq;
+  document.getElementById("widgets").replaceChildren(...W.widgets.map((w, i) => el("section", {"data-widget": w.kind},
+    el("div", {class: "row"}, el("h2", {}, t("wall." + w.kind)), ...filterBar(w, i),
+      el("button", {class: "remove", on: {click: () => { W.widgets.splice(i, 1); saveLayout(); render(); }}}, t("wall.remove_widget"))),
+    RENDERERS[w.kind](w.filters, i))));
+});
+
+async function saveLayout() { await api("PUT", "/api/v1/supervisor/layout", {widgets: W.widgets}); }
+
+let ticketsTimer = null;
+function refreshTickets() {
+  clearTimeout(ticketsTimer);
+  ticketsTimer = setTimeout(async () => {
+    W.ticketRows = {};
+    for (const [i, w] of W.widgets.entries()) {
+      if (w.kind !== "tickets") continue;
+      const params = new URLSearchParams({open: "true", limit: "100", ...w.filters});
+      try { W.ticketRows[i] = (await api("GET", "/api/v1/tickets?" + params)).tickets; } catch (e) { W.ticketRows[i] = []; }
+    }
+    render();
+  }, 500);
+}
+
+async function refreshActors() {
+  if (!SB.me.permissions.includes("actors.view") || !W.widgets.some(w => w.kind === "actors")) return;
+  W.actors = (await api("GET", "/api/v1/supervisor/actors")).hosts; render();
+}
+
+(async () => {
+  await boot("wall");
+  W.vocab = await api("GET", "/api/v1/vocabulary");
+  const layout = await api("GET", "/api/v1/supervisor/layout");
+  W.widgets = layout.widgets; W.available = layout.available.filter(k => k !== "actors" || SB.me.permissions.includes("actors.view"));
+  const kind = document.getElementById("widget-kind");
+  kind.replaceChildren(...W.available.map(k => el("option", {value: k}, t("wall." + k))));
+  document.getElementById("add-widget").onclick = () => { W.widgets.push({kind: kind.value, filters: {}}); saveLayout(); refreshTickets(); refreshActors(); render(); };
+  for (const e of (await api("GET", "/api/v1/supervisor/escalations")).escalations) W.escalations[e.id] = e;
+  liveStream("/api/v1/supervisor/stream", {
+    snapshot: applySnapshot, queue: applyEvent("queues"), agent: applyEvent("agents"),
+    conversation: (e, seq) => { applyEvent("conversations")(e, seq); refreshTickets(); },
+    ticket: () => refreshTickets(),
+    escalation: (e, seq) => { W.escalations[e.id] = {id: e.id, at: new Date(e.at * 1000).toISOString(), ...e.state}; W.seq = seq; render(); },
+    escalation_ack: (e, seq) => { if (W.escalations[e.id]) W.escalations[e.id].acknowledged_by = e.state.by; W.seq = seq; render(); },
+  }, W.vocab.heartbeat_s);
+  refreshActors(); setInterval(refreshActors, 5000); setInterval(render, 1000);
+})();
