@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from actors.demo.people import DemoBase, prepare_database, sandbox_agents
+from actors.demo.people import DemoBase, desk_extensions, prepare_database, sandbox_agents
 from actors.demo.sandboxes import SandboxPeers, TrafficRates
 from actors.demo.tally import ChannelTally, tally_line, ticket_tally
 from actors.settings import Settings, read_toml
@@ -33,6 +33,8 @@ from crm_core.database import async_engine, resolve_url
 log = logging.getLogger(__name__)
 
 TALLY_EVERY_S = 15.0
+START_WAIT_S = 120.0
+"""How long a demo stopped while the engine is starting waits for that start to end before stopping it."""
 
 
 @dataclass(slots=True)
@@ -78,20 +80,23 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
     gateway_url = f"http://{settings.http.host}:{settings.http.port}"
     traffic = demo.get("traffic", {})
     agents = sandbox_agents(demo, base)
-    peers = SandboxPeers(settings.channels, [ext for ext in agents.values() if ext], base.callers,
-                         Path(tempfile.mkdtemp(prefix="switchboard-demo-")), run=int(time.time()) % 10**7)
+    peers = SandboxPeers(settings.channels, [ext for ext in agents.values() if ext], desk_extensions(demo),
+                         base.callers, Path(tempfile.mkdtemp(prefix="switchboard-demo-")),
+                         run=int(time.time()) % 10**7)
     engine = RayEngine(settings.config_dir, database_url=base.database_url)
     db = async_engine(base.database_url, pool_size=1)
     outcome = DemoOutcome()
     since = datetime.now(UTC)
     tasks: list[asyncio.Task[Any]] = []
+    starting: asyncio.Task[str | None] | None = None
     services = None
     stop_on_sigterm()
     try:
         await peers.start()
         tables = peers.channel_tables(gateway_url)
         outcome.channels, outcome.skipped = tuple(tables), dict(peers.skipped)
-        outcome.dashboard = await asyncio.to_thread(engine.start, channels=tables)
+        starting = asyncio.create_task(asyncio.to_thread(engine.start, channels=tables))
+        outcome.dashboard = await asyncio.shield(starting)
         if outcome.dashboard != gateway_url:
             log.warning("the gateway serves at %s, not %s: Viber callbacks will not reach it",
                         outcome.dashboard, gateway_url)
@@ -120,11 +125,21 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
         try:
             if services is not None:
                 await services.db.dispose()
+            if starting is not None:
+                await _start_ended(starting)
             await asyncio.to_thread(engine.stop)
         finally:
             await peers.stop()
             await db.dispose()
     return outcome
+
+
+async def _start_ended(starting: asyncio.Task[Any]) -> None:
+    """Ray cannot be stopped halfway through the engine's start (the start would bring up a new Ray after
+    the stop): a demo stopped meanwhile lets the start end first."""
+    await asyncio.wait([starting], timeout=START_WAIT_S)
+    if starting.done() and not starting.cancelled() and starting.exception() is not None:
+        log.warning("the engine did not start: %s", starting.exception())
 
 
 def stop_on_sigterm() -> None:

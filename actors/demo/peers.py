@@ -48,12 +48,14 @@ def national(phone: str) -> str:
 
 
 class PbxPeer:
-    """The sandbox PBX (AMI) and VICIdial's web APIs; calls ring the sandbox agents' extensions."""
+    """The sandbox PBX (AMI) and VICIdial's web APIs.  Calls ring the sandbox agents' ``extensions``;
+    every agent with an extension (``desks``) counts as logged in to VICIdial, so a person at the
+    desktop can click to call."""
 
     name = "voice"
 
-    def __init__(self, base: Mapping[str, Any], extensions: Sequence[str], callers: Sequence[DemoCaller],
-                 seed: int = 5) -> None:
+    def __init__(self, base: Mapping[str, Any], extensions: Sequence[str], desks: Sequence[str],
+                 callers: Sequence[DemoCaller], seed: int = 5) -> None:
         from channels.sandbox.pbx import AmiServer, VicidialApiServer
 
         if not extensions:
@@ -65,7 +67,7 @@ class PbxPeer:
         self.pbx = AmiServer(username=str(base.get("username", "switchboard")), secret=str(base.get("secret", "")))
         self.api = VicidialApiServer(self.pbx, user=str(base.get("vicidial_api_user", "apiuser")),
                                      password=str(base.get("vicidial_api_pass", "apipass")),
-                                     agents=set(self.extensions))
+                                     agents={*self.extensions, *desks})
 
     async def start(self) -> None:
         await self.pbx.start("127.0.0.1", 0)

@@ -38,7 +38,7 @@ async def ensure_users(database_url: str, users: Sequence[Mapping[str, Any]]) ->
     try:
         async with engine.begin() as conn:
             for user in users:
-                extension = user.get("extension")
+                extension = str(user["extension"]) if user.get("extension") else None
                 user_id = await create_user(
                     conn, login=user["login"], full_name=user["full_name"], role=user["role"],
                     password=user["password"], skills=user.get("skills", {}),
@@ -77,4 +77,10 @@ def prepare_database(database_url: str, demo: Mapping[str, Any]) -> DemoBase:
 
 def sandbox_agents(demo: Mapping[str, Any], base: DemoBase) -> dict[int, str | None]:
     """The users the demo plays itself: user id -> phone extension (None without one)."""
-    return {base.user_ids[u["login"]]: u.get("extension") for u in demo.get("users", []) if u.get("sandbox")}
+    return {base.user_ids[u["login"]]: str(u["extension"]) if u.get("extension") else None
+            for u in demo.get("users", []) if u.get("sandbox")}
+
+
+def desk_extensions(demo: Mapping[str, Any]) -> list[str]:
+    """Every demo user's phone extension."""
+    return [str(u["extension"]) for u in demo.get("users", []) if u.get("extension")]

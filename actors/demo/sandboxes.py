@@ -41,11 +41,13 @@ class TrafficRates:
 class SandboxPeers:
     """``await start()``, hand :meth:`channel_tables` to the engine, ``await play(...)``, ``await stop()``."""
 
-    def __init__(self, channels: Mapping[str, Mapping[str, Any]], extensions: Sequence[str],
+    def __init__(self, channels: Mapping[str, Mapping[str, Any]], extensions: Sequence[str], desks: Sequence[str],
                  callers: Sequence[DemoCaller], run_dir: Path, run: int) -> None:
-        """``run`` tells this run of the demo from earlier ones (see :data:`actors.demo.peers.CHAT_USERS`)."""
+        """The PBX rings ``extensions`` (the sandbox agents'); ``desks`` are every agent's extension.
+        ``run`` tells this run of the demo from earlier ones (see :data:`actors.demo.peers.CHAT_USERS`)."""
         self.bases = {name: table for name, table in channels.items() if table.get("enabled", True)}
         self.extensions = list(extensions)
+        self.desks = list(desks)
         self.callers = list(callers)
         self.run_dir = run_dir
         self.run = run
@@ -54,7 +56,7 @@ class SandboxPeers:
 
     def _peer(self, name: str, base: Mapping[str, Any]) -> SandboxPeer | None:
         if name == "voice":
-            return PbxPeer(base, self.extensions, self.callers)
+            return PbxPeer(base, self.extensions, self.desks, self.callers)
         if name == "telegram":
             return TelegramPeer(base, self.callers, self.run)
         if name == "viber":
