@@ -53,8 +53,10 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         engine = host.services.settings.engine
         while True:
             await asyncio.sleep(engine.sweep_every_s)
+            in_flight = [d.inbox_id for d in host.pending(lambda msg: isinstance(msg, m.InboxDelivery))]
             try:
-                await host.services.inbox.redeliver_pending(host.settings.shard, engine.redeliver_after_s)
+                await host.services.inbox.redeliver_pending(host.settings.shard, engine.redeliver_after_s,
+                                                            skip=in_flight)
             except Exception:
                 log.exception("inbox sweep of shard %s failed", host.settings.shard)
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -89,15 +90,16 @@ class InboxWriter:
             thread = await ticket_store.open_thread_of_ticket(conn, str(number))
         return thread or inbound.thread_key
 
-    async def redeliver_pending(self, shard: int, older_than_s: float, limit: int = 500) -> int:
-        """Hand again to their conversations the items of one shard stored but not handled in time."""
-        from sqlalchemy import text
-
+    async def redeliver_pending(self, shard: int, older_than_s: float, skip: list[int] | None = None,
+                                limit: int = 500) -> int:
+        """Hand again to their conversations the items of one shard stored but not handled in time;
+        ``skip`` names the items still waiting in a mailbox (slow, not lost)."""
         async with self.engine.connect() as conn:
             rows = (await conn.execute(text(
                 "SELECT id, thread_key, payload FROM inbox WHERE shard = :shard AND processed_at IS NULL"
-                " AND received_at < now() - make_interval(secs => :age) ORDER BY id LIMIT :limit"),
-                {"shard": shard, "age": older_than_s, "limit": limit})).all()
+                " AND received_at < now() - make_interval(secs => :age) AND id <> ALL(:skip)"
+                " ORDER BY id LIMIT :limit"),
+                {"shard": shard, "age": older_than_s, "skip": skip or [], "limit": limit})).all()
         for inbox_id, thread_key, payload in rows:
             self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
         return len(rows)

@@ -40,6 +40,7 @@ class Activation:
     last_active: float = field(default_factory=time.monotonic)
     busy: bool = False
     handled: int = 0
+    current: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ class EntityHost:
                 continue
             message, future = item
             activation.busy = True
+            activation.current = message
             try:
                 result = await activation.entity.receive(message)
             except Exception as exc:
@@ -160,6 +162,7 @@ class EntityHost:
                     future.set_result(result)
             finally:
                 activation.busy = False
+                activation.current = None
                 activation.handled += 1
                 activation.last_active = time.monotonic()
             if activation.mailbox.empty() and activation.entity.wants_passivation():
@@ -281,6 +284,16 @@ class EntityHost:
                 for entity_id, a in self._activations.items()
             ],
         }
+
+    def pending(self, matches: Callable[[Any], bool]) -> list[Any]:
+        """The messages waiting in a mailbox or being handled right now that ``matches`` selects."""
+        found = []
+        for activation in self._activations.values():
+            if activation.current is not None and matches(activation.current):
+                found.append(activation.current)
+            found.extend(item[0] for item in list(activation.mailbox._queue)  # type: ignore[attr-defined]
+                         if item is not _PASSIVATE and matches(item[0]))
+        return found
 
     @property
     def active_count(self) -> int:
