@@ -90,6 +90,8 @@ class ChannelActor(ChannelRunner):
     def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
         self.services = services_factory()
         super().__init__(name, settings, self.services.inbox)
+        # Also after Ray restarts the actor: the channel reconnects to its peer by itself.
+        self._first_start = asyncio.get_event_loop().create_task(self.start())
 
 
 def start_channel_actor(name: str, settings: Mapping[str, Any], factory: Any, namespace: str) -> Any:
