@@ -143,11 +143,19 @@ async def _start_ended(starting: asyncio.Task[Any]) -> None:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM cancels the running demo like Ctrl-C does, so it still stops its peers on the way out."""
+    """SIGTERM cancels the running demo like Ctrl-C does, so it still stops its peers on the way out.
+
+    Only the first one counts: ``timeout … make demo`` delivers two (one to the process group, one
+    forwarded by make), and a second cancellation would cut the shutdown short."""
     task = asyncio.current_task()
+
+    def cancel_once() -> None:
+        if task is not None and not task.cancelling():
+            task.cancel()
+
     if task is not None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, cancel_once)
 
 
 def _banner(echo: Callable[[str], None], outcome: DemoOutcome, demo: Mapping[str, Any]) -> None:
