@@ -31,7 +31,7 @@ CALL_NOTES = (
     "Клієнта проконсультовано щодо графіка робіт, додаткових дій не потрібно.",
 )
 SPOKEN_CHANNELS = frozenset({"voice"})
-CALL_WAIT_S = 300.0
+CALL_WAIT_S = 120.0
 """Longest a sandbox agent waits for a call to end before resolving its ticket anyway."""
 REMEMBERED = 5_000
 """Tickets finished lately, remembered so their late live events do not start the work again."""
@@ -72,10 +72,10 @@ class SandboxAgents:
             if offer["offer_id"] not in self._offers:
                 self._offers.add(offer["offer_id"])
                 self._spawn(self._take_offer(agent_id, offer["offer_id"], offer["conversation"], offer.get("ticket")))
-        for thread_key in view.get("conversations", []):
+        for thread_key in view.get("conversations", []):  # from an earlier run: any call of it is over
             if thread_key not in self._threads:
                 self._threads.add(thread_key)
-                self._spawn(self._work(agent_id, thread_key, None))
+                self._spawn(self._work(agent_id, thread_key, None, call_live=False))
 
     def _notice(self, event: dict[str, Any]) -> None:
         agent_id = event.get("agent_id")
@@ -128,8 +128,8 @@ class SandboxAgents:
         finally:
             self._offers.discard(offer_id)
 
-    async def _work(self, agent_id: int, thread_key: str, ticket: str | None) -> None:
-        """Answer (a note for a call, and wait for it to end), then resolve and close."""
+    async def _work(self, agent_id: int, thread_key: str, ticket: str | None, call_live: bool = True) -> None:
+        """Answer (a note for a call, and wait for a live call to end), then resolve and close."""
         _, answer, resolve = self.timings
         system = self.services.system
         conversation = ActorRef("conversation", thread_key)
@@ -138,7 +138,8 @@ class SandboxAgents:
             await self._pause(answer)
             if thread_key.partition(":")[0] in SPOKEN_CHANNELS:
                 await system.ask(conversation, m.AddNote(agent_id, self.rng.choice(CALL_NOTES), uuid.uuid4().hex))
-                await self._call_ended(conversation)
+                if call_live:
+                    await self._call_ended(conversation)
             else:
                 await system.ask(conversation, m.Reply(agent_id, self.rng.choice(ANSWERS), uuid.uuid4().hex))
             await self._pause(resolve)
