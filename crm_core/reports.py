@@ -16,6 +16,7 @@ Definitions (each over tickets created in the period and matching the filters):
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
@@ -66,7 +67,7 @@ def _metrics(assigned: Any) -> list[Any]:
 
 
 def _rounded(row: Any) -> dict[str, Any]:
-    return {k: (round(float(v), 1) if isinstance(v, float | int) and not isinstance(v, bool)
+    return {k: (round(float(v), 1) if isinstance(v, float | int | Decimal) and not isinstance(v, bool)
                 and k.endswith(("_s", "_pct")) else v) for k, v in row._mapping.items()}
 
 
@@ -88,9 +89,8 @@ async def time_series(conn: AsyncConnection, flt: TicketFilter, start: datetime,
                       bucket: str) -> list[dict[str, Any]]:
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
-    at = func.date_trunc(bucket, Ticket.created_at, "UTC").label("at")
-    statement = (select(at, func.count().label("tickets"), func.count(Ticket.resolved_at).label("resolved"),
-                        func.count().filter(sla_breached(func.now())).label("sla_breached"))
+    at = func.date_trunc(bucket, func.timezone("UTC", Ticket.created_at)).label("at")
+    statement = (select(at, func.count().label("tickets"), func.count(Ticket.resolved_at).label("resolved"))
                  .where(*conditions(_period_filter(flt, start, end))).group_by(at).order_by(at))
     return [dict(r._mapping) for r in (await conn.execute(statement)).all()]
 
@@ -104,13 +104,11 @@ async def top_categories(conn: AsyncConnection, flt: TicketFilter, start: dateti
 
 
 async def agent_load(conn: AsyncConnection, flt: TicketFilter, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Per agent: tickets handled in the period, still open, resolved, AHT."""
-    assigned = _assignments(start)
+    """Per agent: tickets handled in the period, still open, resolved, average resolution time."""
     statement = (select(Ticket.agent_id, func.count().label("tickets"),
                         func.count().filter(Ticket.status.not_in(CLOSED_STATUSES)).label("open"),
                         func.count(Ticket.resolved_at).label("resolved"),
-                        func.avg(_seconds(Ticket.resolved_at - assigned.c.assigned_at)).label("aht_s"))
-                 .outerjoin(assigned, assigned.c.ticket_id == Ticket.id)
+                        func.avg(_seconds(Ticket.resolved_at - Ticket.created_at)).label("avg_resolution_s"))
                  .where(*conditions(_period_filter(flt, start, end)), Ticket.agent_id.is_not(None))
                  .group_by(Ticket.agent_id).order_by(func.count().desc()))
     return [_rounded(r) for r in (await conn.execute(statement)).all()]

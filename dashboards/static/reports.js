@@ -20,8 +20,8 @@ async function run(form) {
   document.getElementById("series-axis").replaceChildren(data.series.length ? `${fmtTime(data.series[0].at)} — ${fmtTime(data.series[data.series.length - 1].at)}` : "");
   const vocab = SB.vocab;
   document.getElementById("categories").replaceChildren(...data.top_categories.map(c => el("tr", {}, el("td", {}, t(vocab.categories[c.category], c.category || t("app.none"))), el("td", {}, c.tickets))));
-  document.getElementById("agents").replaceChildren(el("tr", {}, ["wall.agent", "reports.tickets", "reports.open", "reports.resolved", "reports.aht_s"].map(k => el("th", {}, t(k)))),
-    ...data.agents.map(a => el("tr", {}, el("td", {}, a.agent_id), el("td", {}, a.tickets), el("td", {}, a.open), el("td", {}, a.resolved), el("td", {}, value("aht_s", a.aht_s)))));
+  document.getElementById("agents").replaceChildren(el("tr", {}, ["wall.agent", "reports.tickets", "reports.open", "reports.resolved", "reports.avg_resolution_s"].map(k => el("th", {}, t(k)))),
+    ...data.agents.map(a => el("tr", {}, el("td", {}, a.agent_id), el("td", {}, a.tickets), el("td", {}, a.open), el("td", {}, a.resolved), el("td", {}, value("avg_resolution_s", a.avg_resolution_s)))));
   const exportParams = new URLSearchParams(params);
   document.getElementById("export-csv").href = "/api/v1/exports/tickets.csv?" + exportParams;
   document.getElementById("export-xlsx").href = "/api/v1/exports/tickets.xlsx?" + exportParams;
