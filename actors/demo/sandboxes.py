@@ -5,6 +5,7 @@ config/demo.toml ``[traffic]``, and everything stopped again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,7 @@ class SandboxPeers:
         """Start a peer for every enabled channel; one that cannot start is skipped with a log line."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for name, base in self.bases.items():
+            peer = None
             try:
                 peer = self._peer(name, base)
                 if peer is not None:
@@ -80,6 +82,9 @@ class SandboxPeers:
                     self.peers[name] = peer
             except Exception as exc:
                 self.skipped[name] = f"its sandbox did not start: {exc}"
+                if peer is not None:
+                    with contextlib.suppress(Exception):
+                        await peer.stop()
             if name in self.skipped:
                 log.warning("demo: %s channel skipped: %s", name, self.skipped[name])
 

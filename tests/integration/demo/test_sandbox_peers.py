@@ -1,0 +1,82 @@
+"""The demo's sandbox peers on their own (no engine): each channel's table points at its running peer, and
+without Dovecot the e-mail channel is skipped with one clear log line instead of failing the demo."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+from actors.demo.sandboxes import SandboxPeers
+from actors.settings import Settings
+from channels.sandbox.mail import DovecotServer
+
+GATEWAY = "http://127.0.0.1:1"
+
+
+def peers_for(names: tuple[str, ...], tmp_path) -> SandboxPeers:
+    channels = Settings.load().channels
+    return SandboxPeers({name: channels[name] for name in names}, ["1001", "1002"], ["1001", "1002", "1005"], [],
+                        tmp_path / "run", run=7)
+
+
+async def test_without_dovecot_email_is_skipped_with_one_log_line(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(DovecotServer, "available", classmethod(lambda cls: False))
+    peers = peers_for(("email", "telegram"), tmp_path)
+    with caplog.at_level(logging.WARNING, logger="actors.demo.sandboxes"):
+        await peers.start()
+    try:
+        assert set(peers.channel_tables(GATEWAY)) == {"telegram"}
+        assert "Dovecot is not installed" in peers.skipped["email"]
+        assert [r.getMessage() for r in caplog.records] == [f"demo: email channel skipped: {peers.skipped['email']}"]
+    finally:
+        await peers.stop()
+
+
+async def test_channel_tables_point_at_the_running_peers(tmp_path):
+    peers = peers_for(("telegram", "viber", "voice"), tmp_path)
+    await peers.start()
+    try:
+        tables = peers.channel_tables(GATEWAY)
+        assert tables["viber"]["public_webhook_url"] == f"{GATEWAY}/webhooks/viber"
+        assert tables["voice"]["mode"] == "observe"
+        async with aiohttp.ClientSession() as session:
+            telegram = tables["telegram"]
+            async with session.post(f"{telegram['api_url']}/bot{telegram['token']}/getMe") as response:
+                assert (await response.json())["ok"] is True
+            viber = tables["viber"]
+            async with session.post(f"{viber['api_url']}/get_account_info", json={"auth_token": viber["token"]}) as response:
+                assert (await response.json())["status"] == 0
+        from channels.voice import build
+
+        voice = build(tables["voice"])
+
+        async def sink(item):
+            return None
+
+        await voice.start(sink)
+        try:
+            await peers.peers["voice"].pbx.wait_for_login(timeout=10)
+        finally:
+            await voice.stop()
+    finally:
+        await peers.stop()
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not DovecotServer.available(), reason="Dovecot is not installed")
+async def test_mail_peer_serves_imap_with_the_table_it_gives(tmp_path):
+    import aioimaplib
+
+    peers = peers_for(("email",), tmp_path)
+    await peers.start()
+    try:
+        imap = peers.channel_tables(GATEWAY)["email"]["imap"]
+        assert "password_env" not in imap
+        client = aioimaplib.IMAP4(host=imap["host"], port=imap["port"], timeout=10)
+        await client.wait_hello_from_server()
+        assert (await client.login(imap["user"], imap["password"])).result == "OK"
+        await client.logout()
+    finally:
+        await peers.stop()
