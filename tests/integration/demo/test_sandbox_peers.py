@@ -80,3 +80,17 @@ async def test_mail_peer_serves_imap_with_the_table_it_gives(tmp_path):
         await client.logout()
     finally:
         await peers.stop()
+
+
+def test_gateway_port_is_the_configured_one_unless_it_is_taken():
+    import socket
+
+    from actors.demo import gateway_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = gateway_port("127.0.0.1", port)
+        assert other != port and other > 0
+    assert gateway_port("127.0.0.1", other) == other
