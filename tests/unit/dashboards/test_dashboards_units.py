@@ -1,0 +1,90 @@
+"""Pure parts of the gateway: masking per role, strict bodies, the streamed XLSX, the event relay."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+import pytest
+
+from actors.event_hub import EventHub
+from dashboards.errors import ApiError
+from dashboards.masking import mask
+from dashboards.relay import EventRelay
+from dashboards.schema import Body, Field
+from dashboards.xlsx_stream import XlsxStream
+
+
+class Hub:
+    """The event hub seen through the interface the gateway uses (snapshot, events_after)."""
+
+    def __init__(self) -> None:
+        self.hub = EventHub(ring_size=10)
+
+    async def snapshot(self):
+        return await self.hub.get_snapshot()
+
+    async def events_after(self, seq, timeout_s=15.0):
+        return await self.hub.events_after(seq, timeout_s)
+
+
+def test_masking_follows_the_role_fields_and_leaves_the_original_alone():
+    card = {"client": {"full_name": "Шевченко Тарас Григорович"}, "name": "general",
+            "contact_points": [{"kind": "phone", "value": "+380671234567"}, {"kind": "email", "value": "taras@example.com"}],
+            "accounts": [{"account_no": "1234567890", "service_address": "м. Київ, вул. Хрещатик, 1", "balance": "12.50"}],
+            "sender": "+380671234567"}
+    masked = mask(card, frozenset({"name", "phone", "email", "address", "account_no", "balance"}))
+    assert masked["client"]["full_name"] == "Ш. Т. Г." and masked["name"] == "general"
+    assert [c["value"] for c in masked["contact_points"]] == ["+38067***4567", "t***@example.com"]
+    assert masked["accounts"][0] == {"account_no": "***7890", "service_address": "м. Київ, ***", "balance": "***"}
+    assert masked["sender"] == "+38067***4567"
+    only_email = mask(card, frozenset({"email"}))
+    assert only_email["contact_points"][0]["value"] == "+380671234567"
+    assert card["client"]["full_name"] == "Шевченко Тарас Григорович"
+    assert mask(card, frozenset()) is card
+
+
+def test_body_refuses_unknown_missing_and_mistyped_fields():
+    body = Body("T", {"state": Field(str, required=True, choices=("a", "b")), "n": Field(int)})
+    assert body.validate({"state": "a", "n": 2}) == {"state": "a", "n": 2}
+    for data, code in (({"state": "a", "x": 1}, "unknown_field"), ({}, "missing_field"), ({"state": "c"}, "invalid_field"),
+                       ({"state": "a", "n": True}, "invalid_field"), ([], "invalid_body")):
+        with pytest.raises(ApiError) as refused:
+            body.validate(data)
+        assert refused.value.code == code and refused.value.status == 400
+
+
+def test_streamed_xlsx_is_a_valid_workbook_that_rolls_over_to_a_new_sheet():
+    book = XlsxStream(["number", "created_at", "text"], "Tickets", max_rows=3)
+    out = io.BytesIO()
+    out.write(book.rows([("26-1", datetime(2026, 11, 1, 12, 0, tzinfo=UTC), "a < b & \x01c"), ("26-2", None, "ok")]))
+    out.write(book.rows([("26-3", None, "x")]))
+    out.write(book.close())
+    archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    assert archive.testzip() is None
+    assert {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "[Content_Types].xml"} <= set(archive.namelist())
+    ns = {"s": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    first = ElementTree.fromstring(archive.read("xl/worksheets/sheet1.xml"))
+    second = ElementTree.fromstring(archive.read("xl/worksheets/sheet2.xml"))
+    assert len(first.findall(".//s:row", ns)) == 3 and len(second.findall(".//s:row", ns)) == 2  # header each
+    texts = [t.text for t in first.findall(".//s:t", ns)]
+    assert "a < b & c" in texts
+
+
+async def test_relay_serves_followers_from_its_ring_and_reports_gaps():
+    hub = Hub()
+    relay = EventRelay(hub, ring_size=4, poll_s=0.2)
+    await relay.start()
+    try:
+        await hub.hub.publish([{"type": "agent", "id": str(i), "state": {}} for i in range(3)])
+        answer = await relay.after(0, 2.0)
+        assert [e["id"] for e in answer["events"]] == ["0", "1", "2"] and not answer["gap"]
+        await hub.hub.publish([{"type": "agent", "id": str(i), "state": {}} for i in range(3, 15)])
+        late = await relay.after(1, 2.0)  # gone from both rings
+        assert late["gap"] is True
+        ahead = await relay.after(10_000, 5.0)  # an id from before a hub restart
+        assert ahead["gap"] is True
+    finally:
+        await relay.stop()
