@@ -82,7 +82,7 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
     agents = sandbox_agents(demo, base)
     peers = SandboxPeers(settings.channels, [ext for ext in agents.values() if ext], desk_extensions(demo),
                          base.callers, Path(tempfile.mkdtemp(prefix="switchboard-demo-")),
-                         run=int(time.time()) % 10**7)
+                         run=int(time.time()))
     engine = RayEngine(settings.config_dir, database_url=base.database_url)
     db = async_engine(base.database_url, pool_size=1)
     outcome = DemoOutcome()

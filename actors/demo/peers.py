@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -25,9 +26,21 @@ UNKNOWN_CALLERS = 6
 """Numbers the CRM does not know, beside the demo's known callers, so some calls stay anonymous."""
 CHAT_USERS = 8
 """Generated Telegram and Viber users beside the demo's known ones: few enough that each comes back
-within seconds (a Viber user opens the chat first, so the first round brings no messages).  Their ids
-and the customers' Message-IDs differ from one run of the demo to the next (``run``), so a new run
-opens new conversations instead of joining those an earlier run left open."""
+within seconds (a Viber user opens the chat first, so the first round brings no messages)."""
+IDS_PER_SECOND = 100
+"""Room for this many peer-made ids (Telegram update ids, Viber message tokens) per second of a run.
+
+A run of the demo is told apart from earlier ones on the same database by ``run``, the second it
+started: its chat users' ids and its customers' Message-IDs are new, so it opens new conversations
+instead of joining those an earlier run left open; and its Telegram update ids and Viber message
+tokens continue past every earlier run's, as Telegram's and Viber's own do, so the inbox does not
+take them for repeats of items it stored before (the sandboxes number them from the same start
+every time they are created)."""
+
+
+def continue_numbering(run: int, first: int) -> itertools.count[int]:
+    """A peer's id sequence for this run: past every id an earlier run (started before) could use."""
+    return itertools.count(first + run * IDS_PER_SECOND)
 
 
 class SandboxPeer(Protocol):
@@ -97,9 +110,10 @@ class TelegramPeer:
         from channels.sandbox.telegram import SandboxUser, TelegramSandbox, demo_users
 
         self.sandbox = TelegramSandbox(str(base["token"]))
+        self.sandbox.state._update_ids = continue_numbering(run, 500_000_001)
         known = [SandboxUser(id=int(c.telegram), first_name=c.full_name, phone=c.phones[0] if c.phones else None)
                  for c in callers if c.telegram]
-        self.users = demo_users(users, first_id=380_000_001 + run * users) + known
+        self.users = demo_users(users, first_id=380_000_001 + run % 10**7 * users) + known
 
     async def start(self) -> None:
         await self.sandbox.start("127.0.0.1", 0)
@@ -124,10 +138,11 @@ class ViberPeer:
         from channels.sandbox.viber import ViberSandbox, ViberUser, demo_users
 
         self.sandbox = ViberSandbox(str(base["token"]))
+        self.sandbox._tokens = continue_numbering(run, 5_491_272_817_120_358_401)
         self.run_dir = run_dir
         known = [ViberUser(id=c.viber, name=c.full_name, phone=c.phones[0] if c.phones else None)
                  for c in callers if c.viber]
-        self.users = [dataclasses.replace(u, id=f"sb{run:07d}{u.id[5:]}") for u in demo_users(users)] + known
+        self.users = [dataclasses.replace(u, id=f"sb{run % 10**7:07d}{u.id[5:]}") for u in demo_users(users)] + known
 
     async def start(self) -> None:
         await self.sandbox.start("127.0.0.1", 0)

@@ -45,7 +45,7 @@ class SandboxPeers:
     def __init__(self, channels: Mapping[str, Mapping[str, Any]], extensions: Sequence[str], desks: Sequence[str],
                  callers: Sequence[DemoCaller], run_dir: Path, run: int) -> None:
         """The PBX rings ``extensions`` (the sandbox agents'); ``desks`` are every agent's extension.
-        ``run`` tells this run of the demo from earlier ones (see :data:`actors.demo.peers.CHAT_USERS`)."""
+        ``run`` is the second this run started (see :data:`actors.demo.peers.IDS_PER_SECOND`)."""
         self.bases = {name: table for name, table in channels.items() if table.get("enabled", True)}
         self.extensions = list(extensions)
         self.desks = list(desks)
