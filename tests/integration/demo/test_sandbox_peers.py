@@ -94,3 +94,19 @@ def test_gateway_port_is_the_configured_one_unless_it_is_taken():
         other = gateway_port("127.0.0.1", port)
         assert other != port and other > 0
     assert gateway_port("127.0.0.1", other) == other
+
+
+def test_a_later_run_numbers_past_an_earlier_one_and_brings_new_chat_users(tmp_path):
+    from actors.demo.peers import IDS_PER_SECOND, TelegramPeer, ViberPeer
+
+    channels = Settings.load().channels
+    earlier_tg, later_tg = (TelegramPeer(channels["telegram"], [], run) for run in (1_000, 1_001))
+    earlier_ids = [earlier_tg.sandbox.user_sends_text(earlier_tg.users[0], "Добрий день")["update_id"]
+                   for _ in range(IDS_PER_SECOND)]
+    assert later_tg.sandbox.user_sends_text(later_tg.users[0], "Добрий день")["update_id"] > max(earlier_ids)
+    assert not {u.id for u in earlier_tg.users} & {u.id for u in later_tg.users}
+
+    earlier_vb, later_vb = (ViberPeer(channels["viber"], [], run, tmp_path) for run in (1_000, 1_001))
+    earlier_tokens = [earlier_vb.sandbox.next_token() for _ in range(IDS_PER_SECOND)]
+    assert later_vb.sandbox.next_token() > max(earlier_tokens)
+    assert not {u.id for u in earlier_vb.users} & {u.id for u in later_vb.users}
