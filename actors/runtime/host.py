@@ -1,7 +1,8 @@
 """A host: holds the entity actors of one kind and one shard, each with its own mailbox.
 
 The host activates an entity on its first message, feeds it one message at a time, passivates it when
-idle, fires the durable reminders of its shard and keeps in-memory timers.  It is plain asyncio: the
+idle, fires the durable reminders of its shard (:mod:`actors.runtime.reminder_clock`) and keeps
+in-memory timers.  It is plain asyncio: the
 same class runs in-process for unit tests and inside a Ray actor (:mod:`actors.runtime.ray_host`).
 """
 
@@ -12,11 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from actors.runtime.entity import Entity, EntityContext, ReminderFired, TimerFired
+from actors.runtime.entity import Entity, EntityContext, TimerFired
 from actors.runtime.ref import ActorRef
+from actors.runtime.reminder_clock import ReminderClock
 
 if TYPE_CHECKING:
     from actors.runtime.reminders import ReminderStore
@@ -49,6 +51,8 @@ class HostSettings:
     shard: int
     shards: int
     reminder_poll_s: float = 0.2
+    reminder_lookahead_s: float = 2.0
+    reminder_concurrency: int = 64
     idle_sweep_s: float = 5.0
     publish_flush_s: float = 0.05
 
@@ -69,13 +73,14 @@ class EntityHost:
         self._passivations: dict[str, asyncio.Future[None]] = {}
         self._outbox: list[dict[str, Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.clock = ReminderClock(settings, reminders, self.ask)
         self.activated_total = 0
         self.passivated_total = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._fire_due_reminders(), name="reminders"),
+        self._tasks = [asyncio.create_task(self.clock.run(), name="reminders"),
                        asyncio.create_task(self._sweep_idle(), name="idle-sweep")]
         if self._publish_batch is not None:
             self._tasks.append(asyncio.create_task(self._flush_events(), name="events"))
@@ -86,6 +91,7 @@ class EntityHost:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        self.clock.stop()
         for entity_id in list(self._activations):
             await self.passivate(entity_id)
         await self._flush_outbox()
@@ -215,32 +221,16 @@ class EntityHost:
 
     async def _set_reminder(self, ref: ActorRef, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
         await self.reminders.upsert(ref.kind, ref.id, name, self.settings.shard, due_at, payload)
+        self.clock.set(ref.id, name, due_at, payload)
 
     async def _cancel_reminder(self, ref: ActorRef, name: str) -> None:
         await self.reminders.delete(ref.kind, ref.id, name)
+        self.clock.cancel(ref.id, name)
 
     async def fire_due_reminders(self, now: datetime | None = None) -> int:
-        """Deliver every reminder of this shard that is due; returns how many fired."""
-        due = await self.reminders.due(self.settings.kind, self.settings.shard, now or datetime.now(UTC))
-        for reminder in due:
-            try:
-                await self.ask(reminder.entity_id, ReminderFired(reminder.name, reminder.due_at, reminder.payload))
-            except Exception:
-                log.exception("reminder %s of %s/%s failed; it fires again", reminder.name,
-                              self.settings.kind, reminder.entity_id)
-                continue
-            await self.reminders.delete(self.settings.kind, reminder.entity_id, reminder.name, reminder.due_at)
-        return len(due)
-
-    async def _fire_due_reminders(self) -> None:
-        while True:
-            try:
-                fired = await self.fire_due_reminders()
-            except Exception:
-                log.exception("reminder poll of %s shard %s failed", self.settings.kind, self.settings.shard)
-                fired = 0
-            if not fired:
-                await asyncio.sleep(self.settings.reminder_poll_s)
+        """Schedule every reminder of this shard due now or within the look-ahead; returns how many
+        were not scheduled yet.  (The host does this every ``reminder_poll_s``.)"""
+        return await self.clock.poll(now)
 
     async def _sweep_idle(self) -> None:
         while True:
