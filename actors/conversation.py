@@ -101,10 +101,10 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 return await self._transfer(message)
             case m.GetConversation():
                 return await self.view()
-            case ReminderFired(name=name) if name == ROUTE_REMINDER:
-                return await self._route_due()
-            case ReminderFired(name=name) if name == SLA_REMINDER or name in LEGACY_SLA_REMINDERS:
-                return await self._sla_due()
+            case ReminderFired(name=name, due_at=due_at) if name == ROUTE_REMINDER:
+                return await self._route_due(due_at.timestamp())
+            case ReminderFired(name=name, due_at=due_at) if name == SLA_REMINDER or name in LEGACY_SLA_REMINDERS:
+                return await self._sla_due(due_at.timestamp())
             case ReminderFired(name=name):
                 log.warning("conversation %s: unknown reminder %r ignored", self.ref.id, name)
                 return None

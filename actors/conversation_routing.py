@@ -156,13 +156,14 @@ class ConversationRouting:
         else:
             await self.ctx.set_reminder(ROUTE_REMINDER, datetime.fromtimestamp(due, UTC))
 
-    async def _route_due(self) -> None:
-        """The route reminder fired: widen to the next target, or overflow, or (early) re-arm."""
+    async def _route_due(self, due_at: float) -> None:
+        """The route reminder for ``due_at`` fired: widen to the next target, or overflow, or re-arm (the
+        state changed since it was set).  Its own instant counts as come, however the clocks differ."""
         if self.row is None or self.row["routing_state"] not in WAITING or self.ticket is None:
             return
         if ((self.ticket.get("attributes") or {}).get("call") or {}).get("state") == "hangup":
             return  # the caller hung up while waiting: nothing to route any more
-        route, rules, now = self._route, self._rules, time.time()
+        route, rules, now = self._route, self._rules, max(time.time(), due_at)
         queue = rules.queues.get(self.row["queue"])
         if self.row["routing_state"] == "offered":  # an agent is deciding: look again after the offer
             timeout = queue.offer_timeout if queue is not None else rules.offer_timeout

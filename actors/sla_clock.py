@@ -142,15 +142,17 @@ class TicketSlaClock:
         else:
             await self.ctx.set_reminder(SLA_REMINDER, datetime.fromtimestamp(due, UTC))
 
-    async def _sla_due(self) -> None:
-        """The SLA reminder fired: record breaches, take every escalation step that came due."""
+    async def _sla_due(self, due_at: float) -> None:
+        """The SLA reminder for ``due_at`` fired: record breaches, take every escalation step that came
+        due (its own instant counts as come, however the clocks differ)."""
         if self.ticket is None or self.ticket["status"] == "closed":
             return
         found = self._ticket_sla()
         if found is None:
             return
         sla, fired = found
-        now = time.time()
+        detected_at = time.time()
+        now = max(detected_at, due_at)
         attributes = self._attributes()
         breaches = [(name, deadline) for name, clock in sla.clocks.items()
                     if BREACH + name not in fired and (deadline := clock.deadline()) is not None and deadline <= now]
@@ -180,9 +182,9 @@ class TicketSlaClock:
             await db.add_events(conn, self.ticket["id"], events, at=detected)
         self.ticket.update(changes)
         for name, deadline in breaches:
-            self._publish_escalation(name, deadline, now, kind="breach")
+            self._publish_escalation(name, deadline, detected_at, kind="breach")
         for step in steps:
-            self._publish_escalation(step.rule.clock, step.due_at, now, kind="escalation", step=step)
+            self._publish_escalation(step.rule.clock, step.due_at, detected_at, kind="escalation", step=step)
         await self._arm_sla(sla, fired)
         await self._escalation_actions(steps, raise_by)
         self._publish_state()

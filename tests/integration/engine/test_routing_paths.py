@@ -30,7 +30,7 @@ skills = ["billing", "gas_safety"]
 offer_timeout = 3
 max_missed_offers = 2
 capacity = { voice = 1, chat = 2, email = 5 }
-wrap_up = { voice = 0, chat = 0, email = 0 }
+wrap_up = { voice = 0, chat = 1, email = 0 }
 
 [queues.general]
 department = "contact_centre"
@@ -173,7 +173,7 @@ async def events_of(services, thread: str) -> list[tuple[str, dict]]:
     return [(r.kind, r.data) for r in rows]
 
 
-async def test_an_agent_is_never_offered_more_chats_than_capacity(routed):
+async def test_an_agent_is_never_offered_more_chats_than_capacity_and_wraps_up_between(routed):
     services, _ = routed
     olena = await agent(services, "cap-olena", capacity={"chat": 1})
     first, second = chat("Питання щодо тарифу"), chat("Ще одне питання")
@@ -189,7 +189,12 @@ async def test_an_agent_is_never_offered_more_chats_than_capacity(routed):
     other = second.thread_key if offer["conversation"] == first.thread_key else first.thread_key
     await services.system.ask(ActorRef("conversation", offer["conversation"]),
                               m.ChangeStatus("agent:1", "resolved"))
-    assert await eventually(lambda: offer_of(services, olena, other))  # capacity freed: the next one comes
+    assert await eventually(lambda: _state(services, olena, "wrap_up"))  # a second of after-chat work
+    assert await eventually(lambda: offer_of(services, olena, other))  # then the next one comes
+
+
+async def _state(services, ref, state):
+    return (await services.system.ask(ref, m.GetAgent()))["state"] == state
 
 
 async def test_misses_put_the_agent_on_break_and_offline_returns_conversations_with_their_wait(routed):
