@@ -48,7 +48,7 @@ class ChannelRunner:
             except Exception as exc:
                 log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                delay = min(delay * 2, 5.0)
             else:
                 self.started.set()
                 return

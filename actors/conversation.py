@@ -116,6 +116,8 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         item = inbound_from_json(delivery.payload)
         if item.kind in ("edit", "delivery_status"):
             return await self._update_message(item, delivery.inbox_id)
+        if self.row is None and item.kind == "call_event" and item.metadata.get("call_event") != "started":
+            await self._find_closed_call()
         identification = None
         if self.ticket is None and item.kind in OPENING_KINDS:
             identification = await self._identify(item.sender, item.metadata)
@@ -146,6 +148,14 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             if item.kind == "call_event" and self.ticket is not None:
                 await CallLife.apply(self, item)
         return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+
+    async def _find_closed_call(self) -> None:
+        """A call's late events (hang-up, recording) after its ticket was closed join that ticket
+        instead of opening a new one."""
+        async with self.ctx.db.connect() as conn:
+            closed = await db.latest_conversation(conn, self.ref.id)
+            if closed is not None and closed["ticket_id"] is not None:
+                self.row, self.ticket = closed, await db.load_ticket(conn, closed["ticket_id"])
 
     async def _joined(self, item: Inbound, inbox_id: int) -> None:
         """A later item of an open conversation: show it, reopen a resolved ticket, let the bot answer."""

@@ -42,6 +42,13 @@ async def find_open_conversation(conn: AsyncConnection, thread_key: str) -> dict
     return row_dict(row) if row is not None else None
 
 
+async def latest_conversation(conn: AsyncConnection, thread_key: str) -> dict[str, Any] | None:
+    """The newest conversation of a thread, open or closed."""
+    row = (await conn.execute(select(*Conversation.__table__.c).where(Conversation.thread_key == thread_key)
+                              .order_by(Conversation.id.desc()).limit(1))).first()
+    return row_dict(row) if row is not None else None
+
+
 async def update_conversation(conn: AsyncConnection, conversation_id: int, **values: Any) -> None:
     await conn.execute(update(Conversation.__table__).where(Conversation.id == conversation_id)
                        .values(**values, updated_at=func.now()))

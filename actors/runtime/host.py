@@ -43,6 +43,7 @@ class Activation:
     busy: bool = False
     handled: int = 0
     current: Any = None
+    ready: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ class EntityHost:
             done.set_result(None)
             return
         self.activated_total += 1
+        activation.ready = True
         while True:
             item = await activation.mailbox.get()
             if item is _PASSIVATE:
@@ -270,7 +272,7 @@ class EntityHost:
             "activated_total": self.activated_total, "passivated_total": self.passivated_total,
             "entities": [
                 {"id": entity_id, "mailbox": a.mailbox.qsize(), "busy": a.busy, "handled": a.handled,
-                 "state": a.entity.describe()}
+                 "state": a.entity.describe() if a.ready else {"activating": True}}
                 for entity_id, a in self._activations.items()
             ],
         }

@@ -91,22 +91,27 @@ class RayTransport:
     async def ask(self, kind: str, shard: int, entity_id: str, message: Any, timeout_s: float) -> Any:
         if (kind, shard) in self.local.hosts:
             return await self.local.ask(kind, shard, entity_id, message, timeout_s)
-        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+        from ray.exceptions import RayActorError
 
         deadline = time.monotonic() + timeout_s
         delay = 0.05
         while True:
             try:
-                remaining = max(0.01, deadline - time.monotonic())
-                return await asyncio.wait_for(self._handle(kind, shard).ask.remote(entity_id, message), remaining)
-            except (ActorUnavailableError, ActorDiedError, RayActorError, ValueError) as exc:
-                # The host is restarting (or not yet registered): wait and try again until the deadline.
-                if time.monotonic() + delay > deadline:
-                    raise
-                log.info("host %s:%s unavailable (%s); retrying", kind, shard, type(exc).__name__)
-                self._handles.pop((kind, shard), None)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
+                handle = self._handle(kind, shard)
+            except ValueError:  # not registered yet (the engine is starting): wait for it
+                handle = None
+            if handle is not None:
+                try:
+                    remaining = max(0.01, deadline - time.monotonic())
+                    return await asyncio.wait_for(handle.ask.remote(entity_id, message), remaining)
+                except RayActorError as exc:  # the host died or is restarting; an entity's own error is a
+                    # RayTaskError and goes straight to the caller
+                    log.info("host %s:%s unavailable (%s); retrying", kind, shard, type(exc).__name__)
+                    self._handles.pop((kind, shard), None)
+            if time.monotonic() + delay > deadline:
+                raise TimeoutError(f"host {kind}:{shard} did not answer within {timeout_s} s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def tell(self, kind: str, shard: int, entity_id: str, message: Any) -> None:
         if (kind, shard) in self.local.hosts:

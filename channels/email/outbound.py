@@ -56,7 +56,7 @@ def compose_reply(outbound: Outbound, settings: EmailSettings, resolver: ThreadR
     """The full message to send for ``outbound``; raises :class:`ChannelError` for a bad recipient."""
     meta = outbound.metadata
     ticket = meta.get("ticket_number")
-    ticket_number = int(ticket) if ticket is not None else None
+    ticket_number = str(ticket) if ticket is not None else None
     in_reply_to = next(iter(parse_message_ids(str(meta.get("in_reply_to") or ""))), None)
     threading = resolver.outbound_headers(
         outbound.thread_key, ticket_number, in_reply_to, _references(meta.get("references")), outbound.dedupe_key

@@ -44,6 +44,8 @@ _BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
 _OWN_ID = re.compile(r"^<sb\.([0-9A-Za-z_-]+)\.([a-z2-7]*)\.[0-9a-f]+@([^>]+)>$")
 _REPLY_PREFIX = re.compile(r"^\s*(re|відп|отв|aw|sv)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 _NO_TICKET = "x"
+# Ticket numbers as the engine writes them: digits, optionally in dash-separated groups ("26-000415").
+_TICKET = re.compile(r"\d+(?:-\d+)*")
 
 
 def parse_message_ids(value: str | None) -> list[str]:
@@ -81,10 +83,10 @@ class OwnMessageId:
     """One of our outbound Message-IDs, decoded: the thread it belongs to and its ticket."""
 
     root: str
-    ticket_number: int | None
+    ticket_number: str | None
 
     @staticmethod
-    def make(root: str, ticket_number: int | None, domain: str, unique: str | None = None) -> str:
+    def make(root: str, ticket_number: str | None, domain: str, unique: str | None = None) -> str:
         """A new id in thread ``root``; the same ``unique`` (an outbound's dedupe key) gives the same id."""
         ticket = str(ticket_number) if ticket_number is not None else _NO_TICKET
         tail = hashlib.sha256(unique.encode()).hexdigest()[:16] if unique else secrets.token_hex(8)
@@ -99,7 +101,7 @@ class OwnMessageId:
         if not root:
             return None
         ticket = match.group(1)
-        return OwnMessageId(root=root, ticket_number=int(ticket) if ticket.isdigit() else None)
+        return OwnMessageId(root=root, ticket_number=ticket if _TICKET.fullmatch(ticket) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +113,13 @@ class SubjectTag:
     @property
     def _pattern(self) -> re.Pattern[str]:
         before, _, after = self.template.partition("{ticket_number}")
-        return re.compile(re.escape(before) + r"\s*(\d+)\s*" + re.escape(after))
+        return re.compile(re.escape(before) + r"\s*(" + _TICKET.pattern + r")\s*" + re.escape(after))
 
-    def find(self, subject: str | None) -> int | None:
+    def find(self, subject: str | None) -> str | None:
         match = self._pattern.search(subject or "")
-        return int(match.group(1)) if match else None
+        return match.group(1) if match else None
 
-    def apply(self, subject: str | None, ticket_number: int | None, *, reply: bool) -> str:
+    def apply(self, subject: str | None, ticket_number: str | None, *, reply: bool) -> str:
         """``"[#123] Re: subject"``: any old tag removed, ``Re:`` added to a reply that lacks it."""
         bare = " ".join(self._pattern.sub(" ", subject or "").split())
         if reply and not _REPLY_PREFIX.match(bare):
@@ -134,7 +136,7 @@ class ThreadLink:
 
     thread_key: str
     root: str
-    ticket_number: int | None
+    ticket_number: str | None
     via_own_message: bool
 
 
@@ -173,7 +175,7 @@ class ThreadResolver:
     def outbound_headers(
         self,
         thread_key: str,
-        ticket_number: int | None,
+        ticket_number: str | None,
         in_reply_to: str | None,
         references: list[str],
         unique: str | None = None,

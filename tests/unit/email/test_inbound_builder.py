@@ -39,7 +39,7 @@ def test_contract_fields(builder: InboundBuilder) -> None:
     meta = inbound.metadata
     assert meta["message_id"] == "<html-only-koi8u@meta.ua>"
     assert meta["in_reply_to"] == "<4bd8b1b6-our-reply-kept-by-nobody@elsewhere.example>"
-    assert meta["ticket_number"] == 1042
+    assert meta["ticket_number"] == "1042"
     assert meta["raw_size"] == len(raw)
     assert meta["auto_submitted"] is False
     assert meta["malformed"] is None

@@ -24,7 +24,7 @@ def reply(**meta: object) -> Outbound:
         channel="email", thread_key=f"email:{ROOT}",
         recipient=Address("email", "olena@ukr.net", "Олена Коваленко"),
         text="Добрий день! Перерахунок зроблено.", dedupe_key="reply-1", subject="Неправильне нарахування",
-        metadata={"ticket_number": 1042, "in_reply_to": "<second@ukr.net>", "references": [ROOT], **meta},
+        metadata={"ticket_number": "26-001042", "in_reply_to": "<second@ukr.net>", "references": [ROOT], **meta},
     )
 
 
@@ -35,7 +35,7 @@ def roundtrip(outbound: Outbound):
 
 def test_headers_of_a_reply() -> None:
     raw, msg = roundtrip(reply())
-    assert msg["Subject"] == "[#1042] Re: Неправильне нарахування"
+    assert msg["Subject"] == "[#26-001042] Re: Неправильне нарахування"
     assert msg["In-Reply-To"] == "<second@ukr.net>"
     assert msg["References"] == f"{ROOT} <second@ukr.net>"
     assert msg["From"].addresses[0].display_name == "Служба підтримки"
@@ -54,11 +54,11 @@ def test_client_reply_to_our_reply_threads_back_even_without_references() -> Non
     _, ours = roundtrip(reply())
     client = (
         f"From: olena@ukr.net\r\nMessage-ID: <third@ukr.net>\r\nIn-Reply-To: {ours['Message-ID']}\r\n"
-        f"Subject: Re: [#1042] Re: Неправильне нарахування\r\n\r\nДякую\r\n"
+        f"Subject: Re: [#26-001042] Re: Неправильне нарахування\r\n\r\nДякую\r\n"
     ).encode()
     mail = parse_mail(client)
     link = RESOLVER.resolve(mail.message_id, mail.in_reply_to, mail.references, mail.subject)
-    assert (link.thread_key, link.ticket_number) == (f"email:{ROOT}", 1042)
+    assert (link.thread_key, link.ticket_number) == (f"email:{ROOT}", "26-001042")
 
 
 def test_bot_reply_is_marked_automatic() -> None:

@@ -32,23 +32,23 @@ def test_fork_with_changed_subject_stays_in_its_thread() -> None:
 
 
 def test_reply_to_our_reply_with_only_in_reply_to_finds_the_root_and_ticket() -> None:
-    headers = RESOLVER.outbound_headers(f"email:{ROOT}", 1042, ROOT, [ROOT], unique="out-1")
+    headers = RESOLVER.outbound_headers(f"email:{ROOT}", "26-001042", ROOT, [ROOT], unique="out-1")
     ours = headers["Message-ID"]
-    link = RESOLVER.resolve("<client-reply@ukr.net>", [ours], [], "Re: [#1042] Питання")
+    link = RESOLVER.resolve("<client-reply@ukr.net>", [ours], [], "Re: [#26-001042] Питання")
     assert link.thread_key == f"email:{ROOT}"
-    assert link.ticket_number == 1042
+    assert link.ticket_number == "26-001042"
     assert link.via_own_message
 
 
 def test_trimmed_references_that_keep_only_our_id_still_thread() -> None:
     ours = OwnMessageId.make(ROOT, 7, "example.com")
     link = RESOLVER.resolve("<x@ukr.net>", [], [ours], "Re: без тегу")
-    assert (link.thread_key, link.ticket_number) == (f"email:{ROOT}", 7)
+    assert (link.thread_key, link.ticket_number) == (f"email:{ROOT}", "7")
 
 
 def test_missing_headers_fall_back_to_the_ticket_number_in_the_subject() -> None:
-    link = RESOLVER.resolve("<lost-headers@ukr.net>", [], [], "Re: [#1042] Відключення")
-    assert link.ticket_number == 1042
+    link = RESOLVER.resolve("<lost-headers@ukr.net>", [], [], "Re: [#26-001042] Відключення")
+    assert link.ticket_number == "26-001042"
     assert link.thread_key == "email:<lost-headers@ukr.net>"
 
 
@@ -79,7 +79,7 @@ def test_subject_tag_is_applied_once_with_re() -> None:
 
 def test_custom_tag_format_is_found() -> None:
     tag = SubjectTag("(Заявка №{ticket_number})")
-    assert tag.find("RE: (Заявка №77) світло") == 77
+    assert tag.find("RE: (Заявка №77) світло") == "77"
     assert tag.apply("світло", 77, reply=False) == "(Заявка №77) світло"
 
 
