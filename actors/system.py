@@ -134,8 +134,11 @@ class RayEngine:
         self.channel_actors: dict[str, Any] = {}
         self.gateway: Any = None
 
-    def start(self, channels: dict[str, dict[str, Any]] | None = None, gateway: bool = True) -> str | None:
-        """Start every actor; returns the dashboard URL when the gateway runs."""
+    def start(self, channels: dict[str, dict[str, Any]] | None = None, gateway: bool = True,
+              log_to_driver: bool = True) -> str | None:
+        """Start every actor; returns the dashboard URL when the gateway runs.  Joins the Ray cluster
+        this process is connected to, or starts a local one (``log_to_driver=False`` keeps the actors'
+        logs in Ray's log files instead of this console)."""
         import ray
 
         from crm_core.pool import CrmPool
@@ -143,6 +146,7 @@ class RayEngine:
         migrate(self.database_url)
         if not ray.is_initialized():
             ray.init(namespace=self.namespace, include_dashboard=False, logging_level="WARNING",
+                     log_to_driver=log_to_driver,
                      runtime_env={"env_vars": {"DATABASE_URL": self.database_url}})
         engine = self.settings.engine
         self.hub = ray.remote(EventHub).options(name=HUB_NAME, namespace=self.namespace, get_if_exists=True,
@@ -159,15 +163,16 @@ class RayEngine:
         self.hosts = [start_host(kind, shard, path, engine.shards, self.namespace, self.factory)
                       for kind, path in ENTITY_CLASSES.items() for shard in range(engine.shards[kind])]
         ray.get([h.ping.remote() for h in self.hosts])
-        ray.get([a.start.remote() for a in self.channel_actors.values()])
-        if gateway:
+        url = None
+        if gateway:  # before the channels wait: a webhook channel registers with the peer through it
             from dashboards.gateway import GatewayActor
 
             self.gateway = ray.remote(GatewayActor).options(
                 name="gateway", namespace=self.namespace, get_if_exists=True, num_cpus=0, max_restarts=-1,
                 max_concurrency=10_000).remote(self.factory)
-            return ray.get(self.gateway.start.remote())
-        return None
+            url = ray.get(self.gateway.start.remote())
+        ray.get([a.start.remote() for a in self.channel_actors.values()])
+        return url
 
     def client_services(self) -> Services:
         """Services for this (driver) process: talks to the hosts over Ray."""
