@@ -6,7 +6,8 @@ so a reminder fires within milliseconds of its due time rather than at the next 
 cancelled by an entity of this host is scheduled or unscheduled at once.  Each firing is its own task
 (bounded in number), so a burst of reminders due together is delivered side by side and one slow entity
 holds up no other.  A reminder's row is deleted only after its entity handled it and only if it was not
-set again meanwhile: a failure or a crash fires it again (at-least-once).
+set again meanwhile (then the entity's own write replaced it and no delete is needed): a failure or a
+crash fires it again (at-least-once).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ReminderClock:
         self.deliver = deliver
         self._scheduled: dict[tuple[str, str], tuple[datetime, asyncio.TimerHandle | None]] = {}
         self._firing: set[asyncio.Task[None]] = set()
+        self._rewritten: set[tuple[str, str]] = set()  # firing reminders their entity set or cancelled
         self._slots = asyncio.Semaphore(settings.reminder_concurrency)
 
     async def run(self) -> None:
@@ -58,6 +60,7 @@ class ReminderClock:
 
     def set(self, entity_id: str, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
         """A reminder of this shard was set (already stored): schedule it now if it falls due soon."""
+        self._note_rewrite(entity_id, name)
         if due_at - datetime.now(UTC) <= timedelta(seconds=self.settings.reminder_lookahead_s):
             self._schedule(DueReminder(entity_id, name, due_at, payload))
         else:
@@ -65,10 +68,16 @@ class ReminderClock:
 
     def cancel(self, entity_id: str, name: str) -> None:
         """A reminder was cancelled (or moved beyond the look-ahead): forget its pending timer."""
+        self._note_rewrite(entity_id, name)
         scheduled = self._scheduled.get((entity_id, name))
         if scheduled is not None and scheduled[1] is not None:
             scheduled[1].cancel()
             del self._scheduled[(entity_id, name)]
+
+    def _note_rewrite(self, entity_id: str, name: str) -> None:
+        scheduled = self._scheduled.get((entity_id, name))
+        if scheduled is not None and scheduled[1] is None:
+            self._rewritten.add((entity_id, name))
 
     def stop(self) -> None:
         for _, handle in self._scheduled.values():
@@ -102,14 +111,17 @@ class ReminderClock:
 
     async def _fire(self, reminder: DueReminder) -> None:
         key = (reminder.entity_id, reminder.name)
+        self._rewritten.discard(key)
         try:
             async with self._slots:
                 await self.deliver(reminder.entity_id,
                                    ReminderFired(reminder.name, reminder.due_at, reminder.payload))
-                await self.store.delete(self.settings.kind, reminder.entity_id, reminder.name, reminder.due_at)
+                if key not in self._rewritten:
+                    await self.store.delete(self.settings.kind, reminder.entity_id, reminder.name, reminder.due_at)
         except Exception:
             log.exception("reminder %s of %s/%s failed; it fires again", reminder.name, self.settings.kind,
                           reminder.entity_id)
         finally:
+            self._rewritten.discard(key)
             if self._scheduled.get(key, (None, None))[0] == reminder.due_at:
                 del self._scheduled[key]
