@@ -31,13 +31,14 @@ from dashboards.routes import (
     supervisor,
     system,
     tickets,
+    webchat,
 )
 from dashboards.routes.pages import add_pages
 from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
@@ -58,6 +59,7 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
     for group in API_GROUPS:
         group.add_to(app)
     app[system.OPENAPI_KEY] = openapi.document(API_GROUPS)
+    webchat.install(app, data_dir)
     add_pages(app)
 
     async def follow_events(app: web.Application) -> Any:

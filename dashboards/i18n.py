@@ -1,4 +1,5 @@
-"""Interface strings: ``dashboards/locales/dashboards.<lang>.json``, Ukrainian by default.
+"""Interface strings: ``dashboards/locales/<area>.<lang>.json`` (dashboards, webchat, ...), merged per
+language, Ukrainian by default.
 
 The pages fetch the whole table once (``GET /api/v1/i18n/<lang>``); the API uses it for error messages.
 """
@@ -18,11 +19,8 @@ LANG_COOKIE = "sb_lang"
 class Locales:
     def __init__(self, languages: tuple[str, ...], default: str, directory: Path = LOCALES_DIR) -> None:
         self.default = default
-        self.tables: dict[str, dict[str, str]] = {
-            lang: json.loads((directory / f"dashboards.{lang}.json").read_text(encoding="utf-8"))
-            for lang in languages
-        }
-        if default not in self.tables:
+        self.tables: dict[str, dict[str, str]] = {lang: _merged(directory, lang) for lang in languages}
+        if not self.tables.get(default):
             raise ValueError(f"default language {default!r} has no locale file")
 
     def table(self, lang: str) -> Mapping[str, str]:
@@ -38,3 +36,10 @@ class Locales:
             if candidate in self.tables:
                 return candidate
         return self.default
+
+
+def _merged(directory: Path, lang: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for path in sorted(directory.glob(f"*.{lang}.json")):
+        table.update(json.loads(path.read_text(encoding="utf-8")))
+    return table
