@@ -93,7 +93,8 @@ class AgentActor(Entity):
                 self.work.start_break(saved.reason or "break", now)
         for thread, channel in held:
             self._hold(thread, channel)
-        self._saved = (self.work.status.value, self.work.break_reason)
+        self._status = self.work.status.value
+        self._saved = (status, saved.reason if saved else None)
         self._push()
 
     def describe(self) -> dict[str, Any]:
@@ -150,10 +151,13 @@ class AgentActor(Entity):
 
     async def _changed(self) -> dict[str, Any]:
         """Persist the state if it changed, push availability to the queues, publish; the view."""
-        current = (self.work.status.value, self.work.break_reason)
+        status = self.work.status
+        if status.value != self._status:
+            self._status, self.since = status.value, time.time()
+        # Busy is available with work in hand: the row keeps what the agent chose (and wrap-up, break).
+        current = (AgentStatus.AVAILABLE.value if status is AgentStatus.BUSY else status.value, self.work.break_reason)
         if current != self._saved:
             self._saved = current
-            self.since = time.time()
             since = datetime.fromtimestamp(self.since, UTC)
             statement = insert(AgentStateRow).values(user_id=self.agent_id, state=current[0], reason=current[1],
                                                      since=since, data={})
