@@ -1,9 +1,10 @@
 """ConversationActor: one per open thread (a chat, an e-mail thread, a call, a web-chat session).
 
 On the first inbound item it identifies the client, opens the ticket (number, channel, time and client
-fixed from then on), classifies it, links repeat contacts, sets the SLA reminders and sends the
-conversation to its queue — all before any agent sees it.  Later items join the same ticket; agent
-replies go back through the channel.  Every change is a ticket event and a live event.
+fixed from then on), classifies it, links repeat contacts, starts its SLA clocks
+(:mod:`actors.sla_clock`) and routes the conversation by the workflow (:mod:`actors.conversation_routing`)
+— all before any agent sees it.  Later items join the same ticket; agent replies go back through the
+channel (:mod:`actors.ticket_work`).  Every change is a ticket event and a live event.
 """
 
 from __future__ import annotations
