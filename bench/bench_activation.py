@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_activation")
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--naive-budget-s", type=float, default=40.0)
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(argv)
 
     import ray
 

