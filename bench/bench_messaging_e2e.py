@@ -35,7 +35,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -160,16 +159,9 @@ async def baselines(peers: Any, gateway_url: str, session: aiohttp.ClientSession
         found["viber"] = await round_trips(lambda: get(f"{viber.api_url}/get_account_info", method="POST", json={},
                                                        headers={"X-Viber-Auth-Token": viber.account.token}))
     if "email" in peers.peers:
-        server, driver = peers.peers["email"].server, MailDriver(peers.peers["email"].server, "baseline")
-
-        async def append() -> None:
-            _, thread = driver.new_thread(0)
-            mail = EmailMessage()
-            mail["Message-ID"], mail["Subject"] = thread.root, "baseline"
-            mail.set_content("baseline")
-            await server.append("Baseline", mail.as_bytes())
-
-        found["email"] = await round_trips(append, 30)
+        mail = MailDriver(peers.peers["email"].server, f"baseline-{uuid.uuid4().hex[:8]}", mailbox="Baseline")
+        threads = (mail.new_thread(n)[1] for n in itertools.count())
+        found["email"] = await round_trips(lambda: mail.send(next(threads), "baseline"), 30)
     found["web"] = await round_trips(lambda: get(f"{gateway_url}/healthz"))
     return found
 

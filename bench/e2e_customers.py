@@ -13,6 +13,10 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from channels.sandbox.telegram import SandboxUser
+from channels.sandbox.viber import ViberUser
+from channels.sandbox.web import WebVisitor, post_contact
+
 WEB_SOURCE, WEB_KEY, WEB_CHANNEL = "site_chat", "sandbox-webchat-key", "webchat"
 BENCH_DOMAIN = "klient.bench.example.net"
 FIRST_TELEGRAM_ID = 900_000_000_000
@@ -33,12 +37,10 @@ class TelegramDriver:
     channel = "telegram"
 
     def __init__(self, sandbox: Any) -> None:
-        from channels.sandbox.telegram import SandboxUser
-
-        self.sandbox, self.user_class = sandbox, SandboxUser
+        self.sandbox = sandbox
 
     def new_thread(self, n: int) -> tuple[str, Any]:
-        user = self.user_class(id=FIRST_TELEGRAM_ID + n, first_name=f"Клієнт {n}")
+        user = SandboxUser(id=FIRST_TELEGRAM_ID + n, first_name=f"Клієнт {n}")
         return f"telegram:{user.id}", user
 
     async def send(self, handle: Any, text: str) -> None:
@@ -49,17 +51,15 @@ class ViberDriver:
     channel = "viber"
 
     def __init__(self, sandbox: Any, run: str) -> None:
-        from channels.sandbox.viber import ViberUser
-
-        self.sandbox, self.user_class, self.run = sandbox, ViberUser, run
+        self.sandbox, self.run = sandbox, run
 
     def new_thread(self, n: int) -> tuple[str, Any]:
-        user = self.user_class(id=f"bn{self.run}{n:06d}Zx9Q==", name=f"Абонент {n}")
+        user = ViberUser(id=f"bn{self.run}{n:06d}Zx9Q==", name=f"Абонент {n}")
         return f"viber:{user.id}", user
 
     async def send(self, handle: Any, text: str) -> None:
         result = await self.sandbox.user_sends_text(handle, text)
-        if getattr(result, "status", 200) >= 400:
+        if result.status >= 400:
             raise RuntimeError(f"viber webhook answered {result.status}")
 
 
@@ -73,8 +73,8 @@ class MailThread:
 class MailDriver:
     channel = "email"
 
-    def __init__(self, server: Any, run: str) -> None:
-        self.server, self.run = server, run
+    def __init__(self, server: Any, run: str, mailbox: str = "INBOX") -> None:
+        self.server, self.run, self.mailbox = server, run, mailbox
 
     def new_thread(self, n: int) -> tuple[str, Any]:
         root = f"<{self.run}.{n}.open@{BENCH_DOMAIN}>"
@@ -94,24 +94,20 @@ class MailDriver:
             mail["References"] = " ".join(handle.references)
         mail.set_content(text)
         handle.references.append(message_id)
-        await self.server.append("INBOX", mail.as_bytes())
+        await self.server.append(self.mailbox, mail.as_bytes())
 
 
 class WebDriver:
     channel = "web"
 
     def __init__(self, session: aiohttp.ClientSession, gateway_url: str, run: str) -> None:
-        from channels.sandbox.web import WebVisitor
-
-        self.session, self.gateway_url, self.run, self.visitor_class = session, gateway_url, run, WebVisitor
+        self.session, self.gateway_url, self.run = session, gateway_url, run
 
     def new_thread(self, n: int) -> tuple[str, Any]:
-        visitor = self.visitor_class(thread=f"{self.run}-{n}", phone=None, name=f"Відвідувач {n}")
+        visitor = WebVisitor(thread=f"{self.run}-{n}", phone=None, name=f"Відвідувач {n}")
         return f"{WEB_CHANNEL}:{WEB_SOURCE}:{visitor.thread}", visitor
 
     async def send(self, handle: Any, text: str) -> None:
-        from channels.sandbox.web import post_contact
-
         status = await post_contact(self.session, self.gateway_url, WEB_SOURCE, WEB_KEY, handle, text)
         if status >= 400:
             raise RuntimeError(f"the API channel answered {status}")

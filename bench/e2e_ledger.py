@@ -30,7 +30,9 @@ class Sent:
 
 @dataclass(slots=True)
 class Ledger:
-    """What was sent and when each message became visible to the agent."""
+    """What was sent and when each message became visible to the agent: ``opening`` names the serial of
+    each new thread's first message, ``seen_threads`` the threads (per channel) the agent already sees,
+    which follow-ups may write in."""
 
     run: str
     sent: dict[int, Sent] = field(default_factory=dict)
@@ -62,7 +64,7 @@ class Ledger:
         state = event.get("state") or {}
         if event.get("type") == "message" and state.get("direction") == "in":
             serial = self.serial_in(str(state.get("text") or ""))
-            if serial in self.sent:
+            if serial is not None and serial in self.sent:
                 self.saw(thread_key, serial, event["at"])
         if thread_key in self.opening:
             self.saw(thread_key, self.opening[thread_key], event["at"])
