@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from channels.base import Address, Inbound
-from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import GATEWAY, gateway
 from dashboards.errors import ApiError, bad_request
 from dashboards.middleware import error_response
 from dashboards.routes.webchat_feed import VisitorFeed, client_key_prefix, thread_key
+from dashboards.routes.webchat_stream import ThreadDispatch, visitor_stream
 from dashboards.routes.webchat_visitor import RateLimiter, Visitor, VisitorTokens, WebchatSettings
 from dashboards.schema import Body, Field, read_json
 
@@ -52,13 +52,14 @@ class WebchatDesk:
     settings: WebchatSettings
     tokens: VisitorTokens
     limiter: RateLimiter
+    dispatch: ThreadDispatch
     message: Body
     streams: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def from_settings(cls, settings: WebchatSettings) -> WebchatDesk:
+    def from_settings(cls, settings: WebchatSettings, dispatch: ThreadDispatch) -> WebchatDesk:
         return cls(settings, VisitorTokens(settings.secret, settings.token_ttl_s),
-                   RateLimiter(settings.messages_per_minute, settings.burst),
+                   RateLimiter(settings.messages_per_minute, settings.burst), dispatch,
                    Body("WebchatMessage", {
                        "text": Field(str, required=True, max_len=settings.max_text_chars),
                        "dedupe_key": Field(str, required=True, max_len=64,
@@ -84,9 +85,14 @@ def install(app: web.Application, data_dir: Path) -> None:
     included, so the widget can read them)."""
     gw = app[GATEWAY]
     settings = WebchatSettings.load(Path(gw.services.settings.config_dir), data_dir, gw.settings.sources)
-    app[WEBCHAT] = WebchatDesk.from_settings(settings)
+    desk = app[WEBCHAT] = WebchatDesk.from_settings(settings, ThreadDispatch(gw.relay))
     app.router.add_route("OPTIONS", PREFIX + "{tail:.*}", preflight)
     app.on_response_prepare.append(_cors_headers)
+
+    async def stop_dispatch(app: web.Application) -> None:
+        await desk.dispatch.stop()
+
+    app.on_cleanup.append(stop_dispatch)
 
 
 async def _cors_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -183,7 +189,7 @@ async def send_message(request: web.Request) -> web.Response:
 @routes.route("GET", "/api/v1/webchat/stream", "The visitor's transcript, then the agents' replies as they "
               "happen (server-sent events; resume with Last-Event-ID)", public=True,
               query={"token": "the visitor token"}, produces="text/event-stream")
-async def visitor_stream(request: web.Request) -> web.StreamResponse:
+async def stream(request: web.Request) -> web.StreamResponse:
     desk = _admit(request)
     visitor = _visitor(desk, request.query.get("token") or request.headers.get(TOKEN_HEADER))
     if desk.streams[visitor.thread] >= desk.settings.streams_per_visitor:
@@ -191,7 +197,7 @@ async def visitor_stream(request: web.Request) -> web.StreamResponse:
     desk.streams[visitor.thread] += 1
     try:
         feed = VisitorFeed(gateway(request), visitor.source, visitor.thread, desk.settings.history_messages)
-        return await sse.stream(request, feed.select, feed.snapshot)
+        return await visitor_stream(request, desk.dispatch, feed.thread_key, feed.select, feed.snapshot)
     finally:
         desk.streams[visitor.thread] -= 1
         if desk.streams[visitor.thread] <= 0:

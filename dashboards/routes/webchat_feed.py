@@ -33,7 +33,7 @@ def client_key_prefix(source: str, thread: str) -> str:
 
 class VisitorFeed:
     """Selects and shapes the hub events of one visitor's thread (the ``select`` and ``snapshot`` of
-    :func:`dashboards.sse.stream`)."""
+    :func:`dashboards.routes.webchat_stream.visitor_stream`)."""
 
     def __init__(self, gw: Gateway, source: str, thread: str, history_limit: int) -> None:
         self.gw = gw
