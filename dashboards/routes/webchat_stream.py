@@ -27,8 +27,10 @@ from dashboards.sse import RETRY_MS, frame, last_event_id
 log = logging.getLogger(__name__)
 
 GAP: dict[str, Any] = {"type": "gap"}  # put to every stream when the relay lost events: send a snapshot
+GONE: dict[str, Any] = {"type": "gone"}  # put to a stream whose visitor disconnected: end it
 THREAD_EVENTS = ("reply", "message")
 FOLLOW_POLL_S = 15.0
+SWEEP_S = 1.0
 STREAM_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform",
                   "X-Accel-Buffering": "no"}
 
@@ -38,32 +40,43 @@ Snapshot = Callable[[], Awaitable[dict[str, Any]]]
 
 class ThreadDispatch:
     """Follows the relay (from the first subscription on) and queues each thread event for the
-    streams subscribed to its thread."""
+    streams subscribed to its thread.  It also notices visitors who went away (the gateway does not
+    cancel a handler when its client disconnects) and ends their streams within :data:`SWEEP_S`, so an
+    idle stream costs nothing until its heartbeat."""
 
     def __init__(self, relay: EventRelay) -> None:
         self.relay = relay
-        self.subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self.subscribers: dict[str, dict[asyncio.Queue[dict[str, Any]], web.Request]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
 
-    def subscribe(self, thread_key: str) -> asyncio.Queue[dict[str, Any]]:
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow(self.relay.seq), name="webchat-dispatch")
+    def subscribe(self, thread_key: str, request: web.Request) -> asyncio.Queue[dict[str, Any]]:
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._follow(self.relay.seq), name="webchat-dispatch"),
+                           asyncio.create_task(self._sweep(), name="webchat-sweep")]
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.subscribers.setdefault(thread_key, set()).add(queue)
+        self.subscribers.setdefault(thread_key, {})[queue] = request
         return queue
 
     def unsubscribe(self, thread_key: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        queues = self.subscribers.get(thread_key, set())
-        queues.discard(queue)
+        queues = self.subscribers.get(thread_key, {})
+        queues.pop(queue, None)
         if not queues:
             self.subscribers.pop(thread_key, None)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            for queues in list(self.subscribers.values()):
+                for queue, request in list(queues.items()):
+                    if request.transport is None or request.transport.is_closing():
+                        queue.put_nowait(GONE)
 
     async def _follow(self, seq: int) -> None:
         while True:
@@ -92,7 +105,7 @@ async def visitor_stream(request: web.Request, dispatch: ThreadDispatch, thread_
     response = web.StreamResponse(headers=STREAM_HEADERS)
     await response.prepare(request)
     gw.metrics.streams.inc()
-    queue = dispatch.subscribe(thread_key)
+    queue = dispatch.subscribe(thread_key, request)
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         seq = last_event_id(request)
@@ -104,6 +117,8 @@ async def visitor_stream(request: web.Request, dispatch: ThreadDispatch, thread_
             except TimeoutError:
                 await response.write(frame("heartbeat", {"seq": seq, "live": gw.relay.healthy, "at": time.time()}))
                 continue
+            if event is GONE:
+                break
             if event is GAP:
                 seq = await _send_snapshot(response, snapshot)
             elif event["seq"] > seq:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from actors import messages as m
 from actors.runtime import ActorRef
+from dashboards.context import GATEWAY
 from dashboards.routes.webchat import WEBCHAT
 from dashboards.routes.webchat_visitor import VisitorTokens
 from tests.integration.dashboards.conftest import make_user
@@ -222,7 +223,7 @@ async def test_each_visitor_is_rate_limited_on_their_own(engine, web):
     assert await count(engine, "inbox", "thread_key = :k", k=thread_key) == burst
 
 
-async def test_a_visitor_may_hold_only_a_few_streams(web):
+async def test_a_visitor_may_hold_only_a_few_streams_at_once(web):
     session = await start(web)
     limit = web.app[WEBCHAT].settings.streams_per_visitor
     streams = [await web.get("/api/v1/webchat/stream", params={"token": session["token"]}, headers=ORIGIN)
@@ -235,6 +236,15 @@ async def test_a_visitor_may_hold_only_a_few_streams(web):
     for stream in streams:
         stream.close()
 
+    async def reopened():  # a closed tab's stream gives its place back
+        response = await web.get("/api/v1/webchat/stream", params={"token": session["token"]}, headers=ORIGIN)
+        if response.status != 200:
+            return None
+        response.close()
+        return True
+
+    assert await eventually(reopened)
+
 
 async def test_widget_strings_come_in_the_visitors_language(web):
     uk = await (await web.get("/api/v1/webchat/config", params={"source": "site_chat"}, headers=ORIGIN)).json()
@@ -246,3 +256,19 @@ async def test_widget_strings_come_in_the_visitors_language(web):
     refused = await web.post("/api/v1/webchat/messages?lang=en", json={"text": "x", "dedupe_key": "k"},
                              headers={**ORIGIN, "X-Visitor-Token": "nope"})
     assert (await refused.json())["message"] == "The chat session is not valid. Please start the conversation again."
+
+
+async def test_a_resume_after_the_ring_forgot_gets_the_transcript_again(engine, web):
+    session = await start(web)
+    thread_key = f"webchat:site_chat:{session['thread']}"
+    assert (await say(web, session, "Чи є заборгованість?", "k-1")).status == 202
+    await eventually(lambda: ticket_of(engine, thread_key))
+    engine.hub.hub.ring = type(engine.hub.hub.ring)(engine.hub.hub.ring, maxlen=5)
+    web.app[GATEWAY].relay.ring = type(web.app[GATEWAY].relay.ring)(maxlen=5)
+    await engine.hub.publish([{"type": "queue", "id": "general", "state": {"waiting_count": i}} for i in range(12)])
+    for last_seen in ("1", "999999"):  # events long gone; an id from before a hub restart
+        resumed = await web.get("/api/v1/webchat/stream", params={"token": session["token"]},
+                                headers={**ORIGIN, "Last-Event-ID": last_seen})
+        [(_, name, snapshot)] = await read_events(resumed, 1)
+        assert name == "snapshot" and [x["id"] for x in snapshot["messages"]] == ["k-1"], last_seen
+        resumed.close()
