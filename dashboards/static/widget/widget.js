@@ -14,6 +14,7 @@
   var lang = script.getAttribute("data-lang") || "uk";
   var storeKey = "sb-webchat:" + base + ":" + source;
   var RETRIES = 6;
+  var FOLLOW_MS = 24 * 3600 * 1000;  // a page load follows replies by itself for a day after the last message
 
   var T = {}, maxChars = 4000, session = loadSession(), stream = null, streamDelay = 1000;
   var seen = {}, unread = 0, ui = null;
@@ -30,6 +31,10 @@
       var saved = JSON.parse(localStorage.getItem(storeKey) || "null");
       return saved && saved.expires_at * 1000 > Date.now() ? saved : null;
     } catch (e) { return null; }
+  }
+
+  function touch() {
+    if (session) { session.active_at = Date.now(); saveSession(session); }
   }
 
   function saveSession(value) {
@@ -141,6 +146,7 @@
     ui.panel.hidden = !show;
     ui.launcher.setAttribute("aria-expanded", String(show));
     if (show) {
+      connect();
       unread = 0;
       ui.badge.hidden = true;
       ui.text.focus();
@@ -203,7 +209,7 @@
     return startSession().then(function (current) {
       return post("messages", { text: text, dedupe_key: key }, current.token);
     }).then(function (answer) {
-      if (answer.status === 202 || answer.status === 200) { mark(node, "sent"); return; }
+      if (answer.status === 202 || answer.status === 200) { mark(node, "sent"); touch(); return; }
       if (answer.status === 401 && attempt < RETRIES) {  // the session ended: a new one, the same message
         saveSession(null);
         return deliver(text, key, node, attempt + 1);
@@ -243,7 +249,11 @@
       JSON.parse(e.data).messages.forEach(function (m) { mark(show(m), "sent"); });
       ui.host.dataset.snapshots = String(Number(ui.host.dataset.snapshots || 0) + 1);
     });
-    var incoming = function (e) { var m = JSON.parse(e.data); show({ id: m.id, direction: "out", text: m.text }); };
+    var incoming = function (e) {
+      var m = JSON.parse(e.data);
+      show({ id: m.id, direction: "out", text: m.text });
+      touch();
+    };
     es.addEventListener("reply", incoming);
     es.addEventListener("message", incoming);
     es.addEventListener("heartbeat", function (e) { live(JSON.parse(e.data).live); });
@@ -285,7 +295,7 @@
     T = config.strings;
     maxChars = config.max_text_chars;
     ui = build();
-    connect();
+    if (session && Date.now() - (session.active_at || 0) < FOLLOW_MS) connect();
     window.SwitchboardChat.open = function () { toggle(true); };
     window.SwitchboardChat.close = function () { toggle(false); };
     if (wantOpen) toggle(true);
