@@ -157,11 +157,26 @@ def report(ledger: Ledger, db: Stored, trips: dict[str, list[float]],
     overall = Tally.of(list(ledger.sent.values()), ledger, db)
     print(overall.line("all", []))
     print(overall.verdict())
+    print(over_time(ledger))
     if killed_at is not None:
         restart_effect(ledger, args.restart, killed_at)
     print("baselines, same run: telegram getMe and viber get_account_info on their sandboxes; web the gateway's"
           f" /healthz (one PostgreSQL query); email one IMAP APPEND; a single-row PostgreSQL insert+commit on one"
           f" connection: {insert_ms:.2f} ms on average")
+
+
+def over_time(ledger: Ledger, step_s: float = 10.0) -> str:
+    """p99 of all channels by when the message was sent: a cold start, the restart and a growing backlog
+    each show in their own stretch of the run."""
+    if not ledger.sent:
+        return "latency over the run: nothing sent"
+    first = min(s.at for s in ledger.sent.values())
+    windows: dict[int, list[float]] = {}
+    for message in ledger.sent.values():
+        if message.serial in ledger.visible:
+            windows.setdefault(int((message.at - first) // step_s), []).append(ledger.visible[message.serial] - message.at)
+    return "p99 by send time: " + ", ".join(
+        f"+{w * step_s:.0f}-{(w + 1) * step_s:.0f} s {percentile(v, 0.99) * 1000:.0f} ms" for w, v in sorted(windows.items()))
 
 
 def restart_effect(ledger: Ledger, channel: str, killed_at: float, window_s: float = 10.0) -> None:
