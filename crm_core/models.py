@@ -1,5 +1,5 @@
 """SQLAlchemy 2 models of the CRM core: clients and their accounts, tickets, conversations, the inbox,
-durable reminders, users and the append-only audit log.
+durable reminders, users and their preferences, and the append-only audit log.
 
 Conventions: every timestamp is ``timestamptz``; phone numbers are stored normalised to E.164 digits
 with a leading ``+`` (``+380441234567``); e-mails lower-cased; messenger ids as the messenger gives them.
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -121,6 +122,16 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
+class UserPreference(Base):
+    """A user's own setting under a key, e.g. ``wall.layout.supervisor`` (the wall's widgets per role)."""
+
+    __tablename__ = "user_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+
+
 class UserSession(Base):
     """A login session; the bearer token is stored only as its SHA-256."""
 
@@ -196,11 +207,18 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now())
+    # Kept by database triggers for reports: the first ``assigned`` event's time and queue wait, and
+    # how many later tickets link to this one as a repeat contact.
+    assigned_at: Mapped[datetime | None]
+    waited_s: Mapped[float | None] = mapped_column(Float)
+    repeat_contacts: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_client_created", "client_id", "created_at"),
         Index("ix_tickets_status", "status"),
         Index("ix_tickets_conversation", "conversation_id"),
+        Index("ix_tickets_agent_resolved", "agent_id", "resolved_at"),
+        Index("ix_tickets_agent_open", "agent_id", postgresql_where="status NOT IN ('resolved', 'closed')"),
     )
 
 

@@ -51,7 +51,7 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
     data_dir = Path(getattr(getattr(services.settings, "engine", None), "data_dir", "var"))
     gateway = Gateway(services=services, settings=settings,
                       locales=Locales(settings.languages, settings.default_language), relay=relay, metrics=metrics,
-                      layouts=LayoutStore(data_dir / "dashboards" / "layouts.json", settings),
+                      layouts=LayoutStore(services.db, settings),
                       sessions=SessionCache(services.db, settings))
     app = web.Application(middlewares=[measure, refuse_clearly, authenticate],
                           client_max_size=MAX_REQUEST_BYTES)

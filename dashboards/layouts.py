@@ -1,49 +1,47 @@
-"""The supervisor wall's widgets as each user arranged them, kept per user and role in a small JSON file
-in the engine's data directory (written atomically; one gateway writes it)."""
+"""The supervisor wall's widgets as each user arranged them, kept per user and role in the
+``user_preferences`` table, so every gateway of a cluster serves and saves the same layout."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_core.models import UserPreference
 from dashboards.errors import bad_request
 from dashboards.settings import DashboardSettings
 
 MAX_WIDGETS = 20
 FILTER_KEYS = ("channel", "category", "queue", "agent_id", "sla", "status")
+PREFERENCE_KEY = "wall.layout.{role}"
 
 
 class LayoutStore:
-    def __init__(self, path: Path, settings: DashboardSettings) -> None:
-        self.path = path
+    def __init__(self, db: AsyncEngine, settings: DashboardSettings) -> None:
+        self.db = db
         self.settings = settings
-        self._lock = asyncio.Lock()
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
 
     def default(self, role: str) -> list[dict[str, Any]]:
         return [{"kind": kind, "filters": {}} for kind in self.settings.default_widgets.get(role, ())]
 
     async def get(self, user_id: int, role: str) -> list[dict[str, Any]]:
-        saved = self._load().get(f"{user_id}:{role}")
+        async with self.db.connect() as conn:
+            saved = (await conn.execute(select(UserPreference.value).where(
+                UserPreference.user_id == user_id,
+                UserPreference.key == PREFERENCE_KEY.format(role=role)))).scalar_one_or_none()
         return saved if saved is not None else self.default(role)
 
     async def put(self, user_id: int, role: str, widgets: list[Any]) -> list[dict[str, Any]]:
+        """Validate and save (replacing the user's layout for this role); saving the same twice is one."""
         clean = self.validate(widgets)
-        async with self._lock:
-            data = self._load()
-            data[f"{user_id}:{role}"] = clean
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self.path)
+        statement = insert(UserPreference).values(user_id=user_id, key=PREFERENCE_KEY.format(role=role),
+                                                  value=clean)
+        async with self.db.begin() as conn:
+            await conn.execute(statement.on_conflict_do_update(
+                index_elements=[UserPreference.user_id, UserPreference.key],
+                set_={"value": statement.excluded.value, "updated_at": func.now()}))
         return clean
 
     def validate(self, widgets: list[Any]) -> list[dict[str, Any]]:
