@@ -4,17 +4,20 @@ it upgrades a database at 0002 that already holds tickets, events, links and a g
 import json
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 import crm_core
-from crm_core.database import sync_engine
+from crm_core import reports
+from crm_core.database import async_engine, sync_engine
+from crm_core.tickets_query import TicketFilter
 
 TICKET = ("INSERT INTO tickets (number, conversation_id, channel, client_id, identified, type, priority, status,"
           " attributes) VALUES (:number, 1, 'telegram', 5, true, 'request', 'normal', 'new', '{}') RETURNING id")
@@ -150,3 +153,30 @@ def test_upgrade_from_0002_backfills_and_imports_the_layouts_file(empty_db_url, 
             assert _assignment(conn, ids["answered"]) == ("2026-10-01 10:01:00", 30.0)
     finally:
         engine.dispose()
+
+
+# --- the planner knows how few buckets a time series has -------------------------------------------
+
+
+async def test_time_series_buckets_are_estimated_from_statistics(fresh_db_url):
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    engine = async_engine(fresh_db_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO tickets (number, conversation_id, channel, created_at, identified, type, priority,"
+                " status, attributes) SELECT 'P-' || g, g, 'voice', :start + g * interval '97 seconds', false,"
+                " 'request', 'normal', 'new', '{}' FROM generate_series(1, 5000) AS g"), {"start": start})
+            await conn.execute(text("ANALYZE tickets"))
+
+        def explain(conn, cursor, statement, parameters, context, executemany):
+            return "EXPLAIN (FORMAT JSON) " + statement, parameters
+
+        event.listen(engine.sync_engine, "before_cursor_execute", explain, retval=True)
+        async with engine.connect() as conn:
+            for bucket, buckets in (("hour", 24 * 6), ("day", 6), ("week", 2), ("month", 1)):
+                plan = (await reports.time_series(conn, TicketFilter(), start, start + timedelta(days=31), bucket))
+                estimated = plan[0]["QUERY PLAN"][0]["Plan"]["Plan Rows"]
+                assert estimated <= 3 * buckets, (bucket, estimated)  # not one group per ticket
+    finally:
+        await engine.dispose()
