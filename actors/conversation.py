@@ -124,6 +124,9 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             identification = await self._identify(item.sender, item.metadata)
         created = False
         async with self.ctx.db.begin() as conn:
+            # Everything this transaction writes is rebuilt from the inbox if it is lost (the inbox row
+            # stays unprocessed and is delivered again), so it need not wait for the WAL flush.
+            await db.relax_commit(conn)
             if self.row is None:
                 self.row = await db.open_conversation(conn, item.thread_key, item.channel)
             stored = await db.store_message(
