@@ -91,7 +91,7 @@ class InboxWriter:
         return thread or inbound.thread_key
 
     async def redeliver_pending(self, shard: int, older_than_s: float, skip: list[int] | None = None,
-                                limit: int = 500) -> int:
+                                limit: int = 100) -> int:
         """Hand again to their conversations the items of one shard stored but not handled in time;
         ``skip`` names the items still waiting in a mailbox (slow, not lost)."""
         async with self.engine.connect() as conn:

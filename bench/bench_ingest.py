@@ -28,6 +28,15 @@ SOURCE, KEY = "mobile_app", "sandbox-app-key"
 P99_BAR_S = 1.0
 
 
+def start_clean(url: str) -> None:
+    """Empty the engine's tables in the benchmark database: a backlog left by an earlier run would be
+    re-delivered by the inbox sweep and measured as load."""
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        conn.execute("TRUNCATE inbox, conversations, tickets, ticket_events, ticket_links, messages, reminders,"
+                     " agent_states")
+        conn.commit()
+
+
 def raw_insert_ceiling(url: str, seconds: float = 5.0) -> float:
     """Single-row INSERT + COMMIT on one connection, as fast as it goes: rows per second."""
     with psycopg.connect(libpq_dsn(url)) as conn:
@@ -139,9 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     from actors.system import RayEngine
 
     url = bench_database_url()
+    start_clean(url)
     raw = raw_insert_ceiling(url)
     asyncio.run(add_supervisor(url))
-    ray.init(namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR")
+    ray.init(namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR",
+             runtime_env={"env_vars": {"SWITCHBOARD_HTTP_PORT": "0"}})  # any free port for the gateway
     try:
         engine = RayEngine(database_url=url)
         engine.namespace = NAMESPACE

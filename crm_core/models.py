@@ -175,6 +175,7 @@ class Conversation(Base):
         Index("uq_conversations_open_thread", "thread_key", unique=True,
               postgresql_where="status = 'open'"),
         Index("ix_conversations_queue_waiting", "queue", postgresql_where="routing_state = 'queued'"),
+        Index("ix_conversations_thread", "thread_key", "id"),
     )
 
 
