@@ -82,7 +82,8 @@ def seed(url: str, tickets: int) -> None:
             print(f"seeded {tickets - have:,} tickets in {time.perf_counter() - started:.1f} s", flush=True)
         if have < tickets or not linked:
             added = conn.execute(text(LINKS_SQL), {"last": max(have, tickets)}).rowcount
-            print(f"linked {added:,} repeat contacts in {time.perf_counter() - started:.1f} s", flush=True)
+            if added:
+                print(f"linked {added:,} repeat contacts in {time.perf_counter() - started:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE tickets"))
         conn.execute(text("VACUUM ANALYZE ticket_events"))
