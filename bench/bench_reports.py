@@ -1,7 +1,7 @@
 """Reports over a month of tickets: summary (counts, first response, resolution, SLA %, FCR, AHT, ASA,
 abandonment), time series, top categories and agent load, as ``GET /api/v1/reports/summary`` runs them
-(side by side on separate connections), and one agent's own figures, beside a bare ``count(*)`` over the
-same month as baseline.
+(side by side on separate connections) and in two passes (``reports.period_report``), and one agent's own
+figures, beside a bare ``count(*)`` over the same month as baseline.
 
 The seed writes tickets, their ``assigned`` events (nine in ten) and repeat-contact links (one ticket in
 eight of a returning client) through the same triggers the engine's writes go through.
@@ -121,6 +121,8 @@ async def run(url: str, rounds: int) -> None:
                                      _timed(engine, reports.top_categories, *window),
                                      _timed(engine, reports.agent_load, *window))
         figures.setdefault("whole report as the endpoint runs it", []).append(time.perf_counter() - started)
+        figures.setdefault("whole report in two passes (period_report)", []).append(
+            (await _timed(engine, reports.period_report, *window, "day"))[0])
         figures.setdefault(f"agent {AGENT_ID}'s own figures", []).append(
             (await _timed(engine, reports.agent_stats, AGENT_ID, AGENT_NOW))[0])
     totals = parts[0][1]

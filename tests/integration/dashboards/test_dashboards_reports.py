@@ -5,8 +5,13 @@ an agent's own figures."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import text
+
+from crm_core import reports
+from crm_core.tickets_query import TicketFilter
+from dashboards.jsonutil import plain
 
 TICKET = """
 INSERT INTO tickets (number, conversation_id, channel, created_at, client_id, identified, category, type,
@@ -78,6 +83,32 @@ async def test_summary_figures_over_a_period(engine, web, login_as):
     hourly = await _report(web, supervisor, "from=2026-10-01&to=2026-10-02&bucket=hour")
     assert [p["at"][:13] for p in hourly["series"]] == ["2026-10-01T08", "2026-10-01T09", "2026-10-02T10",
                                                         "2026-10-02T12"]
+
+
+async def test_period_report_answers_what_the_endpoint_answers(engine, web, login_as):
+    supervisor = await login_as("supervisor")
+    agent = (await login_as("cc_operator")).id
+    async with engine.db.begin() as conn:
+        for day in range(1, 9):
+            for hour, (channel, category, status) in enumerate((
+                    ("voice", "billing.payment", "resolved"), ("email", None, "closed"),
+                    ("telegram", "metering.reading", "in_progress"), ("voice", "connection", "resolved"))):
+                await _ticket(conn, f"P-{day}-{hour}", f"2026-10-{day:02d} {8 + hour}:00+00", channel, category,
+                              status, agent if status != "closed" else None, responded=f"{day * 10} s",
+                              resolved=f"{day * hour} min" if status == "resolved" else None,
+                              assigned_after_s=day * 7 if status != "closed" else None, due=day % 3 > 0)
+    for query, flt, start, end, bucket in (
+            ("from=2026-10-01&to=2026-10-08&bucket=day", TicketFilter(), 1, 9, "day"),
+            ("from=2026-10-01&to=2026-10-08&bucket=week&channel=voice", TicketFilter(channels=("voice",)), 1, 9,
+             "week"),
+            ("from=2026-10-03&to=2026-10-03&bucket=hour", TicketFilter(), 3, 4, "hour"),
+            ("from=2026-10-20&to=2026-10-21&bucket=hour", TicketFilter(), 20, 22, "hour")):
+        answered = await _report(web, supervisor, query)
+        async with engine.db.connect() as conn:
+            two_passes = await reports.period_report(conn, flt, datetime(2026, 10, start, tzinfo=UTC),
+                                                   datetime(2026, 10, end, tzinfo=UTC), bucket)
+        assert plain(two_passes) == {k: answered[k] for k in ("totals", "series", "top_categories", "agents")}, query
+    assert answered["totals"]["tickets"] == 0  # the last period is empty
 
 
 async def _report(web, supervisor, query: str) -> dict:
