@@ -20,21 +20,21 @@ async def test_reply_is_sent_filed_and_its_answer_threads_back(dovecot, smtp, ma
         receipt = await channel.send(Outbound(
             channel="email", thread_key=first.thread_key, recipient=first.sender,
             text="Добрий день! Заявку прийнято.", dedupe_key="reply-1", subject=first.subject,
-            metadata={"ticket_number": 1042, "in_reply_to": first.metadata["message_id"],
+            metadata={"ticket_number": "26-001042", "in_reply_to": first.metadata["message_id"],
                       "references": first.metadata["references"]},
         ))
         (captured,) = await smtp.wait_for(1)
         sent = captured.message
         assert receipt.external_id == sent["Message-ID"]
         assert captured.recipients == (first.sender.value,)
-        assert sent["Subject"] == f"[#1042] Re: {first.subject}"
+        assert sent["Subject"] == f"[#26-001042] Re: {first.subject}"
         assert sent["In-Reply-To"] == customer.message_id
         assert sent["References"].split()[0] == customer.thread_root
         assert len(await dovecot.fetch_flags("Sent")) == 1
 
         answer = (
             f"From: {first.sender.value}\r\nTo: support@example.com\r\nMessage-ID: <answer@ukr.net>\r\n"
-            f"In-Reply-To: {receipt.external_id}\r\nSubject: Re: [#1042] Re: x\r\n\r\nДякую!\r\n"
+            f"In-Reply-To: {receipt.external_id}\r\nSubject: Re: [#26-001042] Re: x\r\n\r\nДякую!\r\n"
         ).encode()
         await dovecot.append("INBOX", answer)
         await inbox.wait_for(2)
@@ -42,7 +42,7 @@ async def test_reply_is_sent_filed_and_its_answer_threads_back(dovecot, smtp, ma
         await channel.stop()
     threaded = inbox.by_message_id()["<answer@ukr.net>"]
     assert threaded.thread_key == first.thread_key
-    assert threaded.metadata["ticket_number"] == 1042
+    assert threaded.metadata["ticket_number"] == "26-001042"
 
 
 async def test_refused_reply_is_a_channel_error(smtp, make_channel) -> None:
