@@ -3,8 +3,6 @@ exports (CSV, XLSX; no row limit)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from crm_core import reports
@@ -34,15 +32,9 @@ async def summary(request: web.Request) -> web.Response:
     if bucket not in reports.BUCKETS:
         raise bad_request("invalid_filter", f"bucket: one of {list(reports.BUCKETS)}", field="bucket")
 
-    async def run(query_fn, *args):  # each part on its own connection, side by side
-        async with gw.services.db.connect() as conn:
-            return await query_fn(conn, flt, start, end, *args)
-
-    totals, series, categories, agents = await asyncio.gather(
-        run(reports.summary), run(reports.time_series, bucket), run(reports.top_categories),
-        run(reports.agent_load))
-    return json_response({"from": start, "to": end, "bucket": bucket, "totals": totals, "series": series,
-                          "top_categories": categories, "agents": agents})
+    async with gw.services.db.connect() as conn:
+        report = await reports.period_report(conn, flt, start, end, bucket)
+    return json_response({"from": start, "to": end, "bucket": bucket, **report})
 
 
 @routes.route("GET", "/api/v1/exports/tickets.csv", "Every matching ticket as CSV, streamed",
