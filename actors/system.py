@@ -7,6 +7,7 @@ on one machine or on a Ray cluster.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,11 +117,14 @@ class LocalEngine:
             await self.channels[name].start()
         return self.services
 
-    async def stop(self) -> None:
-        for runner in self.channels.values():
-            await runner.stop()
-        for host in self.hosts:
-            await host.stop()
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop channels and hosts, each given ``grace_s`` to finish what it is doing (an entity stuck
+        waiting is left behind with a log line rather than holding the shutdown)."""
+        for part in [*self.channels.values(), *self.hosts]:
+            try:
+                await asyncio.wait_for(part.stop(), grace_s)
+            except TimeoutError:
+                log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
         await self.services.db.dispose()
 
 

@@ -8,27 +8,18 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import text
 
 from actors.system import LocalEngine
 from crm_core import users
-from crm_core.database import async_engine
 from dashboards.app import build_app
 
-ENGINE_TABLES = ("conversations", "tickets", "ticket_events", "ticket_links", "messages", "inbox", "reminders",
-                 "agent_states", "user_sessions", "users", "account_roles", "contact_points", "accounts", "clients")
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-async def engine(db_url, tmp_path, monkeypatch):
+async def engine(fresh_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_DATA", str(tmp_path))
-    # asynchronous, so a connection of the previous test still closing in this loop can finish first
-    admin = async_engine(db_url, pool_size=1)
-    async with admin.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(ENGINE_TABLES)} RESTART IDENTITY CASCADE"))
-    await admin.dispose()
-    local = LocalEngine(db_url)
+    local = LocalEngine(fresh_db_url)
     services = await local.start()
     yield services
     await local.stop()
