@@ -85,6 +85,8 @@ async def test_wall_updates_live_goes_stale_and_catches_up_after_reconnect(engin
 
 async def test_operator_is_kept_off_the_wall(engine, site, browser, sign_in):
     await sign_in("cc_operator")
+    # the menu is drawn (the desktop entry is there) and, after any redirect, has no wall entry
+    await browser.wait_for("document.readyState === 'complete' && document.querySelector('#menu-desktop')")
     assert await browser.js("document.querySelector('#menu-wall') === null")
     await browser.goto(str(site.make_url("/wall")))
     await browser.wait_for("location.pathname === '/desktop'")
