@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors import messages as m
 from actors.call_life import CallLife, observe_mode
-from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting
+from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting, Waiting, routing_attributes
 from actors.conversation_view import conversation_event, message_event, public, ticket_summary
 from actors.runtime import Entity, ReminderFired
 from actors.sla_clock import SLA_REMINDER, TicketSlaClock, new_ticket_sla
@@ -25,11 +26,22 @@ from actors.ticket_work import TicketWork
 from channels.base import Address, Inbound
 from channels.serialization import inbound_from_json
 from crm_core import tickets as db
-from routing.classification import classify
+from routing.classification import Classification, classify
+from routing.workflow import Placement
 
 log = logging.getLogger(__name__)
 
 OPENING_KINDS = {"message", "call_event", "contact_shared"}
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What a conversation's first inbound item opens: who wrote (None: anonymous), the ticket's
+    classification, and the placement when it goes straight to agents."""
+
+    who: Any
+    classification: Classification
+    placement: Placement | None
 
 
 #: Reminder names of earlier versions that still mean "look at the SLA".
@@ -119,14 +131,11 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             return await self._update_message(item, delivery.inbox_id)
         if self.row is None and item.kind == "call_event" and item.metadata.get("call_event") != "started":
             await self._find_closed_call()
-        identification = None
-        if self.ticket is None and item.kind in OPENING_KINDS:
-            identification = await self._identify(item.sender, item.metadata)
-        created = False
-        async with self.ctx.db.begin() as conn:
-            # Everything this transaction writes is rebuilt from the inbox if it is lost (the inbox row
-            # stays unprocessed and is delivered again), so it need not wait for the WAL flush.
-            await db.relax_commit(conn)
+        opening = await self._opening(item) if self.ticket is None and item.kind in OPENING_KINDS else None
+        waiting = None
+        # Everything this transaction writes is rebuilt from the inbox if it is lost (the inbox row stays
+        # unprocessed and is delivered again), so it need not wait for the WAL flush.
+        async with self.ctx.transaction(relaxed=True) as conn:
             if self.row is None:
                 self.row = await db.open_conversation(conn, item.thread_key, item.channel)
             stored = await db.store_message(
@@ -136,22 +145,48 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 text_=item.text or str(item.metadata.get("call_event") or item.metadata.get("event") or ""),
                 dedupe_key=item.dedupe_key, attachments=delivery.payload["attachments"],
                 external_id=item.metadata.get("external_id") or item.metadata.get("message_id"), at=item.occurred_at)
-            if stored is not None and self.ticket is None and item.kind in OPENING_KINDS:
-                self.ticket = await self._open_ticket(conn, item, identification)
-                created = True
-                await db.set_message_ticket(conn, stored, self.ticket["id"])
+            changes: dict[str, Any] = {}
             if stored is not None and item.channel == "email" and item.kind == "message":
-                self.row["state"] = {**self.row["state"], **email_thread(item)}
-                await db.update_conversation(conn, self.row["id"], state=self.row["state"])
+                self.row["state"] = changes["state"] = {**self.row["state"], **email_thread(item)}
+            if stored is not None and opening is not None:
+                waiting = await self._open_ticket(conn, item, opening)
+                changes.update(ticket_id=self.ticket["id"], **(waiting.conversation if waiting else {}))
+                await db.set_message_ticket(conn, stored, self.ticket["id"])
+            if changes:
+                await db.update_conversation(conn, self.row["id"], **changes)
             await db.mark_inbox_processed(conn, delivery.inbox_id)
         if stored is not None:
-            if created:
-                await self._after_ticket_opened(item, delivery.inbox_id)
+            if opening is not None:
+                await self._after_ticket_opened(item, delivery.inbox_id, waiting)
             elif self.ticket is not None:
                 await self._joined(item, delivery.inbox_id)
             if item.kind == "call_event" and self.ticket is not None:
                 await CallLife.apply(self, item)
         return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+
+    async def _opening(self, item: Inbound) -> Opening:
+        """What a first inbound item opens, decided before its transaction: the client, the ticket's
+        classification and, when the conversation goes straight to agents, where it waits."""
+        who = await self._identify(item.sender, item.metadata)
+        client_id = getattr(who, "client_id", None)
+        segment = getattr(who, "segment", None)
+        result = classify(self.settings.tickets.rules, text=f"{item.subject or ''} {item.text}",
+                          channel=item.channel, segment=segment, identified=client_id is not None)
+        placement = None
+        if self._routes_at_once(item):
+            placement = await self._place(routing_attributes(item.channel, {
+                "category": result.category, "type": result.type, "priority": result.priority,
+                "identified": client_id is not None,
+                "attributes": {"segment": segment, "language": getattr(who, "language", None)}}))
+        return Opening(who, result, placement)
+
+    def _routes_at_once(self, item: Inbound) -> bool:
+        """A new conversation waits for an agent at once unless VICIdial routes the call or the chatbot
+        answers first."""
+        if item.channel == "voice" and observe_mode(item):
+            return False
+        chatbot = self.ctx.services.chatbot
+        return chatbot is None or not chatbot.serves(item.channel)
 
     async def _find_closed_call(self) -> None:
         """A call's late events (hang-up, recording) after its ticket was closed join that ticket
@@ -213,54 +248,60 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             log.exception("identification of %s %s failed; the ticket opens anonymous", kind, value)
             return None
 
-    async def _open_ticket(self, conn: Any, item: Any, who: Any) -> dict[str, Any]:
-        tickets = self.settings.tickets
+    async def _open_ticket(self, conn: Any, item: Inbound, opening: Opening) -> Waiting | None:
+        """Open the ticket in the inbound item's transaction, with its SLA reminder and, when it goes
+        straight to agents, its place in the queue (returned, for the queue to be told after the commit)."""
+        tickets, who, result, placement = self.settings.tickets, opening.who, opening.classification, opening.placement
         client_id = getattr(who, "client_id", None)
         segment = getattr(who, "segment", None)
         accounts = list(getattr(who, "account_ids", None) or [])
-        result = classify(tickets.rules, text=f"{item.subject or ''} {item.text}", channel=item.channel,
-                          segment=segment, identified=client_id is not None)
         now = datetime.now(UTC)
         policy, sla_state, due = new_ticket_sla(self.ctx.services.sla.current, result.type, result.priority, now)
         number = await db.next_ticket_number(conn, tickets.number_format)
-        ticket = await db.create_ticket(
+        self.ticket = await db.create_ticket(
             conn, number=number, conversation_id=self.row["id"], channel=item.channel, created_at=now,
             client_id=client_id, account_id=accounts[0] if accounts else None, identified=client_id is not None,
             sender=item.sender.value, subject=item.subject, category=result.category, type=result.type,
-            priority=result.priority, status=tickets.lifecycle.initial, sla_policy=policy, **due,
+            priority=result.priority, status=tickets.lifecycle.initial, sla_policy=policy,
+            queue=placement.queue if placement else None, **due,
             attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
                         "language": getattr(who, "language", None) or "uk", "sla": sla_state})
+        self.row["ticket_id"] = self.ticket["id"]
         repeats = []
         if client_id is not None:
             since = now - timedelta(hours=tickets.repeat_window_hours)
-            repeats = await db.recent_tickets_of_client(conn, client_id, since, exclude_ticket=ticket["id"])
-            await db.link_tickets(conn, ticket["id"], [r["id"] for r in repeats], "repeat")
-        await db.add_events(conn, ticket["id"], [
+            repeats = await db.recent_tickets_of_client(conn, client_id, since, exclude_ticket=self.ticket["id"])
+            await db.link_tickets(conn, self.ticket["id"], [r["id"] for r in repeats], "repeat")
+        waiting = None
+        if placement is not None:
+            waiting = self._waiting(placement.queue, placement.requirements, placement.priority, now.timestamp(),
+                                    placement=placement, kind="queued", data={"filter": placement.filter_name})
+        await db.add_events(conn, self.ticket["id"], [
             ("system", "created", {"channel": item.channel, "identified": client_id is not None,
                                    "sender": item.sender.value}),
             ("system", "classified", {"category": result.category, "type": result.type,
                                       "priority": result.priority, "rules": list(result.rules)}),
             *([("system", "repeat_contact", {"previous": [r["number"] for r in repeats]})] if repeats else []),
+            *([waiting.event] if waiting else []),
         ], at=now)
-        await db.update_conversation(conn, self.row["id"], ticket_id=ticket["id"])
-        self.row["ticket_id"] = ticket["id"]
-        return ticket
+        await self._arm_sla(conn=conn)
+        if waiting is not None:
+            await self._start_waiting(conn, waiting)
+        return waiting
 
-    async def _after_ticket_opened(self, item: Inbound, inbox_id: int) -> None:
-        ticket = self.ticket
-        assert ticket is not None
-        await self._arm_sla()
-        self.ctx.publish({"type": "ticket", "id": ticket["number"], "state": ticket_summary(ticket)})
+    async def _after_ticket_opened(self, item: Inbound, inbox_id: int, waiting: Waiting | None) -> None:
+        self.ctx.publish({"type": "ticket", "id": self.ticket["number"], "state": ticket_summary(self.ticket)})
+        if waiting is not None:
+            self._join_queue(waiting)
+            return
         if item.channel == "voice" and observe_mode(item):
             self._publish_state()  # VICIdial routes the call; the conversation follows its agent
             return
-        chatbot = self.ctx.services.chatbot
-        if chatbot is not None and chatbot.serves(item.channel):
-            self.row["routing_state"] = "bot"
-            if not await self._bot(item, inbox_id):
-                self._publish_state()
-                return
-        await self._enqueue(time.time())
+        self.row["routing_state"] = "bot"
+        if await self._bot(item, inbox_id):
+            await self._enqueue(time.time())
+        else:
+            self._publish_state()
 
     async def _bot(self, item: Inbound, inbox_id: int) -> bool:
         """The bot answers a client message; True when it hands the conversation over to an agent."""

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,26 @@ class OfferNoLongerValid(LookupError):
     """The offer was withdrawn or given to someone else before it was accepted."""
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A decision to wait in a queue: the conversation's new columns, the ticket event, the message for
+    the queue and the queue it leaves (if it waited elsewhere)."""
+
+    conversation: dict[str, Any]
+    event: tuple[str, str, dict[str, Any]]
+    enqueue: m.Enqueue
+    leaves: str | None
+
+
+def routing_attributes(channel: str, ticket: dict[str, Any]) -> dict[str, Any]:
+    """What routing expressions see of a conversation (the names of :data:`routing.config.ATTRIBUTES`)."""
+    attrs = ticket.get("attributes") or {}
+    return {"channel": routing_channel(channel), "category": ticket.get("category"),
+            "type": ticket.get("type"), "priority": ticket.get("priority"),
+            "segment": attrs.get("segment") or "regular", "language": attrs.get("language") or "uk",
+            "department": attrs.get("department"), "identified": bool(ticket.get("identified"))}
+
+
 class ConversationRouting:
     """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``view`` and ``_publish_state`` of the actor."""
 
@@ -56,13 +77,7 @@ class ConversationRouting:
         return self.ctx.services.router.current
 
     def _attributes(self) -> dict[str, Any]:
-        """What routing expressions see (the names of :data:`routing.config.ATTRIBUTES`)."""
-        t = self.ticket or {}
-        attrs = t.get("attributes") or {}
-        return {"channel": routing_channel(self.row["channel"]), "category": t.get("category"),
-                "type": t.get("type"), "priority": t.get("priority"), "segment": attrs.get("segment") or "regular",
-                "language": attrs.get("language") or "uk", "department": attrs.get("department"),
-                "identified": bool(t.get("identified"))}
+        return routing_attributes(self.row["channel"], self.ticket or {})
 
     @property
     def _route(self) -> dict[str, Any]:
@@ -71,11 +86,15 @@ class ConversationRouting:
     # --- placing -----------------------------------------------------------------------------------
 
     async def _enqueue(self, enqueued_at: float) -> None:
-        """Route a conversation that has just been handed to agents (new, or from the chatbot)."""
-        workflow, attributes = self._rules.workflow, self._attributes()
-        placement = await self._placed(lambda staffed: workflow.place(attributes, staffed=staffed))
+        """Route a conversation that has just been handed to agents (from the chatbot, say)."""
+        placement = await self._place(self._attributes())
         await self._wait_in(placement.queue, placement.requirements, placement.priority, enqueued_at,
                             placement=placement, kind="queued", data={"filter": placement.filter_name})
+
+    async def _place(self, attributes: dict[str, Any]) -> Placement:
+        """Where the workflow puts a conversation with these attributes."""
+        workflow = self._rules.workflow
+        return await self._placed(lambda staffed: workflow.place(attributes, staffed=staffed))
 
     async def _placed(self, decide: Callable[[Callable[[str, Requirements], bool]], Placement | None],
                       ) -> Placement | None:
@@ -114,6 +133,18 @@ class ConversationRouting:
         """Wait in ``queue``: persist the routing state, record ``kind`` as a ticket event, arm the route
         reminder and tell the queue.  ``placement`` None: placed by hand (transfer, overflow,
         escalation), so the workflow does not widen it any more."""
+        waiting = self._waiting(queue, requirements, priority, enqueued_at, placement=placement, kind=kind,
+                                data=data, author=author)
+        async with self.ctx.transaction() as conn:
+            await db.update_conversation(conn, self.row["id"], **waiting.conversation)
+            await db.update_ticket(conn, self.ticket["id"], queue=queue)
+            await db.add_events(conn, self.ticket["id"], [waiting.event])
+            await self._start_waiting(conn, waiting)
+        self._join_queue(waiting)
+
+    def _waiting(self, queue: str, requirements: Requirements, priority: str, enqueued_at: float, *,
+                 placement: Placement | None, kind: str, data: dict[str, Any], author: str = "system") -> Waiting:
+        """The writes and the queue's message of waiting in ``queue`` (see :meth:`_wait_in`)."""
         now = time.time()
         previous = self.row["queue"]
         before = self._route
@@ -121,27 +152,33 @@ class ConversationRouting:
         route = {"filter": placement.filter_name if placement else None, "index": placement.index if placement else 0,
                  "entered_at": now, "queue_since": before.get("queue_since", now) if same_queue else now,
                  "requirements": requirements_to_json(requirements), "priority": priority}
-        if previous and previous != queue and self.row["routing_state"] in WAITING:
-            self.ctx.system.tell(ActorRef("queue", previous), m.Dequeue(self.ref.id, "moved"))
         state = {k: v for k, v in self.row["state"].items() if k not in ("offer_id", "offered_to")}
         state.update(enqueued_at=enqueued_at, routing=route)
-        async with self.ctx.db.begin() as conn:
-            await db.update_conversation(conn, self.row["id"], queue=queue, routing_state="queued", agent_id=None,
-                                         state=state)
-            await db.update_ticket(conn, self.ticket["id"], queue=queue)
-            await db.add_events(conn, self.ticket["id"], [(author, kind, {
-                "queue": queue, "from_queue": previous if previous != queue else None,
-                "target": route["index"] if placement else None, "priority": priority, **data})])
-        self.row.update(queue=queue, routing_state="queued", agent_id=None, state=state)
-        self.ticket["queue"] = queue
-        await self._arm_route()
-        self.ctx.system.tell(ActorRef("queue", queue), m.Enqueue(
-            conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
-            priority=priority, enqueued_at=enqueued_at, attributes=self._attributes(), requirements=requirements))
+        event = (author, kind, {"queue": queue, "from_queue": previous if previous != queue else None,
+                                "target": route["index"] if placement else None, "priority": priority, **data})
+        leaves = previous if previous and previous != queue and self.row["routing_state"] in WAITING else None
+        enqueue = m.Enqueue(conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
+                            priority=priority, enqueued_at=enqueued_at, attributes=self._attributes(),
+                            requirements=requirements)
+        return Waiting({"queue": queue, "routing_state": "queued", "agent_id": None, "state": state}, event,
+                       enqueue, leaves)
+
+    async def _start_waiting(self, conn: Any, waiting: Waiting) -> None:
+        """In the transaction that wrote ``waiting``: take it into memory and arm the route reminder."""
+        self.row.update(waiting.conversation)
+        self.ticket["queue"] = waiting.conversation["queue"]
+        await self._arm_route(conn)
+
+    def _join_queue(self, waiting: Waiting) -> None:
+        """After the commit: leave the previous queue, join the new one, show it."""
+        if waiting.leaves is not None:
+            self.ctx.system.tell(ActorRef("queue", waiting.leaves), m.Dequeue(self.ref.id, "moved"))
+        self.ctx.system.tell(ActorRef("queue", waiting.conversation["queue"]), waiting.enqueue)
         self._publish_state()
 
-    async def _arm_route(self) -> None:
-        """The route reminder at the earlier of the target's timeout and the queue's overflow time."""
+    async def _arm_route(self, conn: Any = None) -> None:
+        """The route reminder at the earlier of the target's timeout and the queue's overflow time
+        (written in ``conn``'s transaction when given)."""
         route, rules = self._route, self._rules
         instants = []
         if route.get("filter") is not None:
@@ -152,9 +189,9 @@ class ConversationRouting:
             instants.append(queue.overflow.due_at(route.get("queue_since", time.time())))
         due = min((i for i in instants if i is not None), default=None)
         if due is None:
-            await self.ctx.cancel_reminder(ROUTE_REMINDER)
+            await self.ctx.cancel_reminder(ROUTE_REMINDER, conn=conn)
         else:
-            await self.ctx.set_reminder(ROUTE_REMINDER, datetime.fromtimestamp(due, UTC))
+            await self.ctx.set_reminder(ROUTE_REMINDER, datetime.fromtimestamp(due, UTC), conn=conn)
 
     async def _route_due(self, due_at: float) -> None:
         """The route reminder for ``due_at`` fired: widen to the next target, or overflow, or re-arm (the

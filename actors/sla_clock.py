@@ -130,7 +130,8 @@ class TicketSlaClock:
                 changes[DUE_COLUMNS[name]] = instant(deadline)
         return changes
 
-    async def _arm_sla(self, sla: TicketSla | None = None, fired: set[str] | None = None) -> None:
+    async def _arm_sla(self, sla: TicketSla | None = None, fired: set[str] | None = None, conn: Any = None) -> None:
+        """Set the SLA reminder at the next breach or escalation step (in ``conn``'s transaction when given)."""
         if sla is None or fired is None:
             found = self._ticket_sla()
             if found is None:
@@ -138,9 +139,9 @@ class TicketSlaClock:
             sla, fired = found
         due = next_instant(self._sla_config, sla, self._attributes(), fired)
         if due is None or self.ticket["status"] == "closed":
-            await self.ctx.cancel_reminder(SLA_REMINDER)
+            await self.ctx.cancel_reminder(SLA_REMINDER, conn=conn)
         else:
-            await self.ctx.set_reminder(SLA_REMINDER, datetime.fromtimestamp(due, UTC))
+            await self.ctx.set_reminder(SLA_REMINDER, datetime.fromtimestamp(due, UTC), conn=conn)
 
     async def _sla_due(self, due_at: float) -> None:
         """The SLA reminder for ``due_at`` fired: record breaches, take every escalation step that came

@@ -19,12 +19,6 @@ from crm_core.models import Conversation, InboxItem, Message, Ticket, TicketEven
 TICKET_COLUMNS = [c for c in Ticket.__table__.c]
 
 
-async def relax_commit(conn: AsyncConnection) -> None:
-    """This transaction's commit returns before its WAL reaches the disk (it stays atomic; a server crash
-    may lose it): for writes that are rebuilt from durable input."""
-    await conn.execute(text("SET LOCAL synchronous_commit = off"))
-
-
 def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if row is not None else {}
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from actors.runtime.ref import ActorRef
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from actors.runtime.system import ActorSystem
 
@@ -38,28 +39,61 @@ class EntityContext:
     the event stream.  One context per activation."""
 
     def __init__(self, ref: ActorRef, system: ActorSystem, services: Any, *,
-                 set_reminder: Callable[..., Any], cancel_reminder: Callable[..., Any],
+                 store_reminder: Callable[..., Any], schedule_reminder: Callable[..., None],
                  start_timer: Callable[..., None], cancel_timer: Callable[[str], None],
                  publish: Callable[[dict[str, Any]], None]) -> None:
         self.ref = ref
         self.system = system
         self.services = services
-        self._set_reminder = set_reminder
-        self._cancel_reminder = cancel_reminder
+        self._store_reminder = store_reminder
+        self._schedule_reminder = schedule_reminder
         self._start_timer = start_timer
         self._cancel_timer = cancel_timer
         self._publish = publish
+        self._transaction: AsyncConnection | None = None
+        self._after_commit: list[tuple[str, datetime | None, dict[str, Any]]] = []
 
     @property
     def db(self) -> AsyncEngine:
         return self.services.db
 
-    async def set_reminder(self, name: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
-        """A durable reminder: survives passivation and a crash of the host; replaces one of the same name."""
-        await self._set_reminder(self.ref, name, due_at, payload or {})
+    @asynccontextmanager
+    async def transaction(self, *, relaxed: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One database transaction of this entity.  Reminders set or cancelled with ``conn=`` the
+        connection it yields are written in it and scheduled once it commits, so the entity's state and
+        its reminders change together or not at all.  ``relaxed``: the commit returns before its WAL
+        reaches the disk (still atomic; a server crash may lose it), for writes rebuilt from durable
+        input such as the inbox."""
+        async with self.db.begin() as conn:
+            if relaxed:
+                await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            self._transaction, self._after_commit = conn, []
+            try:
+                yield conn
+            finally:
+                self._transaction = None
+        scheduled, self._after_commit = self._after_commit, []
+        for name, due_at, payload in scheduled:
+            self._schedule_reminder(self.ref, name, due_at, payload)
 
-    async def cancel_reminder(self, name: str) -> None:
-        await self._cancel_reminder(self.ref, name)
+    async def set_reminder(self, name: str, due_at: datetime, payload: dict[str, Any] | None = None, *,
+                           conn: AsyncConnection | None = None) -> None:
+        """A durable reminder: survives passivation and a crash of the host; replaces one of the same name.
+        With ``conn`` (from :meth:`transaction`) it is written in that transaction."""
+        await self._change_reminder(name, due_at, payload or {}, conn)
+
+    async def cancel_reminder(self, name: str, *, conn: AsyncConnection | None = None) -> None:
+        await self._change_reminder(name, None, {}, conn)
+
+    async def _change_reminder(self, name: str, due_at: datetime | None, payload: dict[str, Any],
+                               conn: AsyncConnection | None) -> None:
+        if conn is not None and conn is not self._transaction:
+            raise ValueError("a reminder written in a transaction needs the connection of ctx.transaction()")
+        await self._store_reminder(self.ref, name, due_at, payload, conn)
+        if conn is None:
+            self._schedule_reminder(self.ref, name, due_at, payload)
+        else:
+            self._after_commit.append((name, due_at, payload))
 
     def start_timer(self, name: str, delay_s: float, payload: Any = None) -> None:
         """An in-memory timer: lost on passivation or crash; replaces one of the same name."""

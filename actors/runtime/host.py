@@ -123,7 +123,7 @@ class EntityHost:
             ref = ActorRef(self.settings.kind, entity_id)
             context = EntityContext(
                 ref, self.system, self.services,
-                set_reminder=self._set_reminder, cancel_reminder=self._cancel_reminder,
+                store_reminder=self._store_reminder, schedule_reminder=self._schedule_reminder,
                 start_timer=lambda name, delay, payload: self._start_timer(entity_id, name, delay, payload),
                 cancel_timer=lambda name: self._cancel_timer(entity_id, name),
                 publish=self._publish,
@@ -221,13 +221,20 @@ class EntityHost:
         if activation is not None and (timer := activation.timers.pop(name, None)) is not None:
             timer.cancel()
 
-    async def _set_reminder(self, ref: ActorRef, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
-        await self.reminders.upsert(ref.kind, ref.id, name, self.settings.shard, due_at, payload)
-        self.clock.set(ref.id, name, due_at, payload)
+    async def _store_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any],
+                              conn: Any = None) -> None:
+        """Write (``due_at`` None: delete) a reminder's row, in ``conn``'s transaction when given."""
+        if due_at is None:
+            await self.reminders.delete(ref.kind, ref.id, name, conn=conn)
+        else:
+            await self.reminders.upsert(ref.kind, ref.id, name, self.settings.shard, due_at, payload, conn=conn)
 
-    async def _cancel_reminder(self, ref: ActorRef, name: str) -> None:
-        await self.reminders.delete(ref.kind, ref.id, name)
-        self.clock.cancel(ref.id, name)
+    def _schedule_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any]) -> None:
+        """Put a stored reminder on (``due_at`` None: off) this host's clock."""
+        if due_at is None:
+            self.clock.cancel(ref.id, name)
+        else:
+            self.clock.set(ref.id, name, due_at, payload)
 
     async def fire_due_reminders(self, now: datetime | None = None) -> int:
         """Schedule every reminder of this shard due now or within the look-ahead; returns how many

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_core.models import Reminder
 
@@ -27,10 +27,13 @@ class DueReminder:
 
 
 class ReminderStore(Protocol):
-    async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
-                     payload: dict[str, Any]) -> None: ...
+    """``conn``: write in that open transaction instead of a transaction of one's own."""
 
-    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None) -> None: ...
+    async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
+                     payload: dict[str, Any], conn: AsyncConnection | None = None) -> None: ...
+
+    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None,
+                     conn: AsyncConnection | None = None) -> None: ...
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]: ...
 
@@ -42,10 +45,11 @@ class MemoryReminderStore:
         self.rows: dict[tuple[str, str, str], tuple[int, datetime, dict[str, Any]]] = {}
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
-                     payload: dict[str, Any]) -> None:
+                     payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
         self.rows[(kind, entity_id, name)] = (shard, due_at, payload)
 
-    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None) -> None:
+    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None,
+                     conn: AsyncConnection | None = None) -> None:
         row = self.rows.get((kind, entity_id, name))
         if row is not None and (due_at is None or row[1] == due_at):
             del self.rows[(kind, entity_id, name)]
@@ -64,22 +68,28 @@ class PgReminderStore:
         self.engine = engine
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
-                     payload: dict[str, Any]) -> None:
+                     payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
         statement = insert(Reminder).values(kind=kind, entity_id=entity_id, name=name, shard=shard,
                                             due_at=due_at, payload=payload)
         statement = statement.on_conflict_do_update(
             index_elements=[Reminder.kind, Reminder.entity_id, Reminder.name],
             set_={"shard": shard, "due_at": due_at, "payload": payload})
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
+        await self._write(statement, conn)
 
-    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None) -> None:
+    async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None,
+                     conn: AsyncConnection | None = None) -> None:
         statement = delete(Reminder).where(Reminder.kind == kind, Reminder.entity_id == entity_id,
                                            Reminder.name == name)
         if due_at is not None:
             statement = statement.where(Reminder.due_at == due_at)
-        async with self.engine.begin() as conn:
+        await self._write(statement, conn)
+
+    async def _write(self, statement: Any, conn: AsyncConnection | None) -> None:
+        if conn is not None:
             await conn.execute(statement)
+            return
+        async with self.engine.begin() as own:
+            await own.execute(statement)
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]:
         statement = (select(Reminder.entity_id, Reminder.name, Reminder.due_at, Reminder.payload)
