@@ -66,9 +66,13 @@ def sync_engine(url: str | None = None, **kwargs: object) -> Engine:
 
 
 def async_engine(url: str | None = None, pool_size: int = 5, **kwargs: object) -> AsyncEngine:
+    """The engine of a service process.  No ping on checkout (a round trip on every transaction): a
+    connection the server dropped fails its one use, which invalidates every older connection of the
+    pool at once, and the work is done again by whoever owns it (the inbox re-delivers, an API client
+    sends again)."""
     return create_async_engine(
         _driver_url(url or resolve_url()), pool_size=pool_size, max_overflow=pool_size,
-        pool_pre_ping=True, pool_timeout=30, **kwargs,
+        pool_pre_ping=False, pool_timeout=30, **kwargs,
     )
 
 
