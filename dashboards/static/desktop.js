@@ -2,7 +2,7 @@
    workspace (thread, ticket, SLA timer, classification, status, notes, replies, transfer, click-to-call),
    the client card, client search, a ticket by hand and own statistics. */
 "use strict";
-const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null};
+const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}};
 const BREAK_REASONS = ["lunch", "rest", "training", "meeting"];
 const REPEAT_WINDOW_MS = 72 * 3600 * 1000;
 
@@ -80,9 +80,15 @@ function showConversation(view) {
     el("div", {}, m.text),
     attachmentsOf(m)));
   const transitions = (D.vocab.transitions[ticket.status] || []);
-  const reply = el("textarea", {id: "reply-text", "aria-label": t("desktop.reply")});
+  // The thread is drawn again on every live event of the conversation: what the agent is typing survives it.
+  const reply = el("textarea", {id: "reply-text", "aria-label": t("desktop.reply"), on: {input: () => { D.drafts[key] = reply.value; delete D.replyKeys[key]; }}});
   reply.placeholder = t("desktop.reply_placeholder");
-  const templates = el("select", {id: "template", "aria-label": t("desktop.template"), on: {change: e => { if (e.target.value) reply.value = t("template." + e.target.value); }}},
+  const typing = document.activeElement && document.activeElement.id === "reply-text";
+  reply.value = D.drafts[key] || "";
+  const draft = text => { reply.value = text; D.drafts[key] = text; delete D.replyKeys[key]; };
+  // One key per draft: a send retried after a lost answer is not delivered twice.
+  const replyKey = () => D.replyKeys[key] || (D.replyKeys[key] = `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const templates = el("select", {id: "template", "aria-label": t("desktop.template"), on: {change: e => { if (e.target.value) draft(t("template." + e.target.value)); }}},
     el("option", {value: ""}, t("desktop.template")), D.vocab.templates.map(k => el("option", {value: k}, k)));
   const classify = el("form", {id: "classify", class: "row"},
     select("category", Object.keys(D.vocab.categories), ticket.category, v => t(D.vocab.categories[v], v)),
@@ -100,14 +106,15 @@ function showConversation(view) {
     const body = {reason: f.get("reason")}; if (f.get("agent_id")) body.agent_id = Number(f.get("agent_id")); else body.queue = f.get("queue");
     await api("POST", path + "/transfer", body); toast(t("desktop.transfer")); });
   const send = el("button", {id: "send", class: "primary", on: {click: async () => {
-    await api("POST", path + "/reply", {text: reply.value, dedupe_key: String(Date.now())}); reply.value = ""; openConversation(key); }}}, t("desktop.reply"));
+    await api("POST", path + "/reply", {text: reply.value, dedupe_key: replyKey()}); draft(""); openConversation(key); }}}, t("desktop.reply"));
   const note = el("button", {id: "add-note", on: {click: async () => {
-    await api("POST", path + "/notes", {text: reply.value}); reply.value = ""; openConversation(key); }}}, t("desktop.add_note"));
+    await api("POST", path + "/notes", {text: reply.value}); draft(""); openConversation(key); }}}, t("desktop.add_note"));
   document.getElementById("thread").replaceChildren(
     el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
       el("span", {}, t("desktop.sla") + ": "), slaLine(ticket)),
     el("div", {id: "messages"}, thread), classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer);
   document.getElementById("thread").className = "";
+  if (typing) reply.focus();
   renderCard(view.card, ticket);
   tickSla();
 }

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
+from actors.messages import GetAgent
+from actors.runtime import ActorRef
 from dashboards.context import GATEWAY
 from tests.support.engine import add_client
 
 SITE_KEY = {"X-Api-Key": "sandbox-webchat-key"}
 
 
-async def post_chat(site, thread: str, text: str, phone: str) -> None:
+async def post_chat(site, thread: str, text: str, phone: str, n: int = 1) -> None:
     async with ClientSession() as http:
         response = await http.post(site.make_url("/api/v1/inbound/site_chat"), headers=SITE_KEY, json={
-            "thread": thread, "dedupe_key": f"{thread}-1", "from": {"kind": "phone", "value": phone}, "text": text})
+            "thread": thread, "dedupe_key": f"{thread}-{n}", "from": {"kind": "phone", "value": phone}, "text": text})
         assert response.status == 202
 
 
@@ -36,12 +38,14 @@ async def test_agent_logs_in_takes_an_offer_and_replies(engine, site, browser, s
     assert await browser.wait_for("document.querySelector('#sla-timer') && document.querySelector('#sla-timer').textContent.length > 0")
 
     await browser.fill("#reply-text", "Роботи завершать до 18:00")
+    await post_chat(site, "b-1", "Дякую, чекаю", "+380931112233", n=2)  # the thread is drawn again live
+    await browser.wait_for("document.querySelector('#messages').textContent.includes('Дякую, чекаю')")
+    assert await browser.js("document.querySelector('#reply-text').value") == "Роботи завершать до 18:00"
     await browser.click("#send")
     await browser.wait_for("document.querySelector('#messages').textContent.includes('Роботи завершать до 18:00')")
     await browser.click("#go-break")
     await browser.wait_for("document.querySelector('#state').dataset.state === 'break'")
-    view = await engine.system.ask(__import__("actors.runtime", fromlist=["ActorRef"]).ActorRef("agent", str(agent_id)),
-                                   __import__("actors.messages", fromlist=["GetAgent"]).GetAgent())
+    view = await engine.system.ask(ActorRef("agent", str(agent_id)), GetAgent())
     assert view["state"] == "break"
 
 
