@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from actors import messages as m
@@ -19,8 +18,8 @@ from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
 from channels.base import ChannelError, DeliveryReceipt, Inbound, Outbound, WebhookReply
 from channels.serialization import inbound_to_json
+from crm_core import driver_sql
 from crm_core import tickets as ticket_store
-from crm_core.models import InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +68,11 @@ class InboxWriter:
         payload = inbound_to_json(inbound)
         payload["thread_key"] = thread_key
         shard = self.system.shard(ActorRef("conversation", thread_key))
-        statement = (insert(InboxItem.__table__)
-                     .values(dedupe_key=inbound.dedupe_key, channel=inbound.channel, thread_key=thread_key,
-                             shard=shard, payload=payload)
-                     .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboxItem.id))
         async with self.engine.begin() as conn:
-            inbox_id = (await conn.execute(statement)).scalar()
+            inbox_id = await driver_sql.fetch_value(
+                conn, "INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload) VALUES (%s, %s, %s, %s, %s)"
+                      " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                (inbound.dedupe_key, inbound.channel, thread_key, shard, driver_sql.Jsonb(payload)))
         if inbox_id is not None:
             self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
         return inbox_id

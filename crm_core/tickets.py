@@ -10,115 +10,139 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.models import Conversation, InboxItem, Message, Ticket, TicketEvent, TicketLink
+from crm_core import driver_sql as sql
+from crm_core.driver_sql import Jsonb
+from crm_core.models import Conversation, Message, Ticket
 
-TICKET_COLUMNS = [c for c in Ticket.__table__.c]
+_CONVERSATION = ", ".join(c.name for c in Conversation.__table__.c)
+_TICKET = ", ".join(c.name for c in Ticket.__table__.c)
+_JSON_COLUMNS = {"state", "attributes", "data", "payload"}
 
 
 def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if row is not None else {}
 
 
+def _value(column: str, value: Any) -> Any:
+    return Jsonb(value) if column in _JSON_COLUMNS and value is not None else value
+
+
+def _assignments(table: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """``a = %s, b = %s`` for columns of ``table`` (a name outside it is a programming error)."""
+    unknown = set(values) - set(table.c.keys())
+    if unknown:
+        raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+    return ", ".join(f"{column} = %s" for column in values), [_value(c, v) for c, v in values.items()]
+
+
 async def open_conversation(conn: AsyncConnection, thread_key: str, channel: str) -> dict[str, Any]:
     """The open conversation of a thread, created if there is none."""
-    statement = (pg_insert(Conversation.__table__)
-                 .values(thread_key=thread_key, channel=channel, status="open", routing_state="new", state={})
-                 .on_conflict_do_nothing(index_elements=["thread_key"], index_where=text("status = 'open'"))
-                 .returning(*Conversation.__table__.c))
-    row = (await conn.execute(statement)).first()
-    if row is None:
-        row = (await conn.execute(select(*Conversation.__table__.c).where(
-            Conversation.thread_key == thread_key, Conversation.status == "open"))).first()
-    return row_dict(row)
+    row = await sql.fetch_one(conn, (
+        "INSERT INTO conversations (thread_key, channel, status, routing_state, state)"
+        " VALUES (%s, %s, 'open', 'new', '{}') ON CONFLICT (thread_key) WHERE status = 'open' DO NOTHING"
+        f" RETURNING {_CONVERSATION}"), (thread_key, channel))
+    return row if row is not None else await find_open_conversation(conn, thread_key) or {}
 
 
 async def find_open_conversation(conn: AsyncConnection, thread_key: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(*Conversation.__table__.c).where(
-        Conversation.thread_key == thread_key, Conversation.status == "open"))).first()
-    return row_dict(row) if row is not None else None
+    return await sql.fetch_one(conn, f"SELECT {_CONVERSATION} FROM conversations"
+                                     " WHERE thread_key = %s AND status = 'open'", (thread_key,))
 
 
 async def latest_conversation(conn: AsyncConnection, thread_key: str) -> dict[str, Any] | None:
     """The newest conversation of a thread, open or closed."""
-    row = (await conn.execute(select(*Conversation.__table__.c).where(Conversation.thread_key == thread_key)
-                              .order_by(Conversation.id.desc()).limit(1))).first()
-    return row_dict(row) if row is not None else None
+    return await sql.fetch_one(conn, f"SELECT {_CONVERSATION} FROM conversations WHERE thread_key = %s"
+                                     " ORDER BY id DESC LIMIT 1", (thread_key,))
 
 
 async def update_conversation(conn: AsyncConnection, conversation_id: int, **values: Any) -> None:
-    await conn.execute(update(Conversation.__table__).where(Conversation.id == conversation_id)
-                       .values(**values, updated_at=func.now()))
+    assignments, params = _assignments(Conversation.__table__, values)
+    await sql.execute(conn, f"UPDATE conversations SET {assignments}, updated_at = now() WHERE id = %s",
+                      (*params, conversation_id))
 
 
 async def store_message(conn: AsyncConnection, *, conversation_id: int, ticket_id: int | None, direction: str,
                         author: str, text_: str, dedupe_key: str, attachments: list[dict[str, Any]] | None = None,
                         external_id: str | None = None, at: datetime | None = None) -> int | None:
     """Store one message; None when a message with this dedupe key is already stored."""
-    statement = (pg_insert(Message.__table__)
-                 .values(conversation_id=conversation_id, ticket_id=ticket_id, direction=direction,
-                         author=author, text=text_, dedupe_key=dedupe_key,
-                         attachments={"items": attachments or []}, external_id=external_id,
-                         at=at or datetime.now(UTC))
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Message.id))
-    return (await conn.execute(statement)).scalar()
+    return await sql.fetch_value(conn, (
+        "INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
+        " external_id, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"),
+        (conversation_id, ticket_id, direction, author, text_, dedupe_key, Jsonb({"items": attachments or []}),
+         external_id, at or datetime.now(UTC)))
 
 
 async def set_message_ticket(conn: AsyncConnection, message_id: int, ticket_id: int) -> None:
-    await conn.execute(update(Message.__table__).where(Message.id == message_id).values(ticket_id=ticket_id))
+    await sql.execute(conn, "UPDATE messages SET ticket_id = %s WHERE id = %s", (ticket_id, message_id))
 
 
 async def next_ticket_number(conn: AsyncConnection, number_format: str) -> str:
-    seq = (await conn.execute(text("SELECT nextval('ticket_number_seq')"))).scalar_one()
+    seq = await sql.fetch_value(conn, "SELECT nextval('ticket_number_seq')")
     return number_format.format(year=datetime.now(UTC).year % 100, seq=seq)
 
 
 async def create_ticket(conn: AsyncConnection, *, number: str, **values: Any) -> dict[str, Any]:
-    statement = insert(Ticket.__table__).values(number=number, **values).returning(*TICKET_COLUMNS)
-    return row_dict((await conn.execute(statement)).first())
+    """Insert a ticket; columns not named take the model's defaults."""
+    row = {column.name: column.default.arg for column in Ticket.__table__.c
+           if column.default is not None and not callable(column.default.arg)}
+    row.update(number=number, **values)
+    _assignments(Ticket.__table__, row)
+    columns = ", ".join(row)
+    placeholders = ", ".join(["%s"] * len(row))
+    created = await sql.fetch_one(conn, f"INSERT INTO tickets ({columns}) VALUES ({placeholders}) RETURNING {_TICKET}",
+                                  [_value(c, v) for c, v in row.items()])
+    return created or {}
 
 
 async def load_ticket(conn: AsyncConnection, ticket_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(select(*TICKET_COLUMNS).where(Ticket.id == ticket_id))).first()
-    return row_dict(row) if row is not None else None
+    return await sql.fetch_one(conn, f"SELECT {_TICKET} FROM tickets WHERE id = %s", (ticket_id,))
 
 
 async def update_ticket(conn: AsyncConnection, ticket_id: int, **values: Any) -> None:
-    await conn.execute(update(Ticket.__table__).where(Ticket.id == ticket_id)
-                       .values(**values, updated_at=func.now()))
+    assignments, params = _assignments(Ticket.__table__, values)
+    await sql.execute(conn, f"UPDATE tickets SET {assignments}, updated_at = now() WHERE id = %s", (*params, ticket_id))
 
 
 async def add_events(conn: AsyncConnection, ticket_id: int, events: Iterable[tuple[str, str, dict[str, Any]]],
                      at: datetime | None = None) -> None:
     """Append ticket events: (author, kind, data) each, all stamped with the same instant."""
-    rows = [{"ticket_id": ticket_id, "author": author, "kind": kind, "data": data,
-             "at": at or datetime.now(UTC)} for author, kind, data in events]
-    if rows:
-        await conn.execute(insert(TicketEvent.__table__), rows)
+    stamp, rows = at or datetime.now(UTC), list(events)
+    if len(rows) == 1:
+        author, kind, data = rows[0]
+        await sql.execute(conn, "INSERT INTO ticket_events (ticket_id, author, kind, data, at)"
+                                " VALUES (%s, %s, %s, %s, %s)", (ticket_id, author, kind, Jsonb(data), stamp))
+    elif rows:
+        await sql.execute(conn, "INSERT INTO ticket_events (ticket_id, author, kind, data, at)"
+                                " SELECT %s, e.author, e.kind, e.data, %s"
+                                " FROM ROWS FROM (jsonb_to_recordset(%s) AS (author text, kind text, data jsonb))"
+                                " WITH ORDINALITY AS e(author, kind, data, n)"
+                                " ORDER BY e.n",
+                          (ticket_id, stamp, Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in rows])))
 
 
 async def recent_tickets_of_client(conn: AsyncConnection, client_id: int, since: datetime,
                                    exclude_ticket: int | None = None) -> list[dict[str, Any]]:
-    statement = (select(Ticket.id, Ticket.number, Ticket.channel, Ticket.created_at, Ticket.status)
-                 .where(Ticket.client_id == client_id, Ticket.created_at >= since)
-                 .order_by(Ticket.created_at.desc()).limit(20))
-    if exclude_ticket is not None:
-        statement = statement.where(Ticket.id != exclude_ticket)
-    return [row_dict(r) for r in (await conn.execute(statement)).all()]
+    return await sql.fetch_all(conn, (
+        "SELECT id, number, channel, created_at, status FROM tickets"
+        " WHERE client_id = %s AND created_at >= %s AND id IS DISTINCT FROM %s"
+        " ORDER BY created_at DESC LIMIT 20"), (client_id, since, exclude_ticket))
 
 
 async def link_tickets(conn: AsyncConnection, ticket_id: int, related: Iterable[int], kind: str) -> None:
-    rows = [{"ticket_id": ticket_id, "related_ticket_id": r, "kind": kind} for r in related]
-    if rows:
-        await conn.execute(pg_insert(TicketLink.__table__).values(rows).on_conflict_do_nothing())
+    related = list(related)
+    if related:
+        await sql.execute(conn, "INSERT INTO ticket_links (ticket_id, related_ticket_id, kind)"
+                                " SELECT %s, r, %s FROM unnest(%s::bigint[]) AS r ON CONFLICT DO NOTHING",
+                          (ticket_id, kind, related))
 
 
 async def mark_inbox_processed(conn: AsyncConnection, inbox_id: int) -> None:
-    await conn.execute(update(InboxItem.__table__).where(InboxItem.id == inbox_id, InboxItem.processed_at.is_(None))
-                       .values(processed_at=func.now()))
+    await sql.execute(conn, "UPDATE inbox SET processed_at = now() WHERE id = %s AND processed_at IS NULL",
+                      (inbox_id,))
 
 
 async def conversation_messages(conn: AsyncConnection, conversation_id: int, limit: int = 200) -> list[dict[str, Any]]:
@@ -129,8 +153,7 @@ async def conversation_messages(conn: AsyncConnection, conversation_id: int, lim
 
 
 async def ticket_by_number(conn: AsyncConnection, number: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(*TICKET_COLUMNS).where(Ticket.number == number))).first()
-    return row_dict(row) if row is not None else None
+    return await sql.fetch_one(conn, f"SELECT {_TICKET} FROM tickets WHERE number = %s", (number,))
 
 
 async def open_thread_of_ticket(conn: AsyncConnection, number: str) -> str | None:

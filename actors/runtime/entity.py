@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from actors.runtime.ref import ActorRef
+from crm_core import driver_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -66,7 +67,7 @@ class EntityContext:
         input such as the inbox."""
         async with self.db.begin() as conn:
             if relaxed:
-                await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                await driver_sql.execute(conn, "SET LOCAL synchronous_commit = off")
             self._transaction, self._after_commit = conn, []
             try:
                 yield conn

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm_core.models import Reminder
+from crm_core import driver_sql
+from crm_core.driver_sql import Jsonb
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,32 +68,28 @@ class PgReminderStore:
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
                      payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
-        statement = insert(Reminder).values(kind=kind, entity_id=entity_id, name=name, shard=shard,
-                                            due_at=due_at, payload=payload)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Reminder.kind, Reminder.entity_id, Reminder.name],
-            set_={"shard": shard, "due_at": due_at, "payload": payload})
-        await self._write(statement, conn)
+        await self._write(
+            "INSERT INTO reminders (kind, entity_id, name, shard, due_at, payload) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (kind, entity_id, name) DO UPDATE"
+            " SET shard = excluded.shard, due_at = excluded.due_at, payload = excluded.payload",
+            (kind, entity_id, name, shard, due_at, Jsonb(payload)), conn)
 
     async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None,
                      conn: AsyncConnection | None = None) -> None:
-        statement = delete(Reminder).where(Reminder.kind == kind, Reminder.entity_id == entity_id,
-                                           Reminder.name == name)
-        if due_at is not None:
-            statement = statement.where(Reminder.due_at == due_at)
-        await self._write(statement, conn)
+        await self._write("DELETE FROM reminders WHERE kind = %s AND entity_id = %s AND name = %s"
+                          " AND (%s::timestamptz IS NULL OR due_at = %s)", (kind, entity_id, name, due_at, due_at), conn)
 
-    async def _write(self, statement: Any, conn: AsyncConnection | None) -> None:
+    async def _write(self, statement: str, params: tuple[Any, ...], conn: AsyncConnection | None) -> None:
         if conn is not None:
-            await conn.execute(statement)
+            await driver_sql.execute(conn, statement, params)
             return
         async with self.engine.begin() as own:
-            await own.execute(statement)
+            await driver_sql.execute(own, statement, params)
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]:
-        statement = (select(Reminder.entity_id, Reminder.name, Reminder.due_at, Reminder.payload)
-                     .where(Reminder.kind == kind, Reminder.shard == shard, Reminder.due_at <= now)
-                     .order_by(Reminder.due_at).limit(limit))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(statement)).all()
-        return [DueReminder(*row) for row in rows]
+            rows = await driver_sql.fetch_all(
+                conn, "SELECT entity_id, name, due_at, payload FROM reminders"
+                      " WHERE kind = %s AND shard = %s AND due_at <= %s ORDER BY due_at LIMIT %s",
+                (kind, shard, now, limit))
+        return [DueReminder(r["entity_id"], r["name"], r["due_at"], r["payload"]) for r in rows]

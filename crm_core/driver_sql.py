@@ -1,0 +1,86 @@
+"""Statements of the busiest paths (a contact's inbox row, its conversation, message, ticket and events)
+sent straight to the driver under a SQLAlchemy connection: the same transaction, a third of the client
+CPU of a compiled SQLAlchemy statement (the figure that limits how many contacts a host opens a second).
+
+A connection the server dropped is invalidated in SQLAlchemy's pool as if SQLAlchemy had seen the
+error, so the pool replaces it and callers see the same :class:`sqlalchemy.exc.DBAPIError` they would
+see from a compiled statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["Jsonb", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value"]
+
+
+async def _driver(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    proxied = conn.sync_connection.connection if conn.sync_connection is not None else None
+    if proxied is None or proxied.driver_connection is None:
+        proxied = await conn.get_raw_connection()
+    return proxied.driver_connection  # type: ignore[return-value]
+
+
+async def _failed(conn: AsyncConnection, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
+    """The driver's error as SQLAlchemy reports it; a lost connection is invalidated in the pool."""
+    lost = isinstance(error, psycopg.OperationalError)
+    if lost:
+        await conn.invalidate(error)
+    wrapped = DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost)
+    return wrapped  # type: ignore[no-any-return]
+
+
+async def fetch_one(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    driver = await _driver(conn)
+    try:
+        async with driver.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(sql, params)
+            return await cursor.fetchone()
+    except psycopg.Error as error:
+        raise await _failed(conn, sql, params, error) from error
+
+
+async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    driver = await _driver(conn)
+    try:
+        async with driver.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(sql, params)
+            return await cursor.fetchall()
+    except psycopg.Error as error:
+        raise await _failed(conn, sql, params, error) from error
+
+
+async def fetch_value(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    driver = await _driver(conn)
+    try:
+        async with driver.cursor() as cursor:
+            await cursor.execute(sql, params)
+            row = await cursor.fetchone()
+    except psycopg.Error as error:
+        raise await _failed(conn, sql, params, error) from error
+    return row[0] if row is not None else None
+
+
+async def execute(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> None:
+    driver = await _driver(conn)
+    try:
+        await driver.execute(sql, params)
+    except psycopg.Error as error:
+        raise await _failed(conn, sql, params, error) from error
+
+
+async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    driver = await _driver(conn)
+    try:
+        async with driver.cursor() as cursor:
+            await cursor.executemany(sql, rows)
+    except psycopg.Error as error:
+        raise await _failed(conn, sql, rows, error) from error
