@@ -9,17 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from actors import messages as m
-from actors.runtime import ActorRef, ActorSystem
+from actors.inbox import InboxWriter
+from actors.runtime import ActorSystem
 from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
-from channels.base import ChannelError, DeliveryReceipt, Inbound, Outbound, WebhookReply
-from channels.serialization import inbound_to_json
-from crm_core import driver_sql
-from crm_core import tickets as ticket_store
+from channels.base import ChannelError, DeliveryReceipt, Outbound, WebhookReply
 
 log = logging.getLogger(__name__)
 
@@ -50,57 +46,6 @@ class LocalCrm:
 
         async with self.engine.connect() as conn:
             return await search(conn, query)
-
-
-class InboxWriter:
-    """The sink of every channel: stores an inbound item durably, then hands it to its conversation.
-
-    Storing is idempotent by ``dedupe_key``; the conversation is told after the commit, and an item whose
-    host died before handling it is delivered again by :meth:`redeliver_pending`.
-    """
-
-    def __init__(self, engine: AsyncEngine, system: ActorSystem) -> None:
-        self.engine = engine
-        self.system = system
-
-    async def store(self, inbound: Inbound) -> int | None:
-        thread_key = await self._thread_of(inbound)
-        payload = inbound_to_json(inbound)
-        payload["thread_key"] = thread_key
-        shard = self.system.shard(ActorRef("conversation", thread_key))
-        async with self.engine.begin() as conn:
-            inbox_id = await driver_sql.fetch_value(
-                conn, "INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload) VALUES (%s, %s, %s, %s, %s)"
-                      " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                (inbound.dedupe_key, inbound.channel, thread_key, shard, driver_sql.Jsonb(payload)))
-        if inbox_id is not None:
-            self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
-        return inbox_id
-
-    async def _thread_of(self, inbound: Inbound) -> str:
-        """An e-mail whose headers lost the thread but whose subject names a ticket joins that ticket."""
-        number = inbound.metadata.get("ticket_number") if inbound.channel == "email" else None
-        if not number:
-            return inbound.thread_key
-        async with self.engine.connect() as conn:
-            if await ticket_store.find_open_conversation(conn, inbound.thread_key) is not None:
-                return inbound.thread_key
-            thread = await ticket_store.open_thread_of_ticket(conn, str(number))
-        return thread or inbound.thread_key
-
-    async def redeliver_pending(self, shard: int, older_than_s: float, skip: list[int] | None = None,
-                                limit: int = 100) -> int:
-        """Hand again to their conversations the items of one shard stored but not handled in time;
-        ``skip`` names the items still waiting in a mailbox (slow, not lost)."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(text(
-                "SELECT id, thread_key, payload FROM inbox WHERE shard = :shard AND processed_at IS NULL"
-                " AND received_at < now() - make_interval(secs => :age) AND id <> ALL(:skip)"
-                " ORDER BY id LIMIT :limit"),
-                {"shard": shard, "age": older_than_s, "skip": skip or [], "limit": limit})).all()
-        for inbox_id, thread_key, payload in rows:
-            self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
-        return len(rows)
 
 
 class RemoteChannel:

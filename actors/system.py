@@ -17,12 +17,13 @@ from typing import Any
 from actors.channel_actor import ChannelRunner
 from actors.chatbot_front import ChatbotFront, load_chatbot
 from actors.event_hub import EventHub
+from actors.inbox import InboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.ray_host import load_symbol, start_host
 from actors.runtime.reminders import PgReminderStore
 from actors.runtime.system import RayTransport
-from actors.services import ChannelDirectory, HubClient, InboxWriter, LocalCrm, RemoteChannel, Services
+from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
 from crm_core.database import async_engine, migrate, resolve_url
 

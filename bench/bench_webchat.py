@@ -27,7 +27,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from actors.event_hub import EventHub
-from actors.services import HubClient, InboxWriter
+from actors.inbox import InboxWriter
+from actors.services import HubClient
 from actors.settings import Settings
 from bench.common import bench_database_url, percentile
 from crm_core.database import async_engine

@@ -9,7 +9,8 @@ see from a compiled statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -18,7 +19,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Jsonb", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value"]
+__all__ = ["Jsonb", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
 
 
 async def _driver(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
@@ -84,3 +85,17 @@ async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[
             await cursor.executemany(sql, rows)
     except psycopg.Error as error:
         raise await _failed(conn, sql, rows, error) from error
+
+
+@asynccontextmanager
+async def pipeline(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Statements whose results nobody reads are sent without waiting, together with the next statement
+    that is read (or the end of the block): a transaction of many writes costs a few round trips.  Only
+    statements of this module may run inside (SQLAlchemy's own read results the pipeline has not
+    fetched yet)."""
+    driver = await _driver(conn)
+    try:
+        async with driver.pipeline():
+            yield
+    except psycopg.Error as error:
+        raise await _failed(conn, "(pipeline)", (), error) from error

@@ -44,8 +44,10 @@ class HostActor:
     async def ask(self, entity_id: str, message: Any) -> Any:
         return await self.host.ask(entity_id, message)
 
-    async def tell(self, entity_id: str, message: Any) -> None:
-        self.host.tell(entity_id, message)
+    async def tell_many(self, messages: list[tuple[str, Any]]) -> None:
+        """Messages for entities of this host, each into its entity's mailbox in the order given."""
+        for entity_id, message in messages:
+            self.host.tell(entity_id, message)
 
     async def describe(self) -> dict[str, Any]:
         return {**self.host.describe(), "pid": os.getpid(), "node": _node_id()}

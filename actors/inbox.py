@@ -1,0 +1,137 @@
+"""The inbox: the sink of every channel.  An inbound item is stored durably before the channel is told
+it was taken, then handed to its conversation.
+
+Storing is idempotent by ``dedupe_key``; the conversation is told after the commit, and an item whose
+host died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
+
+Items arriving while a commit is on its way are stored together by the next one (group commit): under
+load one INSERT and one commit take many items, and their conversations are told in one message per
+host, instead of a round trip, a WAL flush and a Ray call each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from actors import messages as m
+from actors.runtime import ActorRef, ActorSystem
+from channels.base import Inbound
+from channels.serialization import inbound_to_json
+from crm_core import driver_sql
+from crm_core import tickets as ticket_store
+
+log = logging.getLogger(__name__)
+
+#: At most this many items in one INSERT.
+BATCH_LIMIT = 500
+
+_INSERT = ("INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload)"
+           " SELECT k, c, t, s, p::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[])"
+           " AS i(k, c, t, s, p) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+
+
+@dataclass(eq=False)
+class _Pending:
+    dedupe_key: str
+    channel: str
+    thread_key: str
+    shard: int
+    payload: dict[str, Any]
+    body: str
+    stored: asyncio.Future[int | None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class InboxWriter:
+    def __init__(self, engine: AsyncEngine, system: ActorSystem) -> None:
+        self.engine = engine
+        self.system = system
+        self._waiting: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def store(self, inbound: Inbound) -> int | None:
+        """Store one item; its inbox id, or None when an item with its dedupe key was stored before."""
+        thread_key = await self._thread_of(inbound)
+        payload = inbound_to_json(inbound)
+        payload["thread_key"] = thread_key
+        item = _Pending(inbound.dedupe_key, inbound.channel, thread_key,
+                        self.system.shard(ActorRef("conversation", thread_key)), payload, json.dumps(payload))
+        self._waiting.append(item)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting(), name="inbox-commit")
+        return await item.stored
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
+            try:
+                await self._commit(batch)
+            except DBAPIError as error:
+                if error.connection_invalidated or len(batch) == 1:
+                    _fail(batch, error)
+                else:  # one bad item must not refuse the others: store them one by one
+                    for item in batch:
+                        await self._commit_alone(item)
+            except Exception as error:  # noqa: BLE001 - every waiting caller must hear of it
+                _fail(batch, error)
+
+    async def _commit_alone(self, item: _Pending) -> None:
+        try:
+            await self._commit([item])
+        except Exception as error:  # noqa: BLE001
+            _fail([item], error)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        first: dict[str, _Pending] = {}
+        for item in batch:
+            first.setdefault(item.dedupe_key, item)
+        rows = list(first.values())
+        async with self.engine.begin() as conn:
+            stored = await driver_sql.fetch_all(conn, _INSERT, (
+                [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
+                [i.shard for i in rows], [i.body for i in rows]))
+        ids = {row["dedupe_key"]: row["id"] for row in stored}
+        for item in batch:
+            inbox_id = ids.get(item.dedupe_key) if first[item.dedupe_key] is item else None
+            if inbox_id is not None:
+                self.system.tell(ActorRef("conversation", item.thread_key), m.InboxDelivery(inbox_id, item.payload))
+            if not item.stored.done():
+                item.stored.set_result(inbox_id)
+
+    async def _thread_of(self, inbound: Inbound) -> str:
+        """An e-mail whose headers lost the thread but whose subject names a ticket joins that ticket."""
+        number = inbound.metadata.get("ticket_number") if inbound.channel == "email" else None
+        if not number:
+            return inbound.thread_key
+        async with self.engine.connect() as conn:
+            if await ticket_store.find_open_conversation(conn, inbound.thread_key) is not None:
+                return inbound.thread_key
+            thread = await ticket_store.open_thread_of_ticket(conn, str(number))
+        return thread or inbound.thread_key
+
+    async def redeliver_pending(self, shard: int, older_than_s: float, skip: list[int] | None = None,
+                                limit: int = 100) -> int:
+        """Hand again to their conversations the items of one shard stored but not handled in time;
+        ``skip`` names the items still waiting in a mailbox (slow, not lost)."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT id, thread_key, payload FROM inbox WHERE shard = :shard AND processed_at IS NULL"
+                " AND received_at < now() - make_interval(secs => :age) AND id <> ALL(:skip)"
+                " ORDER BY id LIMIT :limit"),
+                {"shard": shard, "age": older_than_s, "skip": skip or [], "limit": limit})).all()
+        for inbox_id, thread_key, payload in rows:
+            self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
+        return len(rows)
+
+
+def _fail(batch: list[_Pending], error: Exception) -> None:
+    for item in batch:
+        if not item.stored.done():
+            item.stored.set_exception(error)
