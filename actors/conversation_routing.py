@@ -34,7 +34,6 @@ from routing.workflow import Overflow, Placement
 log = logging.getLogger(__name__)
 
 ROUTE_REMINDER = "route"
-STAFFING_ASK_TIMEOUT_S = 5.0
 WAITING = ("queued", "offered")
 
 
@@ -120,12 +119,7 @@ class ConversationRouting:
             known.update(zip(unknown, answers, strict=True))
 
     async def _staffed(self, queue: str, requirements: Requirements) -> bool:
-        try:
-            return bool(await self.ctx.system.ask(ActorRef("queue", queue), m.Staffed(requirements),
-                                                  timeout_s=STAFFING_ASK_TIMEOUT_S))
-        except Exception:
-            log.exception("queue %s did not say whether it is staffed; assuming it is", queue)
-            return True
+        return await self.ctx.services.staffing.staffed(queue, requirements)
 
     async def _wait_in(self, queue: str, requirements: Requirements, priority: str, enqueued_at: float, *,
                        placement: Placement | None, kind: str, data: dict[str, Any],

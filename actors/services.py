@@ -15,6 +15,7 @@ from actors.inbox import InboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
+from actors.staffing import StaffingAnswers
 from channels.base import ChannelError, DeliveryReceipt, Outbound, WebhookReply
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,11 @@ class Services:
     sla: Any
     router: Any
     chatbot: Any = None
+    staffing: StaffingAnswers = None  # type: ignore[assignment]  # made from ``system`` when not given
+
+    def __post_init__(self) -> None:
+        if self.staffing is None:
+            self.staffing = StaffingAnswers(self.system)
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:
         return self.hub.publish(batch)
