@@ -26,6 +26,7 @@ from actors.runtime.system import RayTransport
 from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
 from crm_core.database import async_engine, migrate, resolve_url
+from crm_core.driver_sql import Reader
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,11 @@ def channel_actor_name(channel: str) -> str:
 def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
               channel_handle: Callable[[str], Any], pool_size: int) -> Services:
     engine = async_engine(database_url, pool_size=pool_size)
-    return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine),
+    reader = Reader(engine)
+    return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine, reader),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
-                    chatbot=_chatbot(settings))
+                    chatbot=_chatbot(settings), reader=reader)
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
@@ -126,6 +128,7 @@ class LocalEngine:
                 await asyncio.wait_for(part.stop(), grace_s)
             except TimeoutError:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
+        await self.services.reader.close()
         await self.services.db.dispose()
 
 

@@ -9,6 +9,7 @@ see from a compiled statement.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,19 +18,53 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["Jsonb", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
+__all__ = ["Jsonb", "Reader", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
 
 
-async def _driver(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+class Reader:
+    """One autocommit connection of this process for one-statement reads and writes (an entity's state
+    when it activates, due reminders, a reminder set on its own): no pool checkout, no BEGIN and no
+    ROLLBACK or COMMIT around the statement, which cost more than the statement itself.  Concurrent reads take turns on the connection; a lost connection is
+    opened again by the next read."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url.set(drivername="postgresql")
+        self._dsn = url.render_as_string(hide_password=False)
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._connection is None or self._connection.closed:
+            self._opening = self._opening or asyncio.Lock()
+            async with self._opening:
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+        return self._connection
+
+    async def invalidate(self, error: BaseException | None = None) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+    async def close(self) -> None:
+        await self.invalidate()
+
+
+Source = AsyncConnection | Reader
+
+
+async def _driver(conn: Source) -> psycopg.AsyncConnection[Any]:
+    if isinstance(conn, Reader):
+        return await conn.connection()
     proxied = conn.sync_connection.connection if conn.sync_connection is not None else None
     if proxied is None or proxied.driver_connection is None:
         proxied = await conn.get_raw_connection()
     return proxied.driver_connection  # type: ignore[return-value]
 
 
-async def _failed(conn: AsyncConnection, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
+async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
     """The driver's error as SQLAlchemy reports it; a lost connection is invalidated in the pool."""
     lost = isinstance(error, psycopg.OperationalError)
     if lost:
@@ -38,7 +73,7 @@ async def _failed(conn: AsyncConnection, sql: str, params: Any, error: psycopg.E
     return wrapped  # type: ignore[no-any-return]
 
 
-async def fetch_one(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+async def fetch_one(conn: Source, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
     driver = await _driver(conn)
     try:
         async with driver.cursor(row_factory=dict_row) as cursor:
@@ -48,7 +83,7 @@ async def fetch_one(conn: AsyncConnection, sql: str, params: Sequence[Any] = ())
         raise await _failed(conn, sql, params, error) from error
 
 
-async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+async def fetch_all(conn: Source, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     driver = await _driver(conn)
     try:
         async with driver.cursor(row_factory=dict_row) as cursor:
@@ -58,7 +93,7 @@ async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any] = ())
         raise await _failed(conn, sql, params, error) from error
 
 
-async def fetch_value(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+async def fetch_value(conn: Source, sql: str, params: Sequence[Any] = ()) -> Any:
     """The first column of the first row (None when there is no row)."""
     driver = await _driver(conn)
     try:
@@ -70,7 +105,7 @@ async def fetch_value(conn: AsyncConnection, sql: str, params: Sequence[Any] = (
     return row[0] if row is not None else None
 
 
-async def execute(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> None:
+async def execute(conn: Source, sql: str, params: Sequence[Any] = ()) -> None:
     driver = await _driver(conn)
     try:
         await driver.execute(sql, params)
@@ -78,7 +113,7 @@ async def execute(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -
         raise await _failed(conn, sql, params, error) from error
 
 
-async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+async def execute_many(conn: Source, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     driver = await _driver(conn)
     try:
         async with driver.cursor() as cursor:

@@ -63,8 +63,9 @@ class MemoryReminderStore:
 class PgReminderStore:
     """Reminders in the ``reminders`` table."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: driver_sql.Reader | None = None) -> None:
         self.engine = engine
+        self.reader = reader or driver_sql.Reader(engine)
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
                      payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
@@ -80,16 +81,12 @@ class PgReminderStore:
                           " AND (%s::timestamptz IS NULL OR due_at = %s)", (kind, entity_id, name, due_at, due_at), conn)
 
     async def _write(self, statement: str, params: tuple[Any, ...], conn: AsyncConnection | None) -> None:
-        if conn is not None:
-            await driver_sql.execute(conn, statement, params)
-            return
-        async with self.engine.begin() as own:
-            await driver_sql.execute(own, statement, params)
+        """In ``conn``'s transaction, or on its own (one statement: atomic without a transaction)."""
+        await driver_sql.execute(conn if conn is not None else self.reader, statement, params)
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]:
-        async with self.engine.connect() as conn:
-            rows = await driver_sql.fetch_all(
-                conn, "SELECT entity_id, name, due_at, payload FROM reminders"
-                      " WHERE kind = %s AND shard = %s AND due_at <= %s ORDER BY due_at LIMIT %s",
-                (kind, shard, now, limit))
+        rows = await driver_sql.fetch_all(
+            self.reader, "SELECT entity_id, name, due_at, payload FROM reminders"
+                         " WHERE kind = %s AND shard = %s AND due_at <= %s ORDER BY due_at LIMIT %s",
+            (kind, shard, now, limit))
         return [DueReminder(r["entity_id"], r["name"], r["due_at"], r["payload"]) for r in rows]
