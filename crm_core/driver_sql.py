@@ -10,17 +10,17 @@ see from a compiled statement.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["Jsonb", "Reader", "execute", "execute_many", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
+__all__ = ["Jsonb", "Reader", "execute", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
 
 
 class Reader:
@@ -73,35 +73,28 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
     return wrapped  # type: ignore[no-any-return]
 
 
-async def fetch_one(conn: Source, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+async def _fetch(conn: Source, sql: str, params: Sequence[Any], row_factory: Any,
+                 read: Callable[[Any], Awaitable[Any]]) -> Any:
     driver = await _driver(conn)
     try:
-        async with driver.cursor(row_factory=dict_row) as cursor:
+        async with driver.cursor(row_factory=row_factory) as cursor:
             await cursor.execute(sql, params)
-            return await cursor.fetchone()
+            return await read(cursor)
     except psycopg.Error as error:
         raise await _failed(conn, sql, params, error) from error
+
+
+async def fetch_one(conn: Source, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    return await _fetch(conn, sql, params, dict_row, lambda cursor: cursor.fetchone())  # type: ignore[no-any-return]
 
 
 async def fetch_all(conn: Source, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    driver = await _driver(conn)
-    try:
-        async with driver.cursor(row_factory=dict_row) as cursor:
-            await cursor.execute(sql, params)
-            return await cursor.fetchall()
-    except psycopg.Error as error:
-        raise await _failed(conn, sql, params, error) from error
+    return await _fetch(conn, sql, params, dict_row, lambda cursor: cursor.fetchall())  # type: ignore[no-any-return]
 
 
 async def fetch_value(conn: Source, sql: str, params: Sequence[Any] = ()) -> Any:
     """The first column of the first row (None when there is no row)."""
-    driver = await _driver(conn)
-    try:
-        async with driver.cursor() as cursor:
-            await cursor.execute(sql, params)
-            row = await cursor.fetchone()
-    except psycopg.Error as error:
-        raise await _failed(conn, sql, params, error) from error
+    row = await _fetch(conn, sql, params, tuple_row, lambda cursor: cursor.fetchone())
     return row[0] if row is not None else None
 
 
@@ -111,15 +104,6 @@ async def execute(conn: Source, sql: str, params: Sequence[Any] = ()) -> None:
         await driver.execute(sql, params)
     except psycopg.Error as error:
         raise await _failed(conn, sql, params, error) from error
-
-
-async def execute_many(conn: Source, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    driver = await _driver(conn)
-    try:
-        async with driver.cursor() as cursor:
-            await cursor.executemany(sql, rows)
-    except psycopg.Error as error:
-        raise await _failed(conn, sql, rows, error) from error
 
 
 @asynccontextmanager
