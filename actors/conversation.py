@@ -149,12 +149,11 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             if stored is not None and item.channel == "email" and item.kind == "message":
                 self.row["state"] = changes["state"] = {**self.row["state"], **email_thread(item)}
             if stored is not None and opening is not None:
-                waiting = await self._open_ticket(conn, item, opening)
-                changes.update(ticket_id=self.ticket["id"], **(waiting.conversation if waiting else {}))
-                await db.set_message_ticket(conn, stored, self.ticket["id"])
-            if changes:
-                await db.update_conversation(conn, self.row["id"], **changes)
-            await db.mark_inbox_processed(conn, delivery.inbox_id)
+                waiting = await self._open_ticket(conn, item, opening, stored, delivery.inbox_id, changes)
+            else:
+                if changes:
+                    await db.update_conversation(conn, self.row["id"], **changes)
+                await db.mark_inbox_processed(conn, delivery.inbox_id)
         if stored is not None:
             if opening is not None:
                 await self._after_ticket_opened(item, delivery.inbox_id, waiting)
@@ -248,9 +247,11 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             log.exception("identification of %s %s failed; the ticket opens anonymous", kind, value)
             return None
 
-    async def _open_ticket(self, conn: Any, item: Inbound, opening: Opening) -> Waiting | None:
-        """Open the ticket in the inbound item's transaction, with its SLA reminder and, when it goes
-        straight to agents, its place in the queue (returned, for the queue to be told after the commit)."""
+    async def _open_ticket(self, conn: Any, item: Inbound, opening: Opening, message_id: int, inbox_id: int,
+                           changes: dict[str, Any]) -> Waiting | None:
+        """Open the ticket in the inbound item's transaction -- with its first message, the conversation's
+        ``changes``, the inbox item done, its SLA reminder and, when it goes straight to agents, its place
+        in the queue (returned, for the queue to be told after the commit)."""
         tickets, who, result, placement = self.settings.tickets, opening.who, opening.classification, opening.placement
         client_id = getattr(who, "client_id", None)
         segment = getattr(who, "segment", None)
@@ -258,32 +259,30 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         now = datetime.now(UTC)
         policy, sla_state, due = new_ticket_sla(self.ctx.services.sla.current, result.type, result.priority, now)
         number = await db.next_ticket_number(conn, tickets.number_format)
-        self.ticket = await db.create_ticket(
-            conn, number=number, conversation_id=self.row["id"], channel=item.channel, created_at=now,
+        values = dict(
+            conversation_id=self.row["id"], channel=item.channel, created_at=now,
             client_id=client_id, account_id=accounts[0] if accounts else None, identified=client_id is not None,
             sender=item.sender.value, subject=item.subject, category=result.category, type=result.type,
             priority=result.priority, status=tickets.lifecycle.initial, sla_policy=policy,
             queue=placement.queue if placement else None, **due,
             attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
                         "language": getattr(who, "language", None) or "uk", "sla": sla_state})
-        self.row["ticket_id"] = self.ticket["id"]
-        repeats = []
-        if client_id is not None:
-            since = now - timedelta(hours=tickets.repeat_window_hours)
-            repeats = await db.recent_tickets_of_client(conn, client_id, since, exclude_ticket=self.ticket["id"])
-            await db.link_tickets(conn, self.ticket["id"], [r["id"] for r in repeats], "repeat")
+        self.ticket = {"id": None, "number": number, **values}  # what the queue place is decided from
         waiting = None
         if placement is not None:
             waiting = self._waiting(placement.queue, placement.requirements, placement.priority, now.timestamp(),
                                     placement=placement, kind="queued", data={"filter": placement.filter_name})
-        await db.add_events(conn, self.ticket["id"], [
-            ("system", "created", {"channel": item.channel, "identified": client_id is not None,
-                                   "sender": item.sender.value}),
-            ("system", "classified", {"category": result.category, "type": result.type,
-                                      "priority": result.priority, "rules": list(result.rules)}),
-            *([("system", "repeat_contact", {"previous": [r["number"] for r in repeats]})] if repeats else []),
-            *([waiting.event] if waiting else []),
-        ], at=now)
+            changes.update(waiting.conversation)
+        events = [("system", "created", {"channel": item.channel, "identified": client_id is not None,
+                                         "sender": item.sender.value}),
+                  ("system", "classified", {"category": result.category, "type": result.type,
+                                            "priority": result.priority, "rules": list(result.rules)}),
+                  *([waiting.event] if waiting else [])]
+        self.ticket = await db.open_ticket(
+            conn, number=number, values=values, events=events, at=now, message_id=message_id,
+            conversation_id=self.row["id"], conversation=changes, inbox_id=inbox_id,
+            repeat_since=now - timedelta(hours=tickets.repeat_window_hours))
+        self.row["ticket_id"] = self.ticket["id"]
         await self._arm_sla(conn=conn)
         if waiting is not None:
             await self._start_waiting(conn, waiting)

@@ -21,6 +21,9 @@ _CONVERSATION = ", ".join(c.name for c in Conversation.__table__.c)
 _TICKET = ", ".join(c.name for c in Ticket.__table__.c)
 _JSON_COLUMNS = {"state", "attributes", "data", "payload"}
 
+Event = tuple[str, str, dict[str, Any]]
+"""A ticket event: (author, kind, data)."""
+
 
 def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if row is not None else {}
@@ -76,26 +79,45 @@ async def store_message(conn: AsyncConnection, *, conversation_id: int, ticket_i
          external_id, at or datetime.now(UTC)))
 
 
-async def set_message_ticket(conn: AsyncConnection, message_id: int, ticket_id: int) -> None:
-    await sql.execute(conn, "UPDATE messages SET ticket_id = %s WHERE id = %s", (ticket_id, message_id))
-
-
 async def next_ticket_number(conn: AsyncConnection, number_format: str) -> str:
     seq = await sql.fetch_value(conn, "SELECT nextval('ticket_number_seq')")
     return number_format.format(year=datetime.now(UTC).year % 100, seq=seq)
 
 
-async def create_ticket(conn: AsyncConnection, *, number: str, **values: Any) -> dict[str, Any]:
-    """Insert a ticket; columns not named take the model's defaults."""
+async def open_ticket(conn: AsyncConnection, *, number: str, values: dict[str, Any], events: list[Event],
+                      at: datetime, message_id: int, conversation_id: int, conversation: dict[str, Any],
+                      inbox_id: int, repeat_since: datetime) -> dict[str, Any]:
+    """Open a ticket in one statement: the ticket (``values`` by column; columns not named take the
+    model's defaults), its ``events`` at ``at`` -- with a ``repeat_contact`` event after the first two
+    and links to the client's tickets opened since ``repeat_since`` --, its first message, its
+    conversation's ``conversation`` columns, and the inbox item marked done.  Returns the ticket's row."""
     row = {column.name: column.default.arg for column in Ticket.__table__.c
            if column.default is not None and not callable(column.default.arg)}
     row.update(number=number, **values)
     _assignments(Ticket.__table__, row)
-    columns = ", ".join(row)
-    placeholders = ", ".join(["%s"] * len(row))
-    created = await sql.fetch_one(conn, f"INSERT INTO tickets ({columns}) VALUES ({placeholders}) RETURNING {_TICKET}",
-                                  [_value(c, v) for c, v in row.items()])
-    return created or {}
+    assignments, conversation_params = _assignments(Conversation.__table__, conversation)
+    statement = (
+        f"WITH t AS (INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})"
+        f" RETURNING {_TICKET}),"
+        " r AS (SELECT id, number, created_at FROM tickets WHERE client_id = %s AND created_at >= %s"
+        " ORDER BY created_at DESC LIMIT 20),"
+        " l AS (INSERT INTO ticket_links (ticket_id, related_ticket_id, kind) SELECT t.id, r.id, 'repeat' FROM t, r"
+        " ON CONFLICT DO NOTHING),"
+        " e AS (INSERT INTO ticket_events (ticket_id, author, kind, data, at) SELECT t.id, x.author, x.kind, x.data, %s"
+        " FROM t, (SELECT author, kind, data, n::numeric FROM ROWS FROM (jsonb_to_recordset(%s)"
+        " AS (author text, kind text, data jsonb)) WITH ORDINALITY AS j(author, kind, data, n)"
+        " UNION ALL SELECT 'system', 'repeat_contact',"
+        " jsonb_build_object('previous', jsonb_agg(r.number ORDER BY r.created_at DESC)), 2.5 FROM r HAVING count(*) > 0"
+        " ) AS x ORDER BY x.n),"
+        " m AS (UPDATE messages SET ticket_id = t.id FROM t WHERE messages.id = %s),"
+        f" c AS (UPDATE conversations SET {assignments + ', ' if assignments else ''}ticket_id = t.id,"
+        " updated_at = now() FROM t WHERE conversations.id = %s),"
+        " i AS (UPDATE inbox SET processed_at = now() WHERE id = %s AND processed_at IS NULL)"
+        " SELECT * FROM t")
+    params = [*(_value(c, v) for c, v in row.items()), values.get("client_id"), repeat_since, at,
+              Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in events]), message_id,
+              *conversation_params, conversation_id, inbox_id]
+    return await sql.fetch_one(conn, statement, params) or {}
 
 
 async def load_ticket(conn: AsyncConnection, ticket_id: int) -> dict[str, Any] | None:
@@ -107,7 +129,7 @@ async def update_ticket(conn: AsyncConnection, ticket_id: int, **values: Any) ->
     await sql.execute(conn, f"UPDATE tickets SET {assignments}, updated_at = now() WHERE id = %s", (*params, ticket_id))
 
 
-async def add_events(conn: AsyncConnection, ticket_id: int, events: Iterable[tuple[str, str, dict[str, Any]]],
+async def add_events(conn: AsyncConnection, ticket_id: int, events: Iterable[Event],
                      at: datetime | None = None) -> None:
     """Append ticket events: (author, kind, data) each, all stamped with the same instant."""
     stamp, rows = at or datetime.now(UTC), list(events)
@@ -122,22 +144,6 @@ async def add_events(conn: AsyncConnection, ticket_id: int, events: Iterable[tup
                                 " WITH ORDINALITY AS e(author, kind, data, n)"
                                 " ORDER BY e.n",
                           (ticket_id, stamp, Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in rows])))
-
-
-async def recent_tickets_of_client(conn: AsyncConnection, client_id: int, since: datetime,
-                                   exclude_ticket: int | None = None) -> list[dict[str, Any]]:
-    return await sql.fetch_all(conn, (
-        "SELECT id, number, channel, created_at, status FROM tickets"
-        " WHERE client_id = %s AND created_at >= %s AND id IS DISTINCT FROM %s"
-        " ORDER BY created_at DESC LIMIT 20"), (client_id, since, exclude_ticket))
-
-
-async def link_tickets(conn: AsyncConnection, ticket_id: int, related: Iterable[int], kind: str) -> None:
-    related = list(related)
-    if related:
-        await sql.execute(conn, "INSERT INTO ticket_links (ticket_id, related_ticket_id, kind)"
-                                " SELECT %s, r, %s FROM unnest(%s::bigint[]) AS r ON CONFLICT DO NOTHING",
-                          (ticket_id, kind, related))
 
 
 async def mark_inbox_processed(conn: AsyncConnection, inbox_id: int) -> None:

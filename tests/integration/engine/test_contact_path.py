@@ -103,7 +103,11 @@ async def test_anonymous_contact_and_repeat_contacts_are_linked(engine):
     async with engine.db.connect() as conn:
         links = (await conn.execute(text("SELECT related_ticket_id FROM ticket_links WHERE ticket_id = :t"
                                          " AND kind = 'repeat'"), {"t": later["id"]})).scalars().all()
+        events = (await conn.execute(text("SELECT kind, data FROM ticket_events WHERE ticket_id = :t ORDER BY id"),
+                                     {"t": later["id"]})).all()
     assert links == [earlier["id"]]
+    assert [kind for kind, _ in events][:4] == ["created", "classified", "repeat_contact", "queued"]
+    assert events[2][1] == {"previous": [earlier["number"]]}
 
 
 async def test_offer_timeout_moves_to_the_next_agent(engine):
