@@ -13,13 +13,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.models import Account, AccountRole, Client, ContactPoint, Conversation, Message, Ticket
 
 ACCOUNTS_ON_CARD = 100
 RELATED_CONTACTS_ON_CARD = 50
+CONVERSATIONS_ON_CARD = 50
 CLOSED_STATUSES = ("resolved", "closed")
 
 _clients = Client.__table__
@@ -142,14 +143,20 @@ async def _tickets_of(conn: AsyncConnection, client_id: int, limit: int, *,
 
 
 async def _last_messages(conn: AsyncConnection, client_id: int, limit: int) -> list[dict[str, Any]]:
-    """The latest messages of the client's conversations, whichever channel they came by."""
-    conversations = select(_tickets.c.conversation_id).where(_tickets.c.client_id == client_id)
+    """The latest messages of the client's conversations, whichever channel they came by: the last
+    ``limit`` of each of the client's latest conversations (by ``(conversation_id, at)``), merged, so the
+    query never scans the messages table however many there are."""
+    conversations = (select(_tickets.c.conversation_id).where(_tickets.c.client_id == client_id)
+                     .order_by(_tickets.c.created_at.desc()).limit(CONVERSATIONS_ON_CARD).subquery("recent"))
+    latest = (select(_messages.c.id, _messages.c.conversation_id, _messages.c.ticket_id, _messages.c.direction,
+                     _messages.c.author, _messages.c.text, _messages.c.delivery_status, _messages.c.at)
+              .where(_messages.c.conversation_id == conversations.c.conversation_id)
+              .order_by(_messages.c.at.desc(), _messages.c.id.desc()).limit(limit).lateral("latest"))
     rows = await conn.execute(
-        select(_messages.c.id, _messages.c.conversation_id, _messages.c.ticket_id, _conversations.c.channel,
-               _messages.c.direction, _messages.c.author,
-               func.left(_messages.c.text, MESSAGE_PREVIEW_CHARS).label("text"),
-               _messages.c.delivery_status, _messages.c.at)
-        .select_from(_messages.outerjoin(_conversations, _conversations.c.id == _messages.c.conversation_id))
-        .where(_messages.c.conversation_id.in_(conversations))
-        .order_by(_messages.c.at.desc(), _messages.c.id.desc()).limit(limit))
+        select(latest.c.id, latest.c.conversation_id, latest.c.ticket_id, _conversations.c.channel,
+               latest.c.direction, latest.c.author, func.left(latest.c.text, MESSAGE_PREVIEW_CHARS).label("text"),
+               latest.c.delivery_status, latest.c.at)
+        .select_from(conversations.join(latest, true())
+                     .outerjoin(_conversations, _conversations.c.id == latest.c.conversation_id))
+        .order_by(latest.c.at.desc(), latest.c.id.desc()).limit(limit))
     return [_as_dict(row) for row in rows]
