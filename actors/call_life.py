@@ -14,6 +14,7 @@ from actors import messages as m
 from actors.conversation_view import ticket_summary
 from actors.runtime import ActorRef
 from channels.base import Inbound
+from crm_core import driver_sql
 from crm_core import tickets as db
 from crm_core.models import User
 
@@ -30,14 +31,15 @@ def observe_mode(item_or_ticket: Any) -> bool:
 
 
 async def agent_of_extension(conversation: Any, extension: str) -> int | None:
-    async with conversation.ctx.db.connect() as conn:
-        return (await conn.execute(select(User.id).where(User.extension == str(extension),
-                                                         User.active.is_(True)))).scalar()
+    return await driver_sql.fetch_value(conversation.ctx.services.reader,
+                                        "SELECT id FROM users WHERE extension = %s AND active", (str(extension),))
 
 
 class CallLife:
     @staticmethod
-    async def apply(conversation: Any, item: Inbound) -> None:
+    async def record(conversation: Any, conn: Any, item: Inbound) -> None:
+        """In the transaction that stores the call event: the ticket's call attributes and a ``call_*``
+        ticket event."""
         ticket = conversation.ticket
         meta = item.metadata
         event = meta.get("call_event", "unknown")
@@ -48,12 +50,18 @@ class CallLife:
         call.setdefault("timeline", []).append({"event": event, "at": item.occurred_at.isoformat(),
                                                 "agent": meta.get("agent")})
         attributes["call"] = call
-        async with conversation.ctx.db.begin() as conn:
-            await db.update_ticket(conn, ticket["id"], attributes=attributes)
-            await db.add_events(conn, ticket["id"], [("pbx", f"call_{event}", {
-                k: meta[k] for k in ("agent", "queue", "hangup_cause", "abandoned", "wait_seconds", "talk_seconds")
-                if meta.get(k) is not None})])
+        await db.update_ticket(conn, ticket["id"], attributes=attributes)
+        await db.add_events(conn, ticket["id"], [("pbx", f"call_{event}", {
+            k: meta[k] for k in ("agent", "queue", "hangup_cause", "abandoned", "wait_seconds", "talk_seconds")
+            if meta.get(k) is not None})])
         ticket["attributes"] = attributes
+
+    @staticmethod
+    async def react(conversation: Any, item: Inbound) -> None:
+        """After the commit: the ringing agent gets the card, the conversation follows VICIdial's agent,
+        a hang-up releases the agent or leaves the queue."""
+        meta = item.metadata
+        event = meta.get("call_event", "unknown")
         agent = meta.get("agent")
         if event == "ringing" and agent:
             await CallLife._screen_pop(conversation, str(agent))

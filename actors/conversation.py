@@ -154,13 +154,16 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 if changes:
                     await db.update_conversation(conn, self.row["id"], **changes)
                 await db.mark_inbox_processed(conn, delivery.inbox_id)
+            call_event = stored is not None and item.kind == "call_event" and self.ticket is not None
+            if call_event:
+                await CallLife.record(self, conn, item)
         if stored is not None:
             if opening is not None:
                 await self._after_ticket_opened(item, delivery.inbox_id, waiting)
             elif self.ticket is not None:
                 await self._joined(item, delivery.inbox_id)
-            if item.kind == "call_event" and self.ticket is not None:
-                await CallLife.apply(self, item)
+            if call_event:
+                await CallLife.react(self, item)
         return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
 
     async def _opening(self, item: Inbound) -> Opening:
