@@ -13,31 +13,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.models import Account, AccountRole, Client, ContactPoint, Conversation, Message, Ticket
+from crm_core import driver_sql as sql
 
 ACCOUNTS_ON_CARD = 100
 RELATED_CONTACTS_ON_CARD = 50
 CONVERSATIONS_ON_CARD = 50
-CLOSED_STATUSES = ("resolved", "closed")
-
-_clients = Client.__table__
-_accounts = Account.__table__
-_roles = AccountRole.__table__
-_points = ContactPoint.__table__
-_tickets = Ticket.__table__
-_messages = Message.__table__
-_conversations = Conversation.__table__
-
-_TICKET_COLUMNS = (
-    _tickets.c.id, _tickets.c.number, _tickets.c.channel, _tickets.c.status, _tickets.c.priority,
-    _tickets.c.type, _tickets.c.category, _tickets.c.subject, _tickets.c.queue, _tickets.c.agent_id,
-    _tickets.c.account_id, _tickets.c.created_at, _tickets.c.first_response_due, _tickets.c.resolution_due,
-    _tickets.c.first_response_at, _tickets.c.resolved_at, _tickets.c.closed_at,
-)
+CLOSED_STATUSES = ["resolved", "closed"]
 MESSAGE_PREVIEW_CHARS = 500
+
+_TICKET_COLUMNS = ("id, number, channel, status, priority, type, category, subject, queue, agent_id, account_id,"
+                   " created_at, first_response_due, resolution_due, first_response_at, resolved_at, closed_at")
 
 
 def _json_value(value: Any) -> Any:
@@ -45,19 +32,20 @@ def _json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
     return value
 
 
-def _as_dict(row: Any) -> dict[str, Any]:
-    return {key: _json_value(value) for key, value in row._mapping.items()}
+def _as_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: _json_value(value) for key, value in row.items()}
 
 
 async def client_card(conn: AsyncConnection, client_id: int, *, tickets_limit: int = 20,
                       messages_limit: int = 20) -> dict[str, Any] | None:
     """The card of client ``client_id`` as a JSON-able dict, or ``None`` when there is no such client."""
-    client_row = (await conn.execute(
-        select(_clients.c.id, _clients.c.kind, _clients.c.full_name, _clients.c.segment, _clients.c.language,
-               _clients.c.created_at).where(_clients.c.id == client_id))).first()
+    client_row = await sql.fetch_one(conn, "SELECT id, kind, full_name, segment, language, created_at"
+                                           " FROM clients WHERE id = %s", (client_id,))
     if client_row is None:
         return None
     accounts = await _accounts_of(conn, client_id)
@@ -75,29 +63,22 @@ async def client_card(conn: AsyncConnection, client_id: int, *, tickets_limit: i
 
 
 async def _contact_points_of(conn: AsyncConnection, client_id: int) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(_points.c.kind, _points.c.value, _points.c.is_primary)
-        .where(_points.c.client_id == client_id)
-        .order_by(_points.c.is_primary.desc(), _points.c.kind, _points.c.id))
+    rows = await sql.fetch_all(conn, "SELECT kind, value, is_primary FROM contact_points WHERE client_id = %s"
+                                     " ORDER BY is_primary DESC, kind, id", (client_id,))
     return [_as_dict(row) for row in rows]
 
 
 async def _accounts_of(conn: AsyncConnection, client_id: int) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(_accounts.c.id, _accounts.c.account_no, _accounts.c.eic_code, _accounts.c.service_address,
-               _accounts.c.tariff, _accounts.c.balance, _accounts.c.balance_as_of,
-               func.array_agg(_roles.c.role).label("roles"))
-        .select_from(_roles.join(_accounts, _accounts.c.id == _roles.c.account_id))
-        .where(_roles.c.client_id == client_id)
-        .group_by(_accounts.c.id)
-        .order_by(_accounts.c.account_no)
-        .limit(ACCOUNTS_ON_CARD))
+    rows = await sql.fetch_all(conn, (
+        "SELECT a.id, a.account_no, a.eic_code, a.service_address, a.tariff, a.balance, a.balance_as_of,"
+        " array_agg(r.role) AS roles FROM account_roles r JOIN accounts a ON a.id = r.account_id"
+        " WHERE r.client_id = %s GROUP BY a.id ORDER BY a.account_no LIMIT %s"), (client_id, ACCOUNTS_ON_CARD))
     return [_as_dict(row) for row in rows]
 
 
 async def _accounts_total(conn: AsyncConnection, client_id: int) -> int:
-    total = await conn.scalar(select(func.count(func.distinct(_roles.c.account_id)))
-                              .where(_roles.c.client_id == client_id))
+    total = await sql.fetch_value(conn, "SELECT count(DISTINCT account_id) FROM account_roles WHERE client_id = %s",
+                                  (client_id,))
     return int(total or 0)
 
 
@@ -106,39 +87,34 @@ async def _related_contacts(conn: AsyncConnection, client_id: int,
     """The other clients on the same accounts (co-owners, contact persons, the owner) and their phones."""
     if not account_ids:
         return []
-    rows = (await conn.execute(
-        select(_roles.c.client_id, _clients.c.full_name, _clients.c.kind, _roles.c.account_id,
-               _accounts.c.account_no, _roles.c.role)
-        .select_from(_roles.join(_clients, _clients.c.id == _roles.c.client_id)
-                     .join(_accounts, _accounts.c.id == _roles.c.account_id))
-        .where(_roles.c.account_id.in_(account_ids), _roles.c.client_id != client_id)
-        .order_by(_roles.c.client_id, _accounts.c.account_no, _roles.c.role))).all()
+    rows = await sql.fetch_all(conn, (
+        "SELECT r.client_id, c.full_name, c.kind, r.account_id, a.account_no, r.role"
+        " FROM account_roles r JOIN clients c ON c.id = r.client_id JOIN accounts a ON a.id = r.account_id"
+        " WHERE r.account_id = ANY(%s) AND r.client_id <> %s ORDER BY r.client_id, a.account_no, r.role"),
+        (account_ids, client_id))
     related: dict[int, dict[str, Any]] = {}
     for row in rows:
-        if row.client_id not in related:
+        if row["client_id"] not in related:
             if len(related) == RELATED_CONTACTS_ON_CARD:
                 continue
-            related[row.client_id] = {"client_id": row.client_id, "full_name": row.full_name,
-                                      "kind": row.kind, "roles": [], "phones": []}
-        related[row.client_id]["roles"].append(
-            {"account_id": row.account_id, "account_no": row.account_no, "role": row.role})
+            related[row["client_id"]] = {"client_id": row["client_id"], "full_name": row["full_name"],
+                                         "kind": row["kind"], "roles": [], "phones": []}
+        related[row["client_id"]]["roles"].append(
+            {"account_id": row["account_id"], "account_no": row["account_no"], "role": row["role"]})
     if related:
-        phones = await conn.execute(
-            select(_points.c.client_id, _points.c.value)
-            .where(_points.c.client_id.in_(list(related)), _points.c.kind == "phone")
-            .order_by(_points.c.client_id, _points.c.is_primary.desc(), _points.c.id))
-        for owner_id, value in phones:
-            related[owner_id]["phones"].append(value)
+        phones = await sql.fetch_all(conn, (
+            "SELECT client_id, value FROM contact_points WHERE client_id = ANY(%s) AND kind = 'phone'"
+            " ORDER BY client_id, is_primary DESC, id"), (list(related),))
+        for phone in phones:
+            related[phone["client_id"]]["phones"].append(phone["value"])
     return list(related.values())
 
 
 async def _tickets_of(conn: AsyncConnection, client_id: int, limit: int, *,
                       open_ones: bool) -> list[dict[str, Any]]:
-    status_filter = (_tickets.c.status.not_in(CLOSED_STATUSES) if open_ones
-                     else _tickets.c.status.in_(CLOSED_STATUSES))
-    rows = await conn.execute(
-        select(*_TICKET_COLUMNS).where(_tickets.c.client_id == client_id, status_filter)
-        .order_by(_tickets.c.created_at.desc(), _tickets.c.id.desc()).limit(limit))
+    status_filter = "NOT (status = ANY(%s))" if open_ones else "status = ANY(%s)"
+    rows = await sql.fetch_all(conn, f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE client_id = %s AND {status_filter}"
+                                     " ORDER BY created_at DESC, id DESC LIMIT %s", (client_id, CLOSED_STATUSES, limit))
     return [_as_dict(row) for row in rows]
 
 
@@ -146,17 +122,12 @@ async def _last_messages(conn: AsyncConnection, client_id: int, limit: int) -> l
     """The latest messages of the client's conversations, whichever channel they came by: the last
     ``limit`` of each of the client's latest conversations (by ``(conversation_id, at)``), merged, so the
     query never scans the messages table however many there are."""
-    conversations = (select(_tickets.c.conversation_id).where(_tickets.c.client_id == client_id)
-                     .order_by(_tickets.c.created_at.desc()).limit(CONVERSATIONS_ON_CARD).subquery("recent"))
-    latest = (select(_messages.c.id, _messages.c.conversation_id, _messages.c.ticket_id, _messages.c.direction,
-                     _messages.c.author, _messages.c.text, _messages.c.delivery_status, _messages.c.at)
-              .where(_messages.c.conversation_id == conversations.c.conversation_id)
-              .order_by(_messages.c.at.desc(), _messages.c.id.desc()).limit(limit).lateral("latest"))
-    rows = await conn.execute(
-        select(latest.c.id, latest.c.conversation_id, latest.c.ticket_id, _conversations.c.channel,
-               latest.c.direction, latest.c.author, func.left(latest.c.text, MESSAGE_PREVIEW_CHARS).label("text"),
-               latest.c.delivery_status, latest.c.at)
-        .select_from(conversations.join(latest, true())
-                     .outerjoin(_conversations, _conversations.c.id == latest.c.conversation_id))
-        .order_by(latest.c.at.desc(), latest.c.id.desc()).limit(limit))
+    rows = await sql.fetch_all(conn, (
+        "SELECT m.id, m.conversation_id, m.ticket_id, c.channel, m.direction, m.author, left(m.text, %s) AS text,"
+        " m.delivery_status, m.at"
+        " FROM (SELECT conversation_id FROM tickets WHERE client_id = %s ORDER BY created_at DESC LIMIT %s) recent"
+        " JOIN LATERAL (SELECT id, conversation_id, ticket_id, direction, author, text, delivery_status, at"
+        " FROM messages WHERE conversation_id = recent.conversation_id ORDER BY at DESC, id DESC LIMIT %s) m ON true"
+        " LEFT JOIN conversations c ON c.id = m.conversation_id ORDER BY m.at DESC, m.id DESC LIMIT %s"),
+        (MESSAGE_PREVIEW_CHARS, client_id, CONVERSATIONS_ON_CARD, limit, limit))
     return [_as_dict(row) for row in rows]
