@@ -3,7 +3,7 @@
 Uses the database ``switchboard_bench`` on the server crm_core.database resolves (``DATABASE_URL`` or
 the embedded PostgreSQL), seeds it up to ``--accounts`` accounts the first time (reused afterwards),
 picks a few thousand random known phones, and times the same identify statement three ways in the
-same run: raw psycopg (prepared statement, the baseline), ``identify()`` in-process over SQLAlchemy,
+same run: raw psycopg (prepared statement, the baseline), ``identify()`` in-process (its statement compiled once, sent through the driver),
 and ``CrmPool.identify`` through the Ray workers, one call at a time and with concurrent callers; a
 Ray call that does no database work is timed beside them as the transport's own baseline.
 Bar: p99 <= 10 ms through the pool at 1 M accounts.
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"database {BENCH_DATABASE}: {accounts:,} accounts; {len(phones)} random known phones", flush=True)
 
     rows = [("raw SQL, psycopg prepared (baseline)", _raw_sql(url, phones)),
-            ("identify() in-process, SQLAlchemy", asyncio.run(_in_process(url, phones)))]
+            ("identify() in-process", asyncio.run(_in_process(url, phones)))]
     ray_only, sequential, concurrent, throughput = asyncio.run(
         _through_pool(url, phones, args.workers, args.concurrency))
     rows += [("Ray actor call, no database (baseline)", ray_only),

@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Select, bindparam, case, cast, func, literal, null, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_core import driver_sql
 from crm_core.models import Account, AccountRole, Client, ContactPoint
 from crm_core.phones import normalize_contact
 
@@ -138,6 +140,15 @@ BY_CONTACT_POINT = _identify_statement(_matched_by_contact_point())
 BY_ACCOUNT_NO = _identify_statement(_matched_by_account_no())
 
 
+def _for_driver(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
+    """The statement compiled once for the driver: its SQL and the values of its fixed parameters."""
+    compiled = statement.compile(dialect=psycopg_dialect())
+    return compiled.string, dict(compiled.params)
+
+
+_DRIVER_FORMS = {False: _for_driver(BY_CONTACT_POINT), True: _for_driver(BY_ACCOUNT_NO)}
+
+
 def identify_statement(kind: str) -> Select[Any]:
     """The statement ``identify`` runs for ``kind`` (bound by ``kind`` and ``value``)."""
     if kind not in IDENTIFY_KINDS:
@@ -155,13 +166,14 @@ async def identify(conn: AsyncConnection, kind: str, value: str) -> Identificati
     normalised = normalize_contact(kind, value)
     if normalised is None:
         return None
-    row = (await conn.execute(statement, {"kind": kind, "value": normalised})).first()
+    sql, fixed = _DRIVER_FORMS[statement is BY_ACCOUNT_NO]
+    row = await driver_sql.fetch_one(conn, sql, {**fixed, "kind": kind, "value": normalised})
     if row is None:
         return None
     return Identification(
-        client_id=row.id, full_name=row.full_name, client_kind=row.kind, segment=row.segment,
-        language=row.language,
-        accounts=tuple(AccountLink(int(a), str(n), str(r)) for a, n, r in row.accounts or ()),
-        accounts_total=row.accounts_total, account_id=row.account_id, ambiguous=row.tied > 1,
-        candidates=tuple(row.candidates), matched_kind=kind, matched_value=normalised,
+        client_id=row["id"], full_name=row["full_name"], client_kind=row["kind"], segment=row["segment"],
+        language=row["language"],
+        accounts=tuple(AccountLink(int(a), str(n), str(r)) for a, n, r in row["accounts"] or ()),
+        accounts_total=row["accounts_total"], account_id=row["account_id"], ambiguous=row["tied"] > 1,
+        candidates=tuple(row["candidates"]), matched_kind=kind, matched_value=normalised,
     )
