@@ -5,7 +5,8 @@ the embedded PostgreSQL), seeds it up to ``--accounts`` accounts the first time 
 picks a few thousand random known phones, and times the same identify statement three ways in the
 same run: raw psycopg (prepared statement, the baseline), ``identify()`` in-process (its statement
 compiled once, sent through the driver), and ``CrmPool.identify`` through the Ray workers, one call at
-a time and with concurrent callers; a Ray call that does no database work is timed beside them as the transport's own baseline.
+a time and with concurrent callers; a Ray call that does no database work is timed beside them as
+the transport's own baseline.
 Bar: p99 <= 10 ms through the pool at 1 M accounts.
 
     python -m bench.bench_identify [--accounts 1000000] [--samples 3000] [--workers 2] [--concurrency 8]
