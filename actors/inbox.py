@@ -5,8 +5,9 @@ Storing is idempotent by ``dedupe_key``; the conversation is told after the comm
 host died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
 
 Items arriving while a commit is on its way are stored together by the next one (group commit): under
-load one INSERT and one commit take many items, and their conversations are told in one message per
-host, instead of a round trip, a WAL flush and a Ray call each.
+load one INSERT (committed on its own, on a connection of the writer's) takes many items, and their
+conversations are told in one message per host, instead of a round trip, a WAL flush and a Ray call
+each.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class InboxWriter:
         self.system = system
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
+        self._connection = driver_sql.AutocommitConnection(engine)
 
     async def store(self, inbound: Inbound) -> int | None:
         """Store one item; its inbox id, or None when an item with its dedupe key was stored before."""
@@ -67,6 +69,9 @@ class InboxWriter:
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting(), name="inbox-commit")
         return await item.stored
+
+    async def close(self) -> None:
+        await self._connection.close()
 
     async def _commit_waiting(self) -> None:
         while self._waiting:
@@ -93,10 +98,9 @@ class InboxWriter:
         for item in batch:
             first.setdefault(item.dedupe_key, item)
         rows = list(first.values())
-        async with self.engine.begin() as conn:
-            stored = await driver_sql.fetch_all(conn, _INSERT, (
-                [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
-                [i.shard for i in rows], [i.body for i in rows]))
+        stored = await driver_sql.fetch_all(self._connection, _INSERT, (
+            [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
+            [i.shard for i in rows], [i.body for i in rows]))
         ids = {row["dedupe_key"]: row["id"] for row in stored}
         for item in batch:
             inbox_id = ids.get(item.dedupe_key) if first[item.dedupe_key] is item else None

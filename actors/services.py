@@ -17,7 +17,7 @@ from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
 from actors.staffing import StaffingAnswers
 from channels.base import ChannelError, DeliveryReceipt, Outbound, WebhookReply
-from crm_core.driver_sql import Reader
+from crm_core.driver_sql import AutocommitConnection
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +131,13 @@ class Services:
     router: Any
     chatbot: Any = None
     staffing: StaffingAnswers = None  # type: ignore[assignment]  # made from ``system`` when not given
-    reader: Reader = None  # type: ignore[assignment]  # made from ``db`` when not given
+    reader: AutocommitConnection = None  # type: ignore[assignment]  # made from ``db`` when not given
 
     def __post_init__(self) -> None:
         if self.staffing is None:
             self.staffing = StaffingAnswers(self.system)
         if self.reader is None:
-            self.reader = Reader(self.db)
+            self.reader = AutocommitConnection(self.db)
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:
         return self.hub.publish(batch)

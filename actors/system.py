@@ -26,7 +26,7 @@ from actors.runtime.system import RayTransport
 from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
 from crm_core.database import async_engine, migrate, resolve_url
-from crm_core.driver_sql import Reader
+from crm_core.driver_sql import AutocommitConnection
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def channel_actor_name(channel: str) -> str:
 def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
               channel_handle: Callable[[str], Any], pool_size: int) -> Services:
     engine = async_engine(database_url, pool_size=pool_size)
-    reader = Reader(engine)
+    reader = AutocommitConnection(engine)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine, reader),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
@@ -128,6 +128,7 @@ class LocalEngine:
                 await asyncio.wait_for(part.stop(), grace_s)
             except TimeoutError:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
+        await self.services.inbox.close()
         await self.services.reader.close()
         await self.services.db.dispose()
 

@@ -20,14 +20,15 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["Jsonb", "Reader", "execute", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
+__all__ = ["AutocommitConnection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
 
 
-class Reader:
-    """One autocommit connection of this process for one-statement reads and writes (an entity's state
-    when it activates, due reminders, a reminder set on its own): no pool checkout, no BEGIN and no
-    ROLLBACK or COMMIT around the statement, which cost more than the statement itself.  Concurrent reads take turns on the connection; a lost connection is
-    opened again by the next read."""
+class AutocommitConnection:
+    """One autocommit connection for one-statement reads and writes (an entity's state when it
+    activates, due reminders, a reminder set on its own, a batch of inbox items): no pool checkout, no
+    BEGIN and no ROLLBACK or COMMIT around the statement, which cost more than the statement itself.
+    Concurrent statements take turns on the connection; a lost connection is opened again by the next
+    statement."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="postgresql")
@@ -52,11 +53,11 @@ class Reader:
         await self.invalidate()
 
 
-Source = AsyncConnection | Reader
+Source = AsyncConnection | AutocommitConnection
 
 
 async def _driver(conn: Source) -> psycopg.AsyncConnection[Any]:
-    if isinstance(conn, Reader):
+    if isinstance(conn, AutocommitConnection):
         return await conn.connection()
     proxied = conn.sync_connection.connection if conn.sync_connection is not None else None
     if proxied is None or proxied.driver_connection is None:

@@ -63,9 +63,9 @@ class MemoryReminderStore:
 class PgReminderStore:
     """Reminders in the ``reminders`` table."""
 
-    def __init__(self, engine: AsyncEngine, reader: driver_sql.Reader | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, reader: driver_sql.AutocommitConnection | None = None) -> None:
         self.engine = engine
-        self.reader = reader or driver_sql.Reader(engine)
+        self.reader = reader or driver_sql.AutocommitConnection(engine)
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
                      payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:

@@ -39,7 +39,9 @@ def item(thread: str, key: str) -> Inbound:
 async def inbox(fresh_db_url):
     engine = async_engine(fresh_db_url, pool_size=2)
     system = TellRecorder()
-    yield InboxWriter(engine, system), system, engine  # type: ignore[arg-type]
+    writer = InboxWriter(engine, system)  # type: ignore[arg-type]
+    yield writer, system, engine
+    await writer.close()
     await engine.dispose()
 
 
@@ -68,7 +70,7 @@ async def test_a_bad_item_fails_alone(inbox):
 
 async def test_the_reader_opens_its_connection_again_after_losing_it(fresh_db_url):
     engine = async_engine(fresh_db_url, pool_size=1)
-    reader = driver_sql.Reader(engine)
+    reader = driver_sql.AutocommitConnection(engine)
     try:
         pid = await driver_sql.fetch_value(reader, "SELECT pg_backend_pid()")
         async with engine.begin() as conn:
