@@ -66,8 +66,12 @@ async def _driver(conn: Source) -> psycopg.AsyncConnection[Any]:
 
 
 async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
-    """The driver's error as SQLAlchemy reports it; a lost connection is invalidated in the pool."""
+    """The driver's error as SQLAlchemy reports it.  A lost connection is handled as SQLAlchemy handles a
+    disconnect: every connection the pool opened before it is replaced on its next checkout (the server
+    that dropped one has usually dropped them all), and this one is invalidated."""
     lost = isinstance(error, psycopg.OperationalError)
+    if lost and isinstance(conn, AsyncConnection) and conn.sync_connection is not None:
+        conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)
     if lost:
         await conn.invalidate(error)
     wrapped = DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost)
