@@ -10,8 +10,7 @@ see from a compiled statement.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -20,7 +19,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["AutocommitConnection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value", "pipeline"]
+__all__ = ["AutocommitConnection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
 class AutocommitConnection:
@@ -109,17 +108,3 @@ async def execute(conn: Source, sql: str, params: Sequence[Any] = ()) -> None:
         await driver.execute(sql, params)
     except psycopg.Error as error:
         raise await _failed(conn, sql, params, error) from error
-
-
-@asynccontextmanager
-async def pipeline(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Statements whose results nobody reads are sent without waiting, together with the next statement
-    that is read (or the end of the block): a transaction of many writes costs a few round trips.  Only
-    statements of this module may run inside (SQLAlchemy's own read results the pipeline has not
-    fetched yet)."""
-    driver = await _driver(conn)
-    try:
-        async with driver.pipeline():
-            yield
-    except psycopg.Error as error:
-        raise await _failed(conn, "(pipeline)", (), error) from error

@@ -62,11 +62,10 @@ class EntityContext:
     async def transaction(self, *, relaxed: bool = False) -> AsyncIterator[AsyncConnection]:
         """One database transaction of this entity.  Reminders set or cancelled with ``conn=`` the
         connection it yields are written in it and scheduled once it commits, so the entity's state and
-        its reminders change together or not at all.  Its statements go through
-        :mod:`crm_core.driver_sql` in pipeline mode (writes whose result is not read travel together).
-        ``relaxed``: the commit returns before its WAL reaches the disk (still atomic; a server crash may
-        lose it), for writes rebuilt from durable input such as the inbox."""
-        async with self.db.begin() as conn, driver_sql.pipeline(conn):
+        its reminders change together or not at all.  ``relaxed``: the commit returns before its WAL
+        reaches the disk (still atomic; a server crash may lose it), for writes rebuilt from durable
+        input such as the inbox."""
+        async with self.db.begin() as conn:
             if relaxed:
                 await driver_sql.execute(conn, "SET LOCAL synchronous_commit = off")
             self._transaction, self._after_commit = conn, []
