@@ -31,7 +31,7 @@ def observe_mode(item_or_ticket: Any) -> bool:
 
 
 async def agent_of_extension(conversation: Any, extension: str) -> int | None:
-    return await driver_sql.fetch_value(conversation.ctx.services.reader,
+    return await driver_sql.fetch_value(conversation.ctx.services.autocommit,
                                         "SELECT id FROM users WHERE extension = %s AND active", (str(extension),))
 
 

@@ -53,9 +53,9 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
     idle_timeout_s = 120.0
 
     async def on_activate(self) -> None:
-        reader = self.ctx.services.reader
-        self.row = await db.find_open_conversation(reader, self.ref.id)
-        self.ticket = await db.load_ticket(reader, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
+        autocommit = self.ctx.services.autocommit
+        self.row = await db.find_open_conversation(autocommit, self.ref.id)
+        self.ticket = await db.load_ticket(autocommit, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
         self._card: Any = None
         self._stale = False
 

@@ -129,15 +129,9 @@ class Services:
     inbox: InboxWriter
     sla: Any
     router: Any
+    staffing: StaffingAnswers
+    autocommit: AutocommitConnection
     chatbot: Any = None
-    staffing: StaffingAnswers = None  # type: ignore[assignment]  # made from ``system`` when not given
-    reader: AutocommitConnection = None  # type: ignore[assignment]  # made from ``db`` when not given
-
-    def __post_init__(self) -> None:
-        if self.staffing is None:
-            self.staffing = StaffingAnswers(self.system)
-        if self.reader is None:
-            self.reader = AutocommitConnection(self.db)
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:
         return self.hub.publish(batch)

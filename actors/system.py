@@ -25,6 +25,7 @@ from actors.runtime.reminders import PgReminderStore
 from actors.runtime.system import RayTransport
 from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel, Services
 from actors.settings import Settings
+from actors.staffing import StaffingAnswers
 from crm_core.database import async_engine, migrate, resolve_url
 from crm_core.driver_sql import AutocommitConnection
 
@@ -45,11 +46,11 @@ def channel_actor_name(channel: str) -> str:
 def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
               channel_handle: Callable[[str], Any], pool_size: int) -> Services:
     engine = async_engine(database_url, pool_size=pool_size)
-    reader = AutocommitConnection(engine)
-    return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(engine, reader),
+    autocommit = AutocommitConnection(engine)
+    return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
-                    chatbot=_chatbot(settings), reader=reader)
+                    staffing=StaffingAnswers(system), autocommit=autocommit, chatbot=_chatbot(settings))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
@@ -129,7 +130,7 @@ class LocalEngine:
             except TimeoutError:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
         await self.services.inbox.close()
-        await self.services.reader.close()
+        await self.services.autocommit.close()
         await self.services.db.dispose()
 
 

@@ -146,7 +146,7 @@ def _for_driver(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
     return compiled.string, dict(compiled.params)
 
 
-_DRIVER_FORMS = {False: _for_driver(BY_CONTACT_POINT), True: _for_driver(BY_ACCOUNT_NO)}
+_DRIVER_FORMS = {id(BY_CONTACT_POINT): _for_driver(BY_CONTACT_POINT), id(BY_ACCOUNT_NO): _for_driver(BY_ACCOUNT_NO)}
 
 
 def identify_statement(kind: str) -> Select[Any]:
@@ -166,7 +166,7 @@ async def identify(conn: AsyncConnection, kind: str, value: str) -> Identificati
     normalised = normalize_contact(kind, value)
     if normalised is None:
         return None
-    sql, fixed = _DRIVER_FORMS[statement is BY_ACCOUNT_NO]
+    sql, fixed = _DRIVER_FORMS[id(statement)]
     row = await driver_sql.fetch_one(conn, sql, {**fixed, "kind": kind, "value": normalised})
     if row is None:
         return None

@@ -20,6 +20,9 @@ from crm_core.models import Conversation, Message, Ticket
 _CONVERSATION = ", ".join(c.name for c in Conversation.__table__.c)
 _TICKET = ", ".join(c.name for c in Ticket.__table__.c)
 _JSON_COLUMNS = {"state", "attributes", "data", "payload"}
+_TICKET_DEFAULTS = {column.name: column.default.arg for column in Ticket.__table__.c
+                    if column.default is not None and not callable(column.default.arg)}
+"""The model's fixed column defaults, which a statement written for the driver must name itself."""
 
 Event = tuple[str, str, dict[str, Any]]
 """A ticket event: (author, kind, data)."""
@@ -33,11 +36,16 @@ def _value(column: str, value: Any) -> Any:
     return Jsonb(value) if column in _JSON_COLUMNS and value is not None else value
 
 
-def _assignments(table: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
-    """``a = %s, b = %s`` for columns of ``table`` (a name outside it is a programming error)."""
+def _check_columns(table: Any, values: dict[str, Any]) -> None:
+    """Column names go into the SQL text: a name outside ``table`` is a programming error."""
     unknown = set(values) - set(table.c.keys())
     if unknown:
         raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+
+
+def _assignments(table: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """``a = %s, b = %s`` for columns of ``table``."""
+    _check_columns(table, values)
     return ", ".join(f"{column} = %s" for column in values), [_value(c, v) for c, v in values.items()]
 
 
@@ -91,10 +99,8 @@ async def open_ticket(conn: AsyncConnection, *, number: str, values: dict[str, A
     model's defaults), its ``events`` at ``at`` -- with a ``repeat_contact`` event after the first two
     and links to the client's tickets opened since ``repeat_since`` --, its first message, its
     conversation's ``conversation`` columns, and the inbox item marked done.  Returns the ticket's row."""
-    row = {column.name: column.default.arg for column in Ticket.__table__.c
-           if column.default is not None and not callable(column.default.arg)}
-    row.update(number=number, **values)
-    _assignments(Ticket.__table__, row)
+    row = {**_TICKET_DEFAULTS, "number": number, **values}
+    _check_columns(Ticket.__table__, row)
     assignments, conversation_params = _assignments(Conversation.__table__, conversation)
     statement = (
         f"WITH t AS (INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import driver_sql
 from crm_core.driver_sql import Jsonb
@@ -63,9 +63,8 @@ class MemoryReminderStore:
 class PgReminderStore:
     """Reminders in the ``reminders`` table."""
 
-    def __init__(self, engine: AsyncEngine, reader: driver_sql.AutocommitConnection | None = None) -> None:
-        self.engine = engine
-        self.reader = reader or driver_sql.AutocommitConnection(engine)
+    def __init__(self, autocommit: driver_sql.AutocommitConnection) -> None:
+        self.autocommit = autocommit
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
                      payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
@@ -82,11 +81,11 @@ class PgReminderStore:
 
     async def _write(self, statement: str, params: tuple[Any, ...], conn: AsyncConnection | None) -> None:
         """In ``conn``'s transaction, or on its own (one statement: atomic without a transaction)."""
-        await driver_sql.execute(conn if conn is not None else self.reader, statement, params)
+        await driver_sql.execute(conn if conn is not None else self.autocommit, statement, params)
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]:
         rows = await driver_sql.fetch_all(
-            self.reader, "SELECT entity_id, name, due_at, payload FROM reminders"
+            self.autocommit, "SELECT entity_id, name, due_at, payload FROM reminders"
                          " WHERE kind = %s AND shard = %s AND due_at <= %s ORDER BY due_at LIMIT %s",
             (kind, shard, now, limit))
         return [DueReminder(r["entity_id"], r["name"], r["due_at"], r["payload"]) for r in rows]
