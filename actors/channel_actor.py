@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from actors.runtime.heap import settle_heap
 from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,11 @@ class ChannelActor(ChannelRunner):
         self.services = services_factory()
         super().__init__(name, settings, self.services.inbox)
         # Also after Ray restarts the actor: the channel reconnects to its peer by itself.
-        self._first_start = asyncio.get_event_loop().create_task(self.start())
+        self._first_start = asyncio.get_event_loop().create_task(self._first_run())
+
+    async def _first_run(self) -> None:
+        await self.start()
+        settle_heap()
 
 
 def start_channel_actor(name: str, settings: Mapping[str, Any], factory: Any, namespace: str) -> Any:

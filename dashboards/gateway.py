@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from actors.runtime.heap import settle_heap
 from dashboards.app import build_app
 from dashboards.json_logs import JsonAccessLogger, configure
 
@@ -39,6 +40,7 @@ class GatewayActor:
         port = self.runner.addresses[0][1]  # the port the OS gave when 0 was asked
         self.url = f"http://{http.host}:{port}"
         log.info("dashboard gateway serving at %s", self.url)
+        settle_heap()
         return self.url
 
     async def stop(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +15,7 @@ from crm_core import driver_sql
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+    from actors.runtime.host import EntityHost
     from actors.runtime.system import ActorSystem
 
 
@@ -39,20 +40,21 @@ class EntityContext:
     """What a host offers the entities it holds: the actor system, the database, reminders, timers and
     the event stream.  One context per activation."""
 
-    def __init__(self, ref: ActorRef, system: ActorSystem, services: Any, *,
-                 store_reminder: Callable[..., Any], schedule_reminder: Callable[..., None],
-                 start_timer: Callable[..., None], cancel_timer: Callable[[str], None],
-                 publish: Callable[[dict[str, Any]], None]) -> None:
+    __slots__ = ("ref", "_host", "_transaction", "_after_commit")
+
+    def __init__(self, ref: ActorRef, host: EntityHost) -> None:
         self.ref = ref
-        self.system = system
-        self.services = services
-        self._store_reminder = store_reminder
-        self._schedule_reminder = schedule_reminder
-        self._start_timer = start_timer
-        self._cancel_timer = cancel_timer
-        self._publish = publish
+        self._host = host
         self._transaction: AsyncConnection | None = None
         self._after_commit: list[tuple[str, datetime | None, dict[str, Any]]] = []
+
+    @property
+    def system(self) -> ActorSystem:
+        return self._host.system
+
+    @property
+    def services(self) -> Any:
+        return self._host.services
 
     @property
     def db(self) -> AsyncEngine:
@@ -75,7 +77,7 @@ class EntityContext:
                 self._transaction = None
         scheduled, self._after_commit = self._after_commit, []
         for name, due_at, payload in scheduled:
-            self._schedule_reminder(self.ref, name, due_at, payload)
+            self._host.schedule_reminder(self.ref, name, due_at, payload)
 
     async def set_reminder(self, name: str, due_at: datetime, payload: dict[str, Any] | None = None, *,
                            conn: AsyncConnection | None = None) -> None:
@@ -90,22 +92,22 @@ class EntityContext:
                                conn: AsyncConnection | None) -> None:
         if conn is not None and conn is not self._transaction:
             raise ValueError("a reminder written in a transaction needs the connection of ctx.transaction()")
-        await self._store_reminder(self.ref, name, due_at, payload, conn)
+        await self._host.store_reminder(self.ref, name, due_at, payload, conn)
         if conn is None:
-            self._schedule_reminder(self.ref, name, due_at, payload)
+            self._host.schedule_reminder(self.ref, name, due_at, payload)
         else:
             self._after_commit.append((name, due_at, payload))
 
     def start_timer(self, name: str, delay_s: float, payload: Any = None) -> None:
         """An in-memory timer: lost on passivation or crash; replaces one of the same name."""
-        self._start_timer(name, delay_s, payload)
+        self._host.start_timer(self.ref.id, name, delay_s, payload)
 
     def cancel_timer(self, name: str) -> None:
-        self._cancel_timer(name)
+        self._host.cancel_timer(self.ref.id, name)
 
     def publish(self, event: dict[str, Any]) -> None:
         """Send a state change to the live event stream (supervisor wall, agent desktops)."""
-        self._publish(event)
+        self._host.publish(event)
 
 
 class Entity(abc.ABC):

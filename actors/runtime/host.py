@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,11 +34,14 @@ class EntityUnavailable(Exception):
     """The entity could not be activated (its state could not be loaded); the message was not handled."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Activation:
+    """One live entity: its mailbox and the task draining it, which exists only while there is work (an
+    idle activation is its entity, its state and an empty deque)."""
+
     entity: Entity
-    mailbox: asyncio.Queue[Any]
-    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    mailbox: deque[Any] = field(default_factory=deque)
+    timers: dict[str, asyncio.TimerHandle] | None = None
     task: asyncio.Task[None] | None = None
     last_active: float = field(default_factory=time.monotonic)
     busy: bool = False
@@ -102,82 +106,99 @@ class EntityHost:
     async def ask(self, entity_id: str, message: Any) -> Any:
         """Deliver a message and wait for the entity's reply."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._activation(entity_id).mailbox.put_nowait((message, future))
+        self._deliver(self._activation(entity_id), (message, future))
         return await future
 
     def tell(self, entity_id: str, message: Any) -> None:
         """Deliver a message without waiting; a failure is logged, not raised."""
-        self._activation(entity_id).mailbox.put_nowait((message, None))
+        self._deliver(self._activation(entity_id), (message, None))
 
     async def passivate(self, entity_id: str) -> None:
         activation = self._activations.get(entity_id)
         if activation is None:
             return
-        activation.mailbox.put_nowait(_PASSIVATE)
+        self._deliver(activation, _PASSIVATE)
         if activation.task is not None:
             await asyncio.shield(activation.task)
 
     def _activation(self, entity_id: str) -> Activation:
         activation = self._activations.get(entity_id)
         if activation is None:
-            ref = ActorRef(self.settings.kind, entity_id)
-            context = EntityContext(
-                ref, self.system, self.services,
-                store_reminder=self._store_reminder, schedule_reminder=self._schedule_reminder,
-                start_timer=lambda name, delay, payload: self._start_timer(entity_id, name, delay, payload),
-                cancel_timer=lambda name: self._cancel_timer(entity_id, name),
-                publish=self._publish,
-            )
-            activation = Activation(self.entity_class(context), asyncio.Queue())
+            context = EntityContext(ActorRef(self.settings.kind, entity_id), self)
+            activation = Activation(self.entity_class(context))
             self._activations[entity_id] = activation
-            activation.task = asyncio.create_task(self._run(entity_id, activation), name=str(ref))
         return activation
 
-    async def _run(self, entity_id: str, activation: Activation) -> None:
+    def _deliver(self, activation: Activation, item: Any) -> None:
+        activation.mailbox.append(item)
+        if activation.task is None:
+            activation.task = asyncio.create_task(self._drain(activation))
+
+    async def _drain(self, activation: Activation) -> None:
+        """Handle the mailbox one message at a time until it is empty, activating the entity first and
+        passivating it when it asks to be (or was told to be) with nothing left to do.  No await between
+        the last look at the empty mailbox and the end of the task: a message delivered from then on
+        starts the next one."""
+        try:
+            if not activation.ready and not await self._activate(activation):
+                return
+            mailbox, entity = activation.mailbox, activation.entity
+            while mailbox:
+                item = mailbox.popleft()
+                if item is _PASSIVATE:
+                    if not mailbox:
+                        await self._passivate(activation)
+                        return
+                    continue
+                await self._handle(activation, *item)
+                if not mailbox and entity.wants_passivation():
+                    await self._passivate(activation)
+                    return
+        finally:
+            activation.task = None
+
+    async def _activate(self, activation: Activation) -> bool:
+        entity_id = activation.entity.ref.id
         previous = self._passivations.get(entity_id)
         if previous is not None:
             await previous
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             await activation.entity.on_activate()
         except Exception as exc:
             log.exception("activation of %s/%s failed", self.settings.kind, entity_id)
-            self._forget(entity_id, activation)
+            self._forget(activation)
             self._fail_waiting(activation, EntityUnavailable(f"{self.settings.kind}/{entity_id}: {exc}"))
-            done.set_result(None)
-            return
+            return False
         self.activated_total += 1
         activation.ready = True
-        while True:
-            item = await activation.mailbox.get()
-            if item is _PASSIVATE:
-                if activation.mailbox.empty():
-                    break
-                continue
-            message, future = item
-            activation.busy = True
-            activation.current = message
-            try:
-                result = await activation.entity.receive(message)
-            except Exception as exc:
-                activation.entity.failed(exc)
-                if future is None:
-                    log.exception("%s/%s failed on %r", self.settings.kind, entity_id, message)
-                elif not future.done():
-                    future.set_exception(exc)
-            else:
-                if future is not None and not future.done():
-                    future.set_result(result)
-            finally:
-                activation.busy = False
-                activation.current = None
-                activation.handled += 1
-                activation.last_active = time.monotonic()
-            if activation.mailbox.empty() and activation.entity.wants_passivation():
-                break
-        # No await between the last empty-mailbox check and forgetting the activation: a message that
-        # arrives from here on starts a new activation, which waits for this passivation to finish.
-        self._forget(entity_id, activation)
+        return True
+
+    async def _handle(self, activation: Activation, message: Any, future: asyncio.Future[Any] | None) -> None:
+        activation.busy = True
+        activation.current = message
+        try:
+            result = await activation.entity.receive(message)
+        except Exception as exc:
+            activation.entity.failed(exc)
+            if future is None:
+                log.exception("%s/%s failed on %r", self.settings.kind, activation.entity.ref.id, message)
+            elif not future.done():
+                future.set_exception(exc)
+        else:
+            if future is not None and not future.done():
+                future.set_result(result)
+        finally:
+            activation.busy = False
+            activation.current = None
+            activation.handled += 1
+            activation.last_active = time.monotonic()
+
+    async def _passivate(self, activation: Activation) -> None:
+        """Forget the activation (a message from now on starts a new one, which waits for this to
+        finish), then let the entity say goodbye."""
+        entity_id = activation.entity.ref.id
+        self._forget(activation)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._passivations[entity_id] = done
         try:
             await activation.entity.on_passivate()
@@ -189,39 +210,44 @@ class EntityHost:
             if self._passivations.get(entity_id) is done:
                 del self._passivations[entity_id]
 
-    def _forget(self, entity_id: str, activation: Activation) -> None:
+    def _forget(self, activation: Activation) -> None:
+        entity_id = activation.entity.ref.id
         if self._activations.get(entity_id) is activation:
             del self._activations[entity_id]
-        for timer in activation.timers.values():
-            timer.cancel()
-        activation.timers.clear()
+        if activation.timers:
+            for timer in activation.timers.values():
+                timer.cancel()
+            activation.timers = None
 
     @staticmethod
     def _fail_waiting(activation: Activation, error: Exception) -> None:
-        while not activation.mailbox.empty():
-            item = activation.mailbox.get_nowait()
+        while activation.mailbox:
+            item = activation.mailbox.popleft()
             if item is not _PASSIVATE and item[1] is not None and not item[1].done():
                 item[1].set_exception(error)
 
     # --- timers and reminders --------------------------------------------------------------------
 
-    def _start_timer(self, entity_id: str, name: str, delay_s: float, payload: Any) -> None:
+    def start_timer(self, entity_id: str, name: str, delay_s: float, payload: Any) -> None:
         activation = self._activations[entity_id]
-        self._cancel_timer(entity_id, name)
+        self.cancel_timer(entity_id, name)
 
         def fire() -> None:
-            activation.timers.pop(name, None)
+            if activation.timers is not None:
+                activation.timers.pop(name, None)
             if self._activations.get(entity_id) is activation:
-                activation.mailbox.put_nowait((TimerFired(name, payload), None))
+                self._deliver(activation, (TimerFired(name, payload), None))
 
+        if activation.timers is None:
+            activation.timers = {}
         activation.timers[name] = asyncio.get_running_loop().call_later(delay_s, fire)
 
-    def _cancel_timer(self, entity_id: str, name: str) -> None:
+    def cancel_timer(self, entity_id: str, name: str) -> None:
         activation = self._activations.get(entity_id)
-        if activation is not None and (timer := activation.timers.pop(name, None)) is not None:
+        if activation is not None and activation.timers and (timer := activation.timers.pop(name, None)) is not None:
             timer.cancel()
 
-    async def _store_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any],
+    async def store_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any],
                               conn: Any = None) -> None:
         """Write (``due_at`` None: delete) a reminder's row, in ``conn``'s transaction when given."""
         if due_at is None:
@@ -229,7 +255,7 @@ class EntityHost:
         else:
             await self.reminders.upsert(ref.kind, ref.id, name, self.settings.shard, due_at, payload, conn=conn)
 
-    def _schedule_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any]) -> None:
+    def schedule_reminder(self, ref: ActorRef, name: str, due_at: datetime | None, payload: dict[str, Any]) -> None:
         """Put a stored reminder on (``due_at`` None: off) this host's clock."""
         if due_at is None:
             self.clock.cancel(ref.id, name)
@@ -246,13 +272,13 @@ class EntityHost:
             await asyncio.sleep(self.settings.idle_sweep_s)
             now = time.monotonic()
             for activation in list(self._activations.values()):
-                if (not activation.busy and activation.mailbox.empty() and not activation.timers
+                if (activation.task is None and not activation.timers
                         and now - activation.last_active > activation.entity.idle_timeout_s):
-                    activation.mailbox.put_nowait(_PASSIVATE)
+                    self._deliver(activation, _PASSIVATE)
 
     # --- events ----------------------------------------------------------------------------------
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: dict[str, Any]) -> None:
         self._outbox.append(event)
 
     async def _flush_outbox(self) -> None:
@@ -278,7 +304,7 @@ class EntityHost:
             "kind": self.settings.kind, "shard": self.settings.shard,
             "activated_total": self.activated_total, "passivated_total": self.passivated_total,
             "entities": [
-                {"id": entity_id, "mailbox": a.mailbox.qsize(), "busy": a.busy, "handled": a.handled,
+                {"id": entity_id, "mailbox": len(a.mailbox), "busy": a.busy, "handled": a.handled,
                  "state": a.entity.describe() if a.ready else {"activating": True}}
                 for entity_id, a in self._activations.items()
             ],
@@ -290,8 +316,7 @@ class EntityHost:
         for activation in self._activations.values():
             if activation.current is not None and matches(activation.current):
                 found.append(activation.current)
-            found.extend(item[0] for item in list(activation.mailbox._queue)  # type: ignore[attr-defined]
-                         if item is not _PASSIVATE and matches(item[0]))
+            found.extend(item[0] for item in activation.mailbox if item is not _PASSIVATE and matches(item[0]))
         return found
 
     @property

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from actors.runtime.heap import settle_heap
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.ref import host_name
 from actors.runtime.system import ActorSystem, LocalTransport, RayTransport
@@ -39,7 +40,11 @@ class HostActor:
         self.host = EntityHost(settings, load_symbol(entity_class), self.system, self.services,
                                self.services.reminders, publish=self.services.publish_events)
         local.add(self.host)
-        self._started = asyncio.get_event_loop().create_task(self.host.start())
+        self._started = asyncio.get_event_loop().create_task(self._start())
+
+    async def _start(self) -> None:
+        await self.host.start()
+        settle_heap()
 
     async def ask(self, entity_id: str, message: Any) -> Any:
         return await self.host.ask(entity_id, message)

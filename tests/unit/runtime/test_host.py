@@ -26,6 +26,7 @@ class Counter(Entity):
         self.ctx.services.log.append(("activate", self.ref.id))
 
     async def on_passivate(self):
+        await asyncio.sleep(self.ctx.services.passivation_s)
         self.services_store[self.ref.id] = self.count
         self.ctx.services.log.append(("passivate", self.ref.id))
 
@@ -50,7 +51,7 @@ class Counter(Entity):
 
 
 async def make_system(shards=2):
-    services = SimpleNamespace(store={}, log=[])
+    services = SimpleNamespace(store={}, log=[], passivation_s=0.0)
     system = ActorSystem({"counter": shards})
     reminders = MemoryReminderStore()
     hosts = []
@@ -87,6 +88,23 @@ async def test_idle_entity_is_passivated_and_reactivated_with_its_state():
     assert services.log.count(("activate", "b")) == 2
     for host in hosts:
         await host.stop()
+
+
+async def test_an_idle_entity_holds_no_task_and_a_message_during_its_passivation_waits_for_it():
+    system, services, hosts = await make_system(shards=1)
+    host, ref = hosts[0], ActorRef("counter", "e")
+    assert await system.ask(ref, ("add", 3)) == 3
+    await asyncio.sleep(0)
+    assert host.describe()["entities"][0]["busy"] is False
+    assert host._activations["e"].task is None  # idle: its entity and an empty mailbox, nothing running
+    services.passivation_s = 0.1
+    passivating = asyncio.create_task(host.passivate("e"))
+    await asyncio.sleep(0.02)  # the count is not stored yet
+    assert "e" not in services.store
+    assert await system.ask(ref, ("add", 1)) == 4  # the new activation read what the old one stored
+    await passivating
+    assert services.log.count(("activate", "e")) == 2
+    await host.stop()
 
 
 async def test_failed_activation_fails_the_ask_and_keeps_the_host_running():
