@@ -6,6 +6,7 @@ accepts the offer gets the call by an AMI Redirect."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -35,26 +36,39 @@ async def agent_of_extension(conversation: Any, extension: str) -> int | None:
                                         "SELECT id FROM users WHERE extension = %s AND active", (str(extension),))
 
 
-class CallLife:
-    @staticmethod
-    async def record(conversation: Any, conn: Any, item: Inbound) -> None:
-        """In the transaction that stores the call event: the ticket's call attributes and a ``call_*``
-        ticket event."""
-        ticket = conversation.ticket
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """What one call event writes on its ticket: the call attributes after it and a ``call_*`` event."""
+
+    attributes: dict[str, Any]
+    event: db.Event
+
+    @classmethod
+    def of(cls, ticket: dict[str, Any], item: Inbound) -> CallRecord:
         meta = item.metadata
         event = meta.get("call_event", "unknown")
         attributes = dict(ticket.get("attributes") or {})
         call = dict(attributes.get("call") or {})
         call.update({k: meta[k] for k in CALL_FIELDS if meta.get(k) is not None})
         call["state"] = event
-        call.setdefault("timeline", []).append({"event": event, "at": item.occurred_at.isoformat(),
-                                                "agent": meta.get("agent")})
+        call["timeline"] = [*call.get("timeline", ()), {"event": event, "at": item.occurred_at.isoformat(),
+                                                         "agent": meta.get("agent")}]
         attributes["call"] = call
-        await db.update_ticket(conn, ticket["id"], attributes=attributes)
-        await db.add_events(conn, ticket["id"], [("pbx", f"call_{event}", {
+        return cls(attributes, ("pbx", f"call_{event}", {
             k: meta[k] for k in ("agent", "queue", "hangup_cause", "abandoned", "wait_seconds", "talk_seconds")
-            if meta.get(k) is not None})])
-        ticket["attributes"] = attributes
+            if meta.get(k) is not None}))
+
+
+class CallLife:
+    @staticmethod
+    async def record(conversation: Any, conn: Any, item: Inbound) -> None:
+        """In the transaction that stores the call's first event: the ticket's call attributes and event
+        (later events are written with their message, by :func:`crm_core.tickets.add_to_ticket`)."""
+        ticket = conversation.ticket
+        record = CallRecord.of(ticket, item)
+        await db.update_ticket(conn, ticket["id"], attributes=record.attributes)
+        await db.add_events(conn, ticket["id"], [record.event])
+        ticket["attributes"] = record.attributes
 
     @staticmethod
     async def react(conversation: Any, item: Inbound) -> None:

@@ -52,21 +52,23 @@ class ChatbotFront:
                                 recipient=Address(item.sender.kind, item.sender.value), text=reply.text,
                                 dedupe_key=f"bot:{inbox_id}:{i}", buttons=outbound_buttons(reply))
             receipt = await conversation.ctx.services.channels.send(outbound)
-            async with conversation.ctx.db.begin() as conn:
-                await db.store_message(conn, conversation_id=conversation.row["id"], ticket_id=ticket["id"],
-                                       direction="bot", author="bot", text_=reply.text,
-                                       dedupe_key=outbound.dedupe_key, external_id=receipt.external_id)
+            await db.store_message(conversation.ctx.services.autocommit, db.NewMessage(
+                conversation.row["id"], ticket["id"], "bot", "bot", reply.text, outbound.dedupe_key,
+                external_id=receipt.external_id))
         new_state = {**conversation.row["state"], "bot": turn.state.to_dict()}
+        if not turn.handover:
+            await db.update_conversation(conversation.ctx.services.autocommit, conversation.row["id"], state=new_state)
+            conversation.row["state"] = new_state
+            return False
         async with conversation.ctx.db.begin() as conn:
             await db.update_conversation(conn, conversation.row["id"], state=new_state)
-            if turn.handover:
-                await db.store_message(conn, conversation_id=conversation.row["id"], ticket_id=ticket["id"],
-                                       direction="note", author="bot", text_=self.menu.transcript_note(turn.state),
-                                       dedupe_key=f"bot-transcript:{inbox_id}")
-                await db.add_events(conn, ticket["id"], [("bot", "bot_handover", {
-                    "reason": turn.reason, "urgent": turn.urgent})])
-                if turn.urgent and ticket["priority"] != "urgent":
-                    await db.update_ticket(conn, ticket["id"], priority="urgent")
-                    ticket["priority"] = "urgent"
+            await db.store_message(conn, db.NewMessage(
+                conversation.row["id"], ticket["id"], "note", "bot", self.menu.transcript_note(turn.state),
+                f"bot-transcript:{inbox_id}"))
+            await db.add_events(conn, ticket["id"], [("bot", "bot_handover", {
+                "reason": turn.reason, "urgent": turn.urgent})])
+            if turn.urgent and ticket["priority"] != "urgent":
+                await db.update_ticket(conn, ticket["id"], priority="urgent")
+                ticket["priority"] = "urgent"
         conversation.row["state"] = new_state
-        return turn.handover
+        return True

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors import messages as m
-from actors.call_life import CallLife, observe_mode
+from actors.call_life import CallLife, CallRecord, observe_mode
 from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting, Waiting, routing_attributes
 from actors.conversation_view import conversation_event, message_event, public, ticket_summary
 from actors.runtime import Entity, ReminderFired
@@ -131,20 +131,22 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             return await self._update_message(item, delivery.inbox_id)
         if self.row is None and item.kind == "call_event" and item.metadata.get("call_event") != "started":
             await self._find_closed_call()
-        opening = await self._opening(item) if self.ticket is None and item.kind in OPENING_KINDS else None
+        if self.ticket is not None:
+            stored = await self._add_to_ticket(item, delivery)
+        else:
+            stored = await self._first_inbound(item, delivery)
+        return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+
+    async def _first_inbound(self, item: Inbound, delivery: m.InboxDelivery) -> int | None:
+        """An item of a conversation without a ticket yet: the first of a thread opens its ticket."""
+        opening = await self._opening(item) if item.kind in OPENING_KINDS else None
         waiting = None
         # Everything this transaction writes is rebuilt from the inbox if it is lost (the inbox row stays
         # unprocessed and is delivered again), so it need not wait for the WAL flush.
         async with self.ctx.transaction(relaxed=True) as conn:
             if self.row is None:
                 self.row = await db.open_conversation(conn, item.thread_key, item.channel)
-            stored = await db.store_message(
-                conn, conversation_id=self.row["id"], ticket_id=self.row["ticket_id"],
-                direction="event" if item.kind in ("call_event", "control") else "in",
-                author=f"{item.sender.kind}:{item.sender.value}",
-                text_=item.text or str(item.metadata.get("call_event") or item.metadata.get("event") or ""),
-                dedupe_key=item.dedupe_key, attachments=delivery.payload["attachments"],
-                external_id=item.metadata.get("external_id") or item.metadata.get("message_id"), at=item.occurred_at)
+            stored = await db.store_message(conn, self._message(item, delivery))
             changes: dict[str, Any] = {}
             if stored is not None and item.channel == "email" and item.kind == "message":
                 self.row["state"] = changes["state"] = {**self.row["state"], **email_thread(item)}
@@ -157,14 +159,42 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             call_event = stored is not None and item.kind == "call_event" and self.ticket is not None
             if call_event:
                 await CallLife.record(self, conn, item)
-        if stored is not None:
-            if opening is not None:
-                await self._after_ticket_opened(item, delivery.inbox_id, waiting)
-            elif self.ticket is not None:
-                await self._joined(item, delivery.inbox_id)
-            if call_event:
-                await CallLife.react(self, item)
-        return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+        if stored is not None and opening is not None:
+            await self._after_ticket_opened(item, delivery.inbox_id, waiting)
+        if call_event:
+            await CallLife.react(self, item)
+        return stored
+
+    async def _add_to_ticket(self, item: Inbound, delivery: m.InboxDelivery) -> int | None:
+        """A later item of a conversation with a ticket: its message, what it changes on the ticket (a
+        call event's call attributes and event) and on the conversation (an e-mail's thread), and the
+        inbox item done, in one statement; then it is shown and acted on."""
+        state = {**self.row["state"], **email_thread(item)} if item.channel == "email" and item.kind == "message" \
+            else None
+        call = CallRecord.of(self.ticket, item) if item.kind == "call_event" else None
+        stored = await db.add_to_ticket(
+            self.ctx.services.inbound_writes, self._message(item, delivery), inbox_id=delivery.inbox_id,
+            ticket_attributes=call.attributes if call else None, events=[call.event] if call else [],
+            conversation_state=state)
+        if stored is None:
+            return None
+        if state is not None:
+            self.row["state"] = state
+        if call is not None:
+            self.ticket["attributes"] = call.attributes
+            await CallLife.react(self, item)
+        else:
+            await self._joined(item, delivery.inbox_id)
+        return stored
+
+    def _message(self, item: Inbound, delivery: m.InboxDelivery) -> db.NewMessage:
+        meta = item.metadata
+        return db.NewMessage(
+            self.row["id"], self.row["ticket_id"], "event" if item.kind in ("call_event", "control") else "in",
+            f"{item.sender.kind}:{item.sender.value}",
+            item.text or str(meta.get("call_event") or meta.get("event") or ""), item.dedupe_key,
+            attachments=delivery.payload["attachments"],
+            external_id=meta.get("external_id") or meta.get("message_id"), at=item.occurred_at)
 
     async def _opening(self, item: Inbound) -> Opening:
         """What a first inbound item opens, decided before its transaction: the client, the ticket's
@@ -200,7 +230,7 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
 
     async def _joined(self, item: Inbound, inbox_id: int) -> None:
         """A later item of an open conversation: show it, reopen a resolved ticket, let the bot answer."""
-        if item.kind in ("call_event", "control"):
+        if item.kind == "control":
             return
         self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "in"))
         if item.kind == "contact_shared":

@@ -131,6 +131,9 @@ class Services:
     router: Any
     staffing: StaffingAnswers
     autocommit: AutocommitConnection
+    #: What an inbound item joining a ticket writes, in one statement (rebuilt from the inbox if a crash
+    #: of the server loses it, so it does not wait for the WAL flush).
+    inbound_writes: AutocommitConnection
     chatbot: Any = None
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:

@@ -50,7 +50,8 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
-                    staffing=StaffingAnswers(system), autocommit=autocommit, chatbot=_chatbot(settings))
+                    staffing=StaffingAnswers(system), autocommit=autocommit,
+                    inbound_writes=AutocommitConnection(engine, relaxed=True), chatbot=_chatbot(settings))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
@@ -131,6 +132,7 @@ class LocalEngine:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
         await self.services.inbox.close()
         await self.services.autocommit.close()
+        await self.services.inbound_writes.close()
         await self.services.db.dispose()
 
 

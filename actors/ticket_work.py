@@ -40,9 +40,9 @@ class TicketWork:
         receipt = await self.ctx.services.channels.send(outbound)
         now = datetime.now(UTC)
         async with self.ctx.db.begin() as conn:
-            stored = await db.store_message(conn, conversation_id=self.row["id"], ticket_id=self.ticket["id"],
-                                            direction="out", author=f"agent:{reply.author_id}", text_=reply.text,
-                                            dedupe_key=reply.dedupe_key, external_id=receipt.external_id, at=now)
+            stored = await db.store_message(conn, db.NewMessage(
+                self.row["id"], self.ticket["id"], "out", f"agent:{reply.author_id}", reply.text, reply.dedupe_key,
+                external_id=receipt.external_id, at=now))
             if stored is not None and self.ticket["first_response_at"] is None:
                 await db.update_ticket(conn, self.ticket["id"], first_response_at=now)
                 await db.add_events(conn, self.ticket["id"], [(f"agent:{reply.author_id}", "first_response", {})])
@@ -53,10 +53,8 @@ class TicketWork:
         return {"message_id": stored, "external_id": receipt.external_id, "duplicate": stored is None}
 
     async def _note(self, note: m.AddNote) -> dict[str, Any]:
-        async with self.ctx.db.begin() as conn:
-            stored = await db.store_message(conn, conversation_id=self.row["id"], ticket_id=self.ticket["id"],
-                                            direction="note", author=f"agent:{note.author_id}", text_=note.text,
-                                            dedupe_key=note.dedupe_key)
+        stored = await db.store_message(self.ctx.services.autocommit, db.NewMessage(
+            self.row["id"], self.ticket["id"], "note", f"agent:{note.author_id}", note.text, note.dedupe_key))
         return {"message_id": stored, "duplicate": stored is None}
 
     async def _change_status(self, author: str, status: str, comment: str | None) -> dict[str, Any]:

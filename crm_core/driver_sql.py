@@ -27,11 +27,15 @@ class AutocommitConnection:
     activates, due reminders, a reminder set on its own, a batch of inbox items): no pool checkout, no
     BEGIN and no ROLLBACK or COMMIT around the statement, which cost more than the statement itself.
     Concurrent statements take turns on the connection; a lost connection is opened again by the next
-    statement."""
+    statement.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``relaxed``: its commits return before their WAL reaches the disk (still atomic; a crash of the
+    server may lose the last few), for writes rebuilt from durable input such as the inbox."""
+
+    def __init__(self, engine: AsyncEngine, *, relaxed: bool = False) -> None:
         url = engine.url.set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
+        self._options = {"options": "-c synchronous_commit=off"} if relaxed else {}
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -40,7 +44,8 @@ class AutocommitConnection:
             self._opening = self._opening or asyncio.Lock()
             async with self._opening:
                 if self._connection is None or self._connection.closed:
-                    self._connection = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+                    self._connection = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True,
+                                                                            **self._options)
         return self._connection
 
     async def invalidate(self, error: BaseException | None = None) -> None:

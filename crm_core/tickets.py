@@ -7,6 +7,7 @@ links per pair; a repeated delivery finds what the first one wrote.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import driver_sql as sql
-from crm_core.driver_sql import Jsonb
+from crm_core.driver_sql import Jsonb, Source
 from crm_core.models import Conversation, Message, Ticket
 
 _CONVERSATION = ", ".join(c.name for c in Conversation.__table__.c)
@@ -69,22 +70,64 @@ async def latest_conversation(conn: AsyncConnection, thread_key: str) -> dict[st
                                      " ORDER BY id DESC LIMIT 1", (thread_key,))
 
 
-async def update_conversation(conn: AsyncConnection, conversation_id: int, **values: Any) -> None:
+async def update_conversation(conn: Source, conversation_id: int, **values: Any) -> None:
     assignments, params = _assignments(Conversation.__table__, values)
     await sql.execute(conn, f"UPDATE conversations SET {assignments}, updated_at = now() WHERE id = %s",
                       (*params, conversation_id))
 
 
-async def store_message(conn: AsyncConnection, *, conversation_id: int, ticket_id: int | None, direction: str,
-                        author: str, text_: str, dedupe_key: str, attachments: list[dict[str, Any]] | None = None,
-                        external_id: str | None = None, at: datetime | None = None) -> int | None:
+_MESSAGE_INSERT = ("INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
+                   " external_id, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                   " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store; its ``dedupe_key`` makes storing it twice harmless."""
+
+    conversation_id: int
+    ticket_id: int | None
+    direction: str
+    author: str
+    text: str
+    dedupe_key: str
+    attachments: list[dict[str, Any]] | None = None
+    external_id: str | None = None
+    at: datetime | None = None
+
+    def params(self) -> tuple[Any, ...]:
+        return (self.conversation_id, self.ticket_id, self.direction, self.author, self.text, self.dedupe_key,
+                Jsonb({"items": self.attachments or []}), self.external_id, self.at or datetime.now(UTC))
+
+
+async def store_message(conn: Source, message: NewMessage) -> int | None:
     """Store one message; None when a message with this dedupe key is already stored."""
-    return await sql.fetch_value(conn, (
-        "INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
-        " external_id, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"),
-        (conversation_id, ticket_id, direction, author, text_, dedupe_key, Jsonb({"items": attachments or []}),
-         external_id, at or datetime.now(UTC)))
+    return await sql.fetch_value(conn, _MESSAGE_INSERT, message.params())
+
+
+async def add_to_ticket(conn: Source, message: NewMessage, *, inbox_id: int, ticket_attributes: dict[str, Any] | None,
+                        events: list[Event], conversation_state: dict[str, Any] | None) -> int | None:
+    """A later inbound item of a conversation with a ticket, in one statement: its message, then -- only
+    when the message is new -- the ticket's ``ticket_attributes`` and ``events`` and the conversation's
+    ``conversation_state`` (each None or empty: unchanged); the inbox item is marked done either way.
+    Returns the message's id, None when its dedupe key was stored before."""
+    statement = (
+        f"WITH m AS ({_MESSAGE_INSERT}),"
+        " t AS (UPDATE tickets SET attributes = %s, updated_at = now()"
+        " WHERE id = %s AND %s AND EXISTS (SELECT FROM m)),"
+        " e AS (INSERT INTO ticket_events (ticket_id, author, kind, data, at) SELECT %s, x.author, x.kind, x.data, %s"
+        " FROM m, ROWS FROM (jsonb_to_recordset(%s) AS (author text, kind text, data jsonb))"
+        " WITH ORDINALITY AS x(author, kind, data, n) ORDER BY x.n),"
+        " c AS (UPDATE conversations SET state = %s, updated_at = now()"
+        " WHERE id = %s AND %s AND EXISTS (SELECT FROM m)),"
+        " i AS (UPDATE inbox SET processed_at = now() WHERE id = %s AND processed_at IS NULL)"
+        " SELECT id FROM m")
+    return await sql.fetch_value(conn, statement, (
+        *message.params(),
+        Jsonb(ticket_attributes), message.ticket_id, ticket_attributes is not None,
+        message.ticket_id, datetime.now(UTC), Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in events]),
+        Jsonb(conversation_state), message.conversation_id, conversation_state is not None,
+        inbox_id))
 
 
 async def next_ticket_number(conn: AsyncConnection, number_format: str) -> str:

@@ -68,10 +68,8 @@ class VoiceChannel(Channel):
             raise ChannelError("voice channel already started")
         s = self.settings
         self._delivery = InboundDelivery(
-            sink, workers=s.delivery_workers, retry_initial=s.delivery_retry_initial_seconds,
-            retry_max=s.delivery_retry_max_seconds,
+            sink, retry_initial=s.delivery_retry_initial_seconds, retry_max=s.delivery_retry_max_seconds,
         )
-        self._delivery.start()
         self._supervisor = asyncio.get_running_loop().create_task(self._stay_connected(), name="voice-ami")
         try:
             await asyncio.wait_for(self._reconciled.wait(), s.action_timeout_seconds)

@@ -1,7 +1,10 @@
 """Hands call events to the engine's sink: in order per call, concurrently across calls, never dropped.
 
-The sink returns once an item is stored durably.  AMI has no acknowledgement to withhold, so an item
-the sink refuses stays at the head of its call's line and is retried with backoff until it is
+The sink returns once an item is stored durably.  Each call with events on their way has its own line
+(a deque and the task draining it, which ends when the line is empty), so every call's next event is
+in the sink at once and the sink's group commit stores them together; how many calls wait at one
+time is bounded only by the calls the PBX carries.  AMI has no acknowledgement to withhold, so an
+item the sink refuses stays at the head of its call's line and is retried with backoff until it is
 stored; later events of the same call wait behind it (a ``hangup`` must not overtake its
 ``started``), other calls go on.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 from channels.base import Inbound, InboundSink
 
@@ -17,50 +21,65 @@ log = logging.getLogger(__name__)
 
 
 class InboundDelivery:
-    def __init__(self, sink: InboundSink, *, workers: int, retry_initial: float, retry_max: float) -> None:
+    def __init__(self, sink: InboundSink, *, retry_initial: float, retry_max: float) -> None:
         self._sink = sink
-        self._lines: list[asyncio.Queue[Inbound]] = [asyncio.Queue() for _ in range(workers)]
+        self._lines: dict[str, deque[Inbound]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._retry_initial = retry_initial
         self._retry_max = retry_max
-        self._tasks: list[asyncio.Task[None]] = []
-        self._in_flight = 0
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._deliver(line), name=f"voice-delivery-{n}") for n, line in enumerate(self._lines)]
+        self._backlog = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def put(self, item: Inbound) -> None:
-        self._lines[hash(item.thread_key) % len(self._lines)].put_nowait(item)
+        self._backlog += 1
+        self._idle.clear()
+        line = self._lines.get(item.thread_key)
+        if line is not None:
+            line.append(item)
+            return
+        line = self._lines[item.thread_key] = deque((item,))
+        task = asyncio.get_running_loop().create_task(self._deliver(item.thread_key, line))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def backlog(self) -> int:
         """Items handed in and not yet stored (waiting, or being retried)."""
-        return sum(line.qsize() for line in self._lines) + self._in_flight
+        return self._backlog
 
     async def drain(self) -> None:
         """Wait until every item handed in so far is stored."""
-        await asyncio.gather(*(line.join() for line in self._lines))
+        await self._idle.wait()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lines.clear()
 
-    async def _deliver(self, line: asyncio.Queue[Inbound]) -> None:
+    async def _deliver(self, thread_key: str, line: deque[Inbound]) -> None:
+        try:
+            while line:
+                await self._store(line[0])
+                line.popleft()
+                self._backlog -= 1
+        finally:
+            if self._lines.get(thread_key) is line and not line:
+                del self._lines[thread_key]
+            if not self._backlog:
+                self._idle.set()
+
+    async def _store(self, item: Inbound) -> None:
+        delay = self._retry_initial
         while True:
-            item = await line.get()
-            self._in_flight += 1
-            delay = self._retry_initial
-            while True:
-                try:
-                    await self._sink(item)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the sink's failure must not lose the item
-                    log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, exc, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._retry_max)
-            self._in_flight -= 1
-            line.task_done()
+            try:
+                await self._sink(item)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the sink's failure must not lose the item
+                log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)

@@ -40,7 +40,6 @@ class VoiceSettings:
     vicidial_api_pass: str = ""
     vicidial_api_source: str = "switchboard"
     vicidial_phone_code: str = "380"
-    delivery_workers: int = 8
     delivery_retry_initial_seconds: float = 0.2
     delivery_retry_max_seconds: float = 10.0
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -74,5 +73,3 @@ class VoiceSettings:
             raise ChannelError("voice.agent_channel_template must contain {extension}")
         if self.outbound_number_format not in ("national", "e164"):
             raise ChannelError("voice.outbound_number_format must be 'national' or 'e164'")
-        if self.delivery_workers < 1:
-            raise ChannelError("voice.delivery_workers must be at least 1")
