@@ -93,7 +93,8 @@ class CallLife:
         ticket = conversation.ticket
         conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id, "agent_id": agent_id,
                                   "state": {"ticket": ticket_summary(ticket), "card": await conversation.card(),
-                                            "caller": ticket.get("sender"), "call": ticket["attributes"]["call"]}})
+                                            "caller": ticket.get("sender"), "call": ticket["attributes"]["call"]}},
+                                 at_once=True)
 
     @staticmethod
     async def _follow_agent(conversation: Any, extension: str) -> None:

@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 #: At most this many items in one INSERT.
 BATCH_LIMIT = 500
 
+# The columns travel as binary arrays (``%b``): the text form escapes every quote of every payload, a
+# dozen times the client CPU of the binary form.
 _INSERT = ("INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload)"
-           " SELECT k, c, t, s, p::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[])"
+           " SELECT k, c, t, s, p::jsonb FROM unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::text[])"
            " AS i(k, c, t, s, p) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
 
 
@@ -56,7 +58,7 @@ class InboxWriter:
         self.system = system
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
-        self._connection = driver_sql.AutocommitConnection(engine)
+        self._connection = driver_sql.AutocommitPool(engine, connections=1)
 
     async def store(self, inbound: Inbound) -> int | None:
         """Store one item; its inbox id, or None when an item with its dedupe key was stored before."""

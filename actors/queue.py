@@ -13,6 +13,7 @@ targets skipped when nobody could take them) and turns conversations away to its
 
 from __future__ import annotations
 
+import heapq
 import time
 import uuid
 from typing import Any
@@ -232,25 +233,28 @@ class QueueActor(Entity):
     # --- views -------------------------------------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
+        """The queue with its 200 longest-waiting conversations (the supervisor's queue page)."""
         now = time.time()
         book = self.book
-        waiting = sorted(self.entries.values(), key=lambda e: e.enqueued_at)
-        return {"name": self.name, "waiting_count": len(book),
-                "longest_wait_s": round(book.longest_wait(now), 1),
+        waiting = heapq.nsmallest(200, self.entries.values(), key=lambda e: e.enqueued_at)
+        return {**self.summary(now),
                 "waiting": [{"conversation": e.conversation, "ticket": e.ticket_number,
                              "priority": (book.get(e.conversation) or e).priority, "channel": e.channel,
                              "waited_s": round(now - e.enqueued_at, 1),
                              "offered_to": _int_or_none(book.offered_to(e.conversation))}
-                            for e in waiting[:200]],
+                            for e in waiting]}
+
+    def summary(self, now: float) -> dict[str, Any]:
+        """The queue's live figures and agents, without the conversations (the wall's tile)."""
+        book = self.book
+        return {"name": self.name, "waiting_count": len(book), "longest_wait_s": round(book.longest_wait(now), 1),
                 "offers": len(self.offer_ids),
                 "agents": {agent_id: {"state": slot.status.value, "free": dict(slot.free)}
                            for agent_id, slot in book.agents().items()},
                 "strategy": book.strategy.name, "stats": dict(self.stats)}
 
     def _publish(self) -> None:
-        view = self.view()
-        view.pop("waiting")
-        self.ctx.publish({"type": "queue", "id": self.name, "state": view})
+        self.ctx.publish({"type": "queue", "id": self.name, "state": self.summary(time.time())})
 
 
 def _int_or_none(value: str | None) -> int | None:

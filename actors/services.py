@@ -17,7 +17,7 @@ from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
 from actors.staffing import StaffingAnswers
 from channels.base import ChannelError, DeliveryReceipt, Outbound, WebhookReply
-from crm_core.driver_sql import AutocommitConnection
+from crm_core.driver_sql import AutocommitPool
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,10 @@ class Services:
     sla: Any
     router: Any
     staffing: StaffingAnswers
-    autocommit: AutocommitConnection
+    autocommit: AutocommitPool
     #: What an inbound item joining a ticket writes, in one statement (rebuilt from the inbox if a crash
     #: of the server loses it, so it does not wait for the WAL flush).
-    inbound_writes: AutocommitConnection
+    inbound_writes: AutocommitPool
     chatbot: Any = None
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:

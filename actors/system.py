@@ -27,7 +27,7 @@ from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel
 from actors.settings import Settings
 from actors.staffing import StaffingAnswers
 from crm_core.database import async_engine, migrate, resolve_url
-from crm_core.driver_sql import AutocommitConnection
+from crm_core.driver_sql import AutocommitPool
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,12 @@ def channel_actor_name(channel: str) -> str:
 def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
               channel_handle: Callable[[str], Any], pool_size: int) -> Services:
     engine = async_engine(database_url, pool_size=pool_size)
-    autocommit = AutocommitConnection(engine)
+    autocommit = AutocommitPool(engine)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
-                    inbound_writes=AutocommitConnection(engine, relaxed=True), chatbot=_chatbot(settings))
+                    inbound_writes=AutocommitPool(engine, relaxed=True), chatbot=_chatbot(settings))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:

@@ -20,21 +20,12 @@ from datetime import datetime
 import aiohttp
 import psycopg
 
-from bench.common import bench_database_url, percentile
+from bench.common import bench_database_url, empty_contact_tables, percentile
 from crm_core.database import libpq_dsn
 
 NAMESPACE = "switchboard-bench"
 SOURCE, KEY = "mobile_app", "sandbox-app-key"
 P99_BAR_S = 1.0
-
-
-def start_clean(url: str) -> None:
-    """Empty the engine's tables in the benchmark database: a backlog left by an earlier run would be
-    re-delivered by the inbox sweep and measured as load."""
-    with psycopg.connect(libpq_dsn(url)) as conn:
-        conn.execute("TRUNCATE inbox, conversations, tickets, ticket_events, ticket_links, messages, reminders,"
-                     " agent_states")
-        conn.commit()
 
 
 def raw_insert_ceiling(url: str, seconds: float = 5.0) -> float:
@@ -148,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     from actors.system import RayEngine
 
     url = bench_database_url()
-    start_clean(url)
+    empty_contact_tables(url, "agent_states")
     raw = raw_insert_ceiling(url)
     asyncio.run(add_supervisor(url))
     ray.init(namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR",

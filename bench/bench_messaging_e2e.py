@@ -10,6 +10,9 @@ chat.  The benchmark plays the customers itself through the sandboxes' driver AP
 number; about a third open new conversations, the rest follow up in a conversation the agent already
 sees.
 
+Before the measured run, ``--warmup`` seconds of new conversations at ``--warmup-rate`` (not measured)
+bring the engine to its working state: connections open, statements prepared, code paths loaded.
+
 Latency of one message = the instant the event hub published it (the first live event of its thread
 for a new conversation, the inbound ``message`` event with its text for a follow-up) minus the instant
 the customer sent it (the Telegram update queued, the Viber callback posted, the IMAP APPEND issued,
@@ -39,12 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psycopg
 
-from bench.common import bench_database_url
+from bench.common import bench_database_url, empty_contact_tables
 from bench.e2e_customers import ChatDriver, MailDriver, drivers_for
 from bench.e2e_ledger import CHANNELS, Ledger, Sent, report, stored
-from crm_core.database import libpq_dsn
 
 NAMESPACE = "switchboard-bench-e2e"
 DATABASE = "switchboard_bench_e2e"  # of its own: it is emptied before every run
@@ -128,12 +129,6 @@ async def drain(ledger: Ledger, quiet_s: float, cap_s: float) -> None:
         await asyncio.sleep(0.2)
 
 
-def clear(url: str) -> None:
-    """The benchmark's database starts empty of conversations (earlier runs' would be swept or joined)."""
-    with psycopg.connect(libpq_dsn(url)) as conn:
-        conn.execute("TRUNCATE reminders, ticket_events, tickets, messages, inbox, conversations CASCADE")
-
-
 async def round_trips(call: Callable[[], Awaitable[Any]], samples: int = 50) -> list[float]:
     times = []
     for _ in range(samples):
@@ -193,14 +188,19 @@ async def measure(url: str, gateway_url: str, args: argparse.Namespace, insert_m
         hub = HubClient(await asyncio.to_thread(ray.get_actor, HUB_NAME, namespace=NAMESPACE))
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
             trips = await baselines(peers, gateway_url, session)
+            serials = itertools.count(1).__next__
+            rng = random.Random(run_no)
+            if args.warmup > 0:  # new conversations on every channel, not measured: the engine warm
+                warm = drivers_for(peers, session, gateway_url, f"{run}-warm")
+                await asyncio.gather(*(play_channel(d, Ledger(f"{run}-warm"), serials, args.warmup_rate / len(warm),
+                                                    args.warmup, rng) for d in warm))
+                await asyncio.sleep(2.0)
             drivers = drivers_for(peers, session, gateway_url, run)
             ledger = Ledger(run)
             stop = asyncio.Event()
             following = asyncio.create_task(follow_hub(hub, ledger, (await hub.snapshot())["seq"], stop))
             restart = asyncio.create_task(restart_channel(args.restart, args.seconds / 2)) \
                 if args.restart in peers.peers else None
-            serials = itertools.count(1).__next__
-            rng = random.Random(run_no)
             per_channel = args.rate / len(drivers)
             await asyncio.gather(*(play_channel(d, ledger, serials, per_channel, args.seconds, rng) for d in drivers))
             await drain(ledger, DRAIN_QUIET_S, DRAIN_CAP_S)
@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="messages per second, all channels together")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--restart", default="telegram", help="channel actor to kill halfway (or 'none')")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of unmeasured load before the run")
+    parser.add_argument("--warmup-rate", type=float, default=20.0)
     args = parser.parse_args(argv)
 
     from actors.demo import gateway_port, start_ray
@@ -227,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("channels.sandbox").setLevel(logging.ERROR)
     url = bench_database_url(database=DATABASE)
-    clear(url)
+    empty_contact_tables(url)
     insert_ms = 1000.0 / raw_insert_ceiling(url, seconds=2.0)
     http = Settings.load().http
     port = gateway_port(http.host, http.port)

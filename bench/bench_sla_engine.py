@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from actors.runtime.ref import shard_of
-from bench.common import bench_database_url, percentile
+from bench.common import bench_database_url, empty_contact_tables, percentile
 from crm_core.database import libpq_dsn
 
 NAMESPACE = "switchboard-bench-sla"
@@ -43,12 +43,6 @@ def sla_state(opened_at: float) -> str:
     return json.dumps({"sla": {"policy": "urgent", "fired": ["first response at risk:1"], "clocks": {
         "first_response": {**clock, "target": FIRST_RESPONSE_S},
         "resolution": {**clock, "target": RESOLUTION_S}}}})
-
-
-def clear(url: str) -> None:
-    """The benchmark's database starts empty of tickets and reminders (earlier runs' would fire)."""
-    with psycopg.connect(libpq_dsn(url)) as conn:
-        conn.execute("TRUNCATE reminders, ticket_events, tickets, messages, inbox, conversations CASCADE")
 
 
 def write_tickets(url: str, run: str, deadlines: list[float], shards: int) -> float:
@@ -129,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     from actors.system import HUB_NAME, RayEngine
 
     url = bench_database_url(database=DATABASE)
-    clear(url)
+    empty_contact_tables(url)
     shards = Settings.load().engine.shards["conversation"]
     run = uuid.uuid4().hex[:8]
     rng = random.Random(7)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import psutil
+import psycopg
 from sqlalchemy.engine import make_url
 
-from crm_core.database import migrate, resolve_url, sync_engine
+from crm_core.database import libpq_dsn, migrate, resolve_url, sync_engine
 
 BENCH_DATABASE = "switchboard_bench"
 
@@ -26,6 +27,15 @@ def bench_database_url(server_url: str | None = None, database: str = BENCH_DATA
         admin.dispose()
     migrate(url)
     return url
+
+
+def empty_contact_tables(url: str, *extra: str) -> None:
+    """Empty the contact tables (and ``extra`` ones) of a benchmark's database: what an earlier run left
+    would be re-delivered, fired, joined or linked as repeat contacts, and measured as load."""
+    tables = ", ".join(("inbox", "conversations", "tickets", "ticket_events", "ticket_links", "messages", "reminders",
+                        *extra))
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        conn.execute(f"TRUNCATE {tables} CASCADE")
 
 
 def percentile(values: list[float], q: float) -> float:

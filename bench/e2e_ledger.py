@@ -145,7 +145,8 @@ class Tally:
 
 def report(ledger: Ledger, db: Stored, trips: dict[str, list[float]],
            args: argparse.Namespace, killed_at: float | None, insert_ms: float) -> None:
-    print(f"{args.rate:.0f} msg/s for {args.seconds:.0f} s, run {ledger.run}; "
+    print(f"{args.rate:.0f} msg/s for {args.seconds:.0f} s after {args.warmup:.0f} s of warm-up at {args.warmup_rate:.0f}"
+          f" msg/s (not measured), run {ledger.run}; "
           + (f"channel:{args.restart} killed at +{args.seconds / 2:.0f} s and restarted by Ray"
              if killed_at is not None else "no channel restarted"))
     print(f"{'channel':<9} {'sent':>6} {'failed':>6} {'stored':>6} {'on tkt':>6} {'dup':>4} {'queued':>6} {'lost':>4} "

@@ -10,63 +10,74 @@ see from a compiled statement.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["AutocommitConnection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
+__all__ = ["AutocommitPool", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
-class AutocommitConnection:
-    """One autocommit connection for one-statement reads and writes (an entity's state when it
-    activates, due reminders, a reminder set on its own, a batch of inbox items): no pool checkout, no
-    BEGIN and no ROLLBACK or COMMIT around the statement, which cost more than the statement itself.
-    Concurrent statements take turns on the connection; a lost connection is opened again by the next
-    statement.
+class AutocommitPool:
+    """A few autocommit connections for one-statement reads and writes (an entity's state when it
+    activates, due reminders, a reminder set on its own, a batch of inbox items, an item joining its
+    ticket): no BEGIN and no ROLLBACK or COMMIT around the statement, which cost more than the statement
+    itself.  A statement borrows a connection for itself (psycopg's pool), so one slow statement holds
+    up no other; a connection found lost is replaced and the pool's idle ones are checked.
 
     ``relaxed``: its commits return before their WAL reaches the disk (still atomic; a crash of the
     server may lose the last few), for writes rebuilt from durable input such as the inbox."""
 
-    def __init__(self, engine: AsyncEngine, *, relaxed: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, *, connections: int = 3, relaxed: bool = False,
+                 wait_s: float = 5.0) -> None:
         url = engine.url.set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
-        self._options = {"options": "-c synchronous_commit=off"} if relaxed else {}
-        self._connection: psycopg.AsyncConnection[Any] | None = None
-        self._opening: asyncio.Lock | None = None
+        options = {"options": "-c synchronous_commit=off"} if relaxed else {}
+        self._pool = AsyncConnectionPool(url.render_as_string(hide_password=False), min_size=1,
+                                         max_size=connections, kwargs={"autocommit": True, **options},
+                                         timeout=wait_s, open=False)
+        self._opened = False
+        self._checking: asyncio.Task[None] | None = None
 
-    async def connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._connection is None or self._connection.closed:
-            self._opening = self._opening or asyncio.Lock()
-            async with self._opening:
-                if self._connection is None or self._connection.closed:
-                    self._connection = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True,
-                                                                            **self._options)
-        return self._connection
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if not self._opened:
+            self._opened = True
+            await self._pool.open(wait=False)
+        async with self._pool.connection() as connection:
+            yield connection
 
-    async def invalidate(self, error: BaseException | None = None) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+    def lost(self) -> None:
+        """A connection was lost: the server may have dropped the idle ones too; check them once."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(self._pool.check())
 
     async def close(self) -> None:
-        await self.invalidate()
+        if self._checking is not None:
+            self._checking.cancel()
+        if self._opened:
+            self._opened = False
+            await self._pool.close()
 
 
-Source = AsyncConnection | AutocommitConnection
+Source = AsyncConnection | AutocommitPool
 
 
-async def _driver(conn: Source) -> psycopg.AsyncConnection[Any]:
-    if isinstance(conn, AutocommitConnection):
-        return await conn.connection()
+@asynccontextmanager
+async def _driver(conn: Source) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    if isinstance(conn, AutocommitPool):
+        async with conn.connection() as connection:
+            yield connection
+        return
     proxied = conn.sync_connection.connection if conn.sync_connection is not None else None
     if proxied is None or proxied.driver_connection is None:
         proxied = await conn.get_raw_connection()
-    return proxied.driver_connection  # type: ignore[return-value]
+    yield proxied.driver_connection  # type: ignore[misc]
 
 
 async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
@@ -74,9 +85,11 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
     disconnect: every connection the pool opened before it is replaced on its next checkout (the server
     that dropped one has usually dropped them all), and this one is invalidated."""
     lost = isinstance(error, psycopg.OperationalError)
-    if lost and isinstance(conn, AsyncConnection) and conn.sync_connection is not None:
-        conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)
-    if lost:
+    if lost and isinstance(conn, AutocommitPool):
+        conn.lost()  # the pool itself replaces the lost connection when it comes back
+    elif lost:
+        if conn.sync_connection is not None:
+            conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)
         await conn.invalidate(error)
     wrapped = DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost)
     return wrapped  # type: ignore[no-any-return]
@@ -84,9 +97,8 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
 
 async def _fetch(conn: Source, sql: str, params: Sequence[Any], row_factory: Any,
                  read: Callable[[Any], Awaitable[Any]]) -> Any:
-    driver = await _driver(conn)
     try:
-        async with driver.cursor(row_factory=row_factory) as cursor:
+        async with _driver(conn) as driver, driver.cursor(row_factory=row_factory) as cursor:
             await cursor.execute(sql, params)
             return await read(cursor)
     except psycopg.Error as error:
@@ -108,8 +120,8 @@ async def fetch_value(conn: Source, sql: str, params: Sequence[Any] = ()) -> Any
 
 
 async def execute(conn: Source, sql: str, params: Sequence[Any] = ()) -> None:
-    driver = await _driver(conn)
     try:
-        await driver.execute(sql, params)
+        async with _driver(conn) as driver:
+            await driver.execute(sql, params)
     except psycopg.Error as error:
         raise await _failed(conn, sql, params, error) from error

@@ -105,9 +105,11 @@ class EntityContext:
     def cancel_timer(self, name: str) -> None:
         self._host.cancel_timer(self.ref.id, name)
 
-    def publish(self, event: dict[str, Any]) -> None:
-        """Send a state change to the live event stream (supervisor wall, agent desktops)."""
-        self._host.publish(event)
+    def publish(self, event: dict[str, Any], *, at_once: bool = False) -> None:
+        """Send a state change to the live event stream (supervisor wall, agent desktops).  Events go out
+        in batches every ``publish_flush_s``; ``at_once`` sends the batch with this event without
+        waiting (a screen pop, which must reach the desktop before the call connects)."""
+        self._host.publish(event, at_once=at_once)
 
 
 class Entity(abc.ABC):

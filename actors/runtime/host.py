@@ -77,6 +77,8 @@ class EntityHost:
         self._activations: dict[str, Activation] = {}
         self._passivations: dict[str, asyncio.Future[None]] = {}
         self._outbox: list[dict[str, Any]] = []
+        self._flush_soon = False
+        self._flushes: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.clock = ReminderClock(settings, reminders, self.ask)
         self.activated_total = 0
@@ -278,8 +280,17 @@ class EntityHost:
 
     # --- events ----------------------------------------------------------------------------------
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: dict[str, Any], *, at_once: bool = False) -> None:
         self._outbox.append(event)
+        if at_once and not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_soon = False
+        flush = asyncio.create_task(self._flush_logged())
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flushes.discard)
 
     async def _flush_outbox(self) -> None:
         if self._outbox and self._publish_batch is not None:
@@ -288,13 +299,16 @@ class EntityHost:
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                 await result
 
+    async def _flush_logged(self) -> None:
+        try:
+            await self._flush_outbox()
+        except Exception:
+            log.exception("live events of %s shard %s not published", self.settings.kind, self.settings.shard)
+
     async def _flush_events(self) -> None:
         while True:
             await asyncio.sleep(self.settings.publish_flush_s)
-            try:
-                await self._flush_outbox()
-            except Exception:
-                log.exception("live events of %s shard %s not published", self.settings.kind, self.settings.shard)
+            await self._flush_logged()
 
     # --- introspection ---------------------------------------------------------------------------
 

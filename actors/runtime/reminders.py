@@ -63,7 +63,7 @@ class MemoryReminderStore:
 class PgReminderStore:
     """Reminders in the ``reminders`` table."""
 
-    def __init__(self, autocommit: driver_sql.AutocommitConnection) -> None:
+    def __init__(self, autocommit: driver_sql.AutocommitPool) -> None:
         self.autocommit = autocommit
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,

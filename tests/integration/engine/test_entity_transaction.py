@@ -13,7 +13,7 @@ from actors.runtime import ActorSystem, Entity
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.reminders import PgReminderStore
 from crm_core.database import async_engine
-from crm_core.driver_sql import AutocommitConnection
+from crm_core.driver_sql import AutocommitPool
 from crm_core.models import Reminder
 
 
@@ -33,7 +33,7 @@ class Recorder(Entity):
 @pytest.fixture
 async def host(fresh_db_url):
     engine = async_engine(fresh_db_url, pool_size=2)
-    autocommit = AutocommitConnection(engine)
+    autocommit = AutocommitPool(engine)
     system = ActorSystem({"recorder": 1})
     recorder_host = EntityHost(HostSettings("recorder", 0, 1, reminder_poll_s=60), Recorder, system,
                                SimpleNamespace(db=engine), PgReminderStore(autocommit))

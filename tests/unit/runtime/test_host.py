@@ -144,7 +144,7 @@ class Announcer(Entity):
     kind = "announcer"
 
     async def receive(self, message):
-        self.ctx.publish({"type": "said", "id": message})
+        self.ctx.publish({"type": "said", "id": message}, at_once=message.endswith("!"))
 
 
 async def test_every_published_event_reaches_the_stream_across_flushes():
@@ -159,3 +159,19 @@ async def test_every_published_event_reaches_the_stream_across_flushes():
         await asyncio.sleep(0.05)
     await host.stop()
     assert [e["id"] for batch in batches for e in batch] == ["one", "two", "three"]
+
+
+async def test_an_urgent_event_goes_out_at_once_with_what_was_waiting_before_it():
+    batches = []
+    system = ActorSystem({"announcer": 1})
+    host = EntityHost(HostSettings("announcer", 0, 1, publish_flush_s=60.0), Announcer, system,
+                      SimpleNamespace(), MemoryReminderStore(), publish=batches.append)
+    system.transport.add(host)
+    await host.start()
+    await system.ask(ActorRef("announcer", "a"), "routine")
+    await asyncio.sleep(0.05)
+    assert batches == []  # the next flush is a minute away
+    await system.ask(ActorRef("announcer", "a"), "ringing!")
+    await asyncio.sleep(0.05)
+    assert [[e["id"] for e in batch] for batch in batches] == [["routine", "ringing!"]]
+    await host.stop()
