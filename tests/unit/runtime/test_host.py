@@ -147,13 +147,19 @@ class Announcer(Entity):
         self.ctx.publish({"type": "said", "id": message}, at_once=message.endswith("!"))
 
 
-async def test_every_published_event_reaches_the_stream_across_flushes():
+async def announcer_host(publish_flush_s):
+    """A host of announcers publishing into the returned list of batches."""
     batches = []
     system = ActorSystem({"announcer": 1})
-    host = EntityHost(HostSettings("announcer", 0, 1, publish_flush_s=0.01), Announcer, system,
+    host = EntityHost(HostSettings("announcer", 0, 1, publish_flush_s=publish_flush_s), Announcer, system,
                       SimpleNamespace(), MemoryReminderStore(), publish=batches.append)
     system.transport.add(host)
     await host.start()
+    return system, host, batches
+
+
+async def test_every_published_event_reaches_the_stream_across_flushes():
+    system, host, batches = await announcer_host(0.01)
     for word in ("one", "two", "three"):
         await system.ask(ActorRef("announcer", "a"), word)
         await asyncio.sleep(0.05)
@@ -162,12 +168,7 @@ async def test_every_published_event_reaches_the_stream_across_flushes():
 
 
 async def test_an_urgent_event_goes_out_at_once_with_what_was_waiting_before_it():
-    batches = []
-    system = ActorSystem({"announcer": 1})
-    host = EntityHost(HostSettings("announcer", 0, 1, publish_flush_s=60.0), Announcer, system,
-                      SimpleNamespace(), MemoryReminderStore(), publish=batches.append)
-    system.transport.add(host)
-    await host.start()
+    system, host, batches = await announcer_host(60.0)
     await system.ask(ActorRef("announcer", "a"), "routine")
     await asyncio.sleep(0.05)
     assert batches == []  # the next flush is a minute away
