@@ -32,13 +32,19 @@ def observe_mode(item_or_ticket: Any) -> bool:
 
 
 async def agent_of_extension(conversation: Any, extension: str) -> int | None:
-    return await driver_sql.fetch_value(conversation.ctx.services.autocommit,
-                                        "SELECT id FROM users WHERE extension = %s AND active", (str(extension),))
+    """The agent at ``extension``, looked up once per call (it rings, then answers, the same phone)."""
+    known = conversation.call_agents
+    if extension not in known:
+        known[extension] = await driver_sql.fetch_value(
+            conversation.ctx.services.autocommit, "SELECT id FROM users WHERE extension = %s AND active",
+            (str(extension),))
+    return known[extension]
 
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """What one call event writes on its ticket: the call attributes after it and a ``call_*`` event."""
+    """What one call event writes on its ticket: the call attributes after it and a ``call_*`` event (with
+    the ticket the call's first event opens, with their message for the later ones)."""
 
     attributes: dict[str, Any]
     event: db.Event
@@ -60,16 +66,6 @@ class CallRecord:
 
 
 class CallLife:
-    @staticmethod
-    async def record(conversation: Any, conn: Any, item: Inbound) -> None:
-        """In the transaction that stores the call's first event: the ticket's call attributes and event
-        (later events are written with their message, by :func:`crm_core.tickets.add_to_ticket`)."""
-        ticket = conversation.ticket
-        record = CallRecord.of(ticket, item)
-        await db.update_ticket(conn, ticket["id"], attributes=record.attributes)
-        await db.add_events(conn, ticket["id"], [record.event])
-        ticket["attributes"] = record.attributes
-
     @staticmethod
     async def react(conversation: Any, item: Inbound) -> None:
         """After the commit: the ringing agent gets the card, the conversation follows VICIdial's agent,

@@ -58,6 +58,7 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         self.ticket = await db.load_ticket(autocommit, self.row["ticket_id"]) if self.row and self.row["ticket_id"] else None
         self._card: Any = None
         self._stale = False
+        self.call_agents: dict[str, int | None] = {}  # extension -> agent, while a call is active
 
     @classmethod
     async def host_duty(cls, host: Any) -> None:
@@ -156,13 +157,10 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 if changes:
                     await db.update_conversation(conn, self.row["id"], **changes)
                 await db.mark_inbox_processed(conn, delivery.inbox_id)
-            call_event = stored is not None and item.kind == "call_event" and self.ticket is not None
-            if call_event:
-                await CallLife.record(self, conn, item)
         if stored is not None and opening is not None:
             await self._after_ticket_opened(item, delivery.inbox_id, waiting)
-        if call_event:
-            await CallLife.react(self, item)
+            if item.kind == "call_event":
+                await CallLife.react(self, item)
         return stored
 
     async def _add_to_ticket(self, item: Inbound, delivery: m.InboxDelivery) -> int | None:
@@ -311,6 +309,10 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                   ("system", "classified", {"category": result.category, "type": result.type,
                                             "priority": result.priority, "rules": list(result.rules)}),
                   *([waiting.event] if waiting else [])]
+        if item.kind == "call_event":  # the call's first event, on the ticket it opens
+            call = CallRecord.of(values, item)
+            values["attributes"] = call.attributes
+            events.append(call.event)
         self.ticket = await db.open_ticket(
             conn, number=number, values=values, events=events, at=now, message_id=message_id,
             conversation_id=self.row["id"], conversation=changes, inbox_id=inbox_id,

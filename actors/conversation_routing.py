@@ -274,17 +274,18 @@ class ConversationRouting:
         if self.ticket["status"] == "new":
             changes["status"] = "in_progress"
         state = {k: v for k, v in self.row["state"].items() if k not in ("offer_id", "offered_to")}
-        async with self.ctx.db.begin() as conn:
-            await db.update_conversation(conn, self.row["id"], agent_id=agent_id, routing_state="assigned",
-                                         state=state)
-            await db.update_ticket(conn, self.ticket["id"], **changes)
-            await db.add_events(conn, self.ticket["id"], [
+        await db.change_conversation_and_ticket(
+            self.ctx.services.autocommit, conversation_id=self.row["id"],
+            conversation={"agent_id": agent_id, "routing_state": "assigned", "state": state},
+            ticket_id=self.ticket["id"], ticket=changes, events=[
                 (author, "assigned", {"agent_id": agent_id, **data}),
                 *([(author, "status", {"from": "new", "to": "in_progress"})] if "status" in changes else []),
             ])
+        waited = self.row["routing_state"] in WAITING
         self.row.update(agent_id=agent_id, routing_state="assigned", state=state)
         self.ticket.update(changes)
-        await self.ctx.cancel_reminder(ROUTE_REMINDER)
+        if waited:  # the route reminder is armed only while the conversation waits
+            await self.ctx.cancel_reminder(ROUTE_REMINDER)
         self._publish_state()
 
     async def _back_to_queue(self, reason: str) -> None:

@@ -28,6 +28,14 @@ _TICKET_DEFAULTS = {column.name: column.default.arg for column in Ticket.__table
 Event = tuple[str, str, dict[str, Any]]
 """A ticket event: (author, kind, data)."""
 
+_EVENT_ROWS = ("ROWS FROM (jsonb_to_recordset(%s) AS (author text, kind text, data jsonb))"
+               " WITH ORDINALITY AS x(author, kind, data, n)")
+"""The events of one JSON parameter (:func:`_events_json`) as rows ``x`` in their order ``x.n``."""
+
+
+def _events_json(events: Iterable[Event]) -> Jsonb:
+    return Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in events])
+
 
 def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if row is not None else {}
@@ -116,8 +124,7 @@ async def add_to_ticket(conn: Source, message: NewMessage, *, inbox_id: int, tic
         " t AS (UPDATE tickets SET attributes = %s, updated_at = now()"
         " WHERE id = %s AND %s AND EXISTS (SELECT FROM m)),"
         " e AS (INSERT INTO ticket_events (ticket_id, author, kind, data, at) SELECT %s, x.author, x.kind, x.data, %s"
-        " FROM m, ROWS FROM (jsonb_to_recordset(%s) AS (author text, kind text, data jsonb))"
-        " WITH ORDINALITY AS x(author, kind, data, n) ORDER BY x.n),"
+        f" FROM m, {_EVENT_ROWS} ORDER BY x.n),"
         " c AS (UPDATE conversations SET state = %s, updated_at = now()"
         " WHERE id = %s AND %s AND EXISTS (SELECT FROM m)),"
         " i AS (UPDATE inbox SET processed_at = now() WHERE id = %s AND processed_at IS NULL)"
@@ -125,7 +132,7 @@ async def add_to_ticket(conn: Source, message: NewMessage, *, inbox_id: int, tic
     return await sql.fetch_value(conn, statement, (
         *message.params(),
         Jsonb(ticket_attributes), message.ticket_id, ticket_attributes is not None,
-        message.ticket_id, datetime.now(UTC), Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in events]),
+        message.ticket_id, datetime.now(UTC), _events_json(events),
         Jsonb(conversation_state), message.conversation_id, conversation_state is not None,
         inbox_id))
 
@@ -188,11 +195,23 @@ async def add_events(conn: AsyncConnection, ticket_id: int, events: Iterable[Eve
                                 " VALUES (%s, %s, %s, %s, %s)", (ticket_id, author, kind, Jsonb(data), stamp))
     elif rows:
         await sql.execute(conn, "INSERT INTO ticket_events (ticket_id, author, kind, data, at)"
-                                " SELECT %s, e.author, e.kind, e.data, %s"
-                                " FROM ROWS FROM (jsonb_to_recordset(%s) AS (author text, kind text, data jsonb))"
-                                " WITH ORDINALITY AS e(author, kind, data, n)"
-                                " ORDER BY e.n",
-                          (ticket_id, stamp, Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in rows])))
+                                f" SELECT %s, x.author, x.kind, x.data, %s FROM {_EVENT_ROWS} ORDER BY x.n",
+                          (ticket_id, stamp, _events_json(rows)))
+
+
+async def change_conversation_and_ticket(conn: Source, *, conversation_id: int, conversation: dict[str, Any],
+                                         ticket_id: int, ticket: dict[str, Any], events: list[Event]) -> None:
+    """Columns of a conversation and of its ticket, and the ticket's ``events``, in one statement (atomic
+    on an autocommit connection too).  ``conversation`` and ``ticket`` must name at least one column."""
+    conversation_set, conversation_params = _assignments(Conversation.__table__, conversation)
+    ticket_set, ticket_params = _assignments(Ticket.__table__, ticket)
+    await sql.execute(conn, (
+        f"WITH c AS (UPDATE conversations SET {conversation_set}, updated_at = now() WHERE id = %s),"
+        f" t AS (UPDATE tickets SET {ticket_set}, updated_at = now() WHERE id = %s)"
+        f" INSERT INTO ticket_events (ticket_id, author, kind, data, at)"
+        f" SELECT %s, x.author, x.kind, x.data, %s FROM {_EVENT_ROWS} ORDER BY x.n"),
+        (*conversation_params, conversation_id, *ticket_params, ticket_id, ticket_id, datetime.now(UTC),
+         _events_json(events)))
 
 
 async def mark_inbox_processed(conn: AsyncConnection, inbox_id: int) -> None:
