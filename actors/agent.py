@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from actors import messages as m
 from actors.routing_rules import routing_channel
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
+from crm_core import driver_sql
 from crm_core.models import AgentState as AgentStateRow
 from crm_core.models import Conversation, User
 from routing.agent_state import AgentState, AgentStateError, MissOutcome
@@ -158,14 +158,11 @@ class AgentActor(Entity):
         current = (AgentStatus.AVAILABLE.value if status is AgentStatus.BUSY else status.value, self.work.break_reason)
         if current != self._saved:
             self._saved = current
-            since = datetime.fromtimestamp(self.since, UTC)
-            statement = insert(AgentStateRow).values(user_id=self.agent_id, state=current[0], reason=current[1],
-                                                     since=since, data={})
-            statement = statement.on_conflict_do_update(index_elements=[AgentStateRow.user_id],
-                                                        set_={"state": current[0], "reason": current[1],
-                                                              "since": since})
-            async with self.ctx.db.begin() as conn:
-                await conn.execute(statement)
+            await driver_sql.execute(self.ctx.services.autocommit, (
+                "INSERT INTO agent_states (user_id, state, reason, since, data) VALUES (%s, %s, %s, %s, '{}')"
+                " ON CONFLICT (user_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason,"
+                " since = EXCLUDED.since"),
+                (self.agent_id, current[0], current[1], datetime.fromtimestamp(self.since, UTC)))
         self._push()
         return self.view()
 
