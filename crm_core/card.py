@@ -9,11 +9,10 @@ JSON: timestamps as ISO 8601 text, money as decimal text.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import driver_sql as sql
 
@@ -41,34 +40,38 @@ def _as_dict(row: dict[str, Any]) -> dict[str, Any]:
     return {key: _json_value(value) for key, value in row.items()}
 
 
-async def client_card(conn: AsyncConnection, client_id: int, *, tickets_limit: int = 20,
+async def client_card(conn: sql.Source, client_id: int, *, tickets_limit: int = 20,
                       messages_limit: int = 20) -> dict[str, Any] | None:
-    """The card of client ``client_id`` as a JSON-able dict, or ``None`` when there is no such client."""
-    client_row = await sql.fetch_one(conn, "SELECT id, kind, full_name, segment, language, created_at"
-                                           " FROM clients WHERE id = %s", (client_id,))
+    """The card of client ``client_id`` as a JSON-able dict, or ``None`` when there is no such client.
+
+    The parts are asked for together: from an :class:`~crm_core.driver_sql.AutocommitPool` they run
+    side by side on its connections (the card costs about two round trips, not nine); on one
+    connection they take turns."""
+    client_row, accounts = await asyncio.gather(
+        sql.fetch_one(conn, "SELECT id, kind, full_name, segment, language, created_at FROM clients WHERE id = %s",
+                      (client_id,)),
+        _accounts_of(conn, client_id))
     if client_row is None:
         return None
-    accounts = await _accounts_of(conn, client_id)
     account_ids = [account["id"] for account in accounts]
-    return {
-        "client": _as_dict(client_row),
-        "contact_points": await _contact_points_of(conn, client_id),
-        "accounts": accounts,
-        "accounts_total": await _accounts_total(conn, client_id),
-        "related_contacts": await _related_contacts(conn, client_id, account_ids),
-        "open_tickets": await _tickets_of(conn, client_id, tickets_limit, open_ones=True),
-        "past_tickets": await _tickets_of(conn, client_id, tickets_limit, open_ones=False),
-        "last_messages": await _last_messages(conn, client_id, messages_limit),
-    }
+    contact_points, accounts_total, related, open_tickets, past_tickets, last_messages = await asyncio.gather(
+        _contact_points_of(conn, client_id), _accounts_total(conn, client_id),
+        _related_contacts(conn, client_id, account_ids),
+        _tickets_of(conn, client_id, tickets_limit, open_ones=True),
+        _tickets_of(conn, client_id, tickets_limit, open_ones=False),
+        _last_messages(conn, client_id, messages_limit))
+    return {"client": _as_dict(client_row), "contact_points": contact_points, "accounts": accounts,
+            "accounts_total": accounts_total, "related_contacts": related, "open_tickets": open_tickets,
+            "past_tickets": past_tickets, "last_messages": last_messages}
 
 
-async def _contact_points_of(conn: AsyncConnection, client_id: int) -> list[dict[str, Any]]:
+async def _contact_points_of(conn: sql.Source, client_id: int) -> list[dict[str, Any]]:
     rows = await sql.fetch_all(conn, "SELECT kind, value, is_primary FROM contact_points WHERE client_id = %s"
                                      " ORDER BY is_primary DESC, kind, id", (client_id,))
     return [_as_dict(row) for row in rows]
 
 
-async def _accounts_of(conn: AsyncConnection, client_id: int) -> list[dict[str, Any]]:
+async def _accounts_of(conn: sql.Source, client_id: int) -> list[dict[str, Any]]:
     rows = await sql.fetch_all(conn, (
         "SELECT a.id, a.account_no, a.eic_code, a.service_address, a.tariff, a.balance, a.balance_as_of,"
         " array_agg(r.role) AS roles FROM account_roles r JOIN accounts a ON a.id = r.account_id"
@@ -76,13 +79,13 @@ async def _accounts_of(conn: AsyncConnection, client_id: int) -> list[dict[str, 
     return [_as_dict(row) for row in rows]
 
 
-async def _accounts_total(conn: AsyncConnection, client_id: int) -> int:
+async def _accounts_total(conn: sql.Source, client_id: int) -> int:
     total = await sql.fetch_value(conn, "SELECT count(DISTINCT account_id) FROM account_roles WHERE client_id = %s",
                                   (client_id,))
     return int(total or 0)
 
 
-async def _related_contacts(conn: AsyncConnection, client_id: int,
+async def _related_contacts(conn: sql.Source, client_id: int,
                             account_ids: list[int]) -> list[dict[str, Any]]:
     """The other clients on the same accounts (co-owners, contact persons, the owner) and their phones."""
     if not account_ids:
@@ -110,7 +113,7 @@ async def _related_contacts(conn: AsyncConnection, client_id: int,
     return list(related.values())
 
 
-async def _tickets_of(conn: AsyncConnection, client_id: int, limit: int, *,
+async def _tickets_of(conn: sql.Source, client_id: int, limit: int, *,
                       open_ones: bool) -> list[dict[str, Any]]:
     status_filter = "NOT (status = ANY(%s))" if open_ones else "status = ANY(%s)"
     rows = await sql.fetch_all(conn, f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE client_id = %s AND {status_filter}"
@@ -118,7 +121,7 @@ async def _tickets_of(conn: AsyncConnection, client_id: int, limit: int, *,
     return [_as_dict(row) for row in rows]
 
 
-async def _last_messages(conn: AsyncConnection, client_id: int, limit: int) -> list[dict[str, Any]]:
+async def _last_messages(conn: sql.Source, client_id: int, limit: int) -> list[dict[str, Any]]:
     """The latest messages of the client's conversations, whichever channel they came by: the last
     ``limit`` of each of the client's latest conversations (by ``(conversation_id, at)``), merged, so the
     query never scans the messages table however many there are."""

@@ -10,6 +10,7 @@ see from a compiled statement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,10 +53,14 @@ class AutocommitPool:
         async with self._pool.connection() as connection:
             yield connection
 
-    def lost(self) -> None:
-        """A connection was lost: the server may have dropped the idle ones too; check them once."""
+    async def lost(self) -> None:
+        """A connection was lost: the server may have dropped the idle ones too, so they are checked (once
+        for every statement that found its connection lost meanwhile) before this returns, and a retry
+        gets a live connection."""
         if self._checking is None or self._checking.done():
             self._checking = asyncio.create_task(self._pool.check())
+        with contextlib.suppress(Exception):  # the statement's own error is what the caller hears of
+            await asyncio.shield(self._checking)
 
     async def close(self) -> None:
         if self._checking is not None:
@@ -86,7 +91,7 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
     that dropped one has usually dropped them all), and this one is invalidated."""
     lost = isinstance(error, psycopg.OperationalError)
     if lost and isinstance(conn, AutocommitPool):
-        conn.lost()  # the pool itself replaces the lost connection when it comes back
+        await conn.lost()  # the pool itself replaces the lost connection when it comes back
     elif lost:
         if conn.sync_connection is not None:
             conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)

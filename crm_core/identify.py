@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Select, bindparam, case, cast, func, literal, null, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import driver_sql
 from crm_core.models import Account, AccountRole, Client, ContactPoint
@@ -156,7 +155,7 @@ def identify_statement(kind: str) -> Select[Any]:
     return BY_ACCOUNT_NO if kind == "account_no" else BY_CONTACT_POINT
 
 
-async def identify(conn: AsyncConnection, kind: str, value: str) -> Identification | None:
+async def identify(conn: driver_sql.Source, kind: str, value: str) -> Identification | None:
     """The client ``value`` (a phone, e-mail, messenger id or account number) belongs to, or ``None``.
 
     ``value`` may be given as a person or a caller id writes it; it is normalised first, and a value

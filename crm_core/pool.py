@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from crm_core.card import client_card
 from crm_core.database import _driver_url
+from crm_core.driver_sql import AutocommitPool
 from crm_core.identify import Identification, identify
 from crm_core.search import SearchQuery, SearchResult, search
 
@@ -38,29 +39,39 @@ class CrmWorker:
         self._engine: AsyncEngine = create_async_engine(
             _driver_url(database_url), pool_size=connections, max_overflow=connections, pool_timeout=30,
             pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+        # Identify and the card are statements sent to the driver: they borrow these connections one
+        # statement at a time, the card's parts side by side.
+        self._autocommit = AutocommitPool(self._engine, connections=connections)
         self._served = 0
 
-    async def _with_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _retried(self, work: Callable[[], Awaitable[T]]) -> T:
+        """``work`` once more when its connection was found lost (the server restarted, say)."""
         self._served += 1
         for attempt in (1, 2):
             try:
-                async with self._engine.connect() as conn:
-                    return await work(conn)
+                return await work()
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable: the second attempt returns or raises")
 
+    async def _with_connection(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async def connected() -> T:
+            async with self._engine.connect() as conn:
+                return await work(conn)
+
+        return await self._retried(connected)
+
     async def identify(self, kind: str, value: str) -> Identification | None:
-        return await self._with_connection(lambda conn: identify(conn, kind, value))
+        return await self._retried(lambda: identify(self._autocommit, kind, value))
 
     async def search(self, query: SearchQuery) -> SearchResult:
         return await self._with_connection(lambda conn: search(conn, query))
 
     async def client_card(self, client_id: int, tickets_limit: int = 20,
                           messages_limit: int = 20) -> dict[str, Any] | None:
-        return await self._with_connection(lambda conn: client_card(
-            conn, client_id, tickets_limit=tickets_limit, messages_limit=messages_limit))
+        return await self._retried(lambda: client_card(
+            self._autocommit, client_id, tickets_limit=tickets_limit, messages_limit=messages_limit))
 
     async def stats(self) -> dict[str, int]:
         """Look-ups served since this worker (re)started, and database connections it holds."""
@@ -73,6 +84,7 @@ class CrmWorker:
         return True
 
     async def close(self) -> None:
+        await self._autocommit.close()
         await self._engine.dispose()
 
 
