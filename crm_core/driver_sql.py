@@ -42,14 +42,14 @@ class AutocommitPool:
         self._pool = AsyncConnectionPool(url.render_as_string(hide_password=False), min_size=1,
                                          max_size=connections, kwargs={"autocommit": True, **options},
                                          timeout=wait_s, open=False)
-        self._opened = False
+        self._opening: asyncio.Future[None] | None = None
         self._checking: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        if not self._opened:
-            self._opened = True
-            await self._pool.open(wait=False)
+        if self._opening is None:  # opened by the first statement; the ones arriving meanwhile wait for it
+            self._opening = asyncio.ensure_future(self._pool.open(wait=False))
+        await self._opening
         async with self._pool.connection() as connection:
             yield connection
 
@@ -65,8 +65,8 @@ class AutocommitPool:
     async def close(self) -> None:
         if self._checking is not None:
             self._checking.cancel()
-        if self._opened:
-            self._opened = False
+        if self._opening is not None:
+            self._opening = None
             await self._pool.close()
 
 
