@@ -56,19 +56,18 @@ class ChatbotFront:
                 conversation.row["id"], ticket["id"], "bot", "bot", reply.text, outbound.dedupe_key,
                 external_id=receipt.external_id))
         new_state = {**conversation.row["state"], "bot": turn.state.to_dict()}
-        if not turn.handover:
+        if turn.handover:
+            async with conversation.ctx.db.begin() as conn:
+                await db.update_conversation(conn, conversation.row["id"], state=new_state)
+                await db.store_message(conn, db.NewMessage(
+                    conversation.row["id"], ticket["id"], "note", "bot", self.menu.transcript_note(turn.state),
+                    f"bot-transcript:{inbox_id}"))
+                await db.add_events(conn, ticket["id"], [("bot", "bot_handover", {
+                    "reason": turn.reason, "urgent": turn.urgent})])
+                if turn.urgent and ticket["priority"] != "urgent":
+                    await db.update_ticket(conn, ticket["id"], priority="urgent")
+                    ticket["priority"] = "urgent"
+        else:  # one statement: atomic on its own
             await db.update_conversation(conversation.ctx.services.autocommit, conversation.row["id"], state=new_state)
-            conversation.row["state"] = new_state
-            return False
-        async with conversation.ctx.db.begin() as conn:
-            await db.update_conversation(conn, conversation.row["id"], state=new_state)
-            await db.store_message(conn, db.NewMessage(
-                conversation.row["id"], ticket["id"], "note", "bot", self.menu.transcript_note(turn.state),
-                f"bot-transcript:{inbox_id}"))
-            await db.add_events(conn, ticket["id"], [("bot", "bot_handover", {
-                "reason": turn.reason, "urgent": turn.urgent})])
-            if turn.urgent and ticket["priority"] != "urgent":
-                await db.update_ticket(conn, ticket["id"], priority="urgent")
-                ticket["priority"] = "urgent"
         conversation.row["state"] = new_state
-        return True
+        return turn.handover

@@ -5,7 +5,7 @@ Storing is idempotent by ``dedupe_key``; the conversation is told after the comm
 host died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
 
 Items arriving while a commit is on its way are stored together by the next one (group commit): under
-load one INSERT (committed on its own, on a connection of the writer's) takes many items, and their
+load one INSERT (committed on its own, on the process's autocommit pool) takes many items, and their
 conversations are told in one message per host, instead of a round trip, a WAL flush and a Ray call
 each.
 """
@@ -53,12 +53,12 @@ class _Pending:
 
 
 class InboxWriter:
-    def __init__(self, engine: AsyncEngine, system: ActorSystem) -> None:
+    def __init__(self, engine: AsyncEngine, system: ActorSystem, autocommit: driver_sql.AutocommitPool) -> None:
         self.engine = engine
         self.system = system
+        self.autocommit = autocommit
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
-        self._connection = driver_sql.AutocommitPool(engine, connections=1)
 
     async def store(self, inbound: Inbound) -> int | None:
         """Store one item; its inbox id, or None when an item with its dedupe key was stored before."""
@@ -71,9 +71,6 @@ class InboxWriter:
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting(), name="inbox-commit")
         return await item.stored
-
-    async def close(self) -> None:
-        await self._connection.close()
 
     async def _commit_waiting(self) -> None:
         while self._waiting:
@@ -100,7 +97,7 @@ class InboxWriter:
         for item in batch:
             first.setdefault(item.dedupe_key, item)
         rows = list(first.values())
-        stored = await driver_sql.fetch_all(self._connection, _INSERT, (
+        stored = await driver_sql.fetch_all(self.autocommit, _INSERT, (
             [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
             [i.shard for i in rows], [i.body for i in rows]))
         ids = {row["dedupe_key"]: row["id"] for row in stored}

@@ -49,7 +49,7 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     autocommit = AutocommitPool(engine)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
-                    inbox=InboxWriter(engine, system), sla=settings.sla, router=settings.routing,
+                    inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
                     inbound_writes=AutocommitPool(engine, relaxed=True), chatbot=_chatbot(settings))
 
@@ -130,7 +130,6 @@ class LocalEngine:
                 await asyncio.wait_for(part.stop(), grace_s)
             except TimeoutError:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
-        await self.services.inbox.close()
         await self.services.autocommit.close()
         await self.services.inbound_writes.close()
         await self.services.db.dispose()

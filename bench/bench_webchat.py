@@ -32,6 +32,7 @@ from actors.services import HubClient
 from actors.settings import Settings
 from bench.common import bench_database_url, percentile
 from crm_core.database import async_engine
+from crm_core.driver_sql import AutocommitPool
 from dashboards.app import build_app
 
 SITE_KEY = {"X-Api-Key": "sandbox-webchat-key"}
@@ -128,8 +129,9 @@ async def run(visitors: int, replies: int, messages: int) -> None:
     os.environ.setdefault("SWITCHBOARD_WEBCHAT_SECRET", secrets.token_hex(32))
     db = async_engine(bench_database_url(database="switchboard_bench_webchat"), pool_size=8)
     hub = EventHub()
+    autocommit = AutocommitPool(db)
     services = SimpleNamespace(settings=Settings.load(), db=db, hub=HubClient(hub), system=None, crm=None,
-                               inbox=InboxWriter(db, HandOffOnly()), channels=None)
+                               inbox=InboxWriter(db, HandOffOnly(), autocommit), channels=None)
     server = TestServer(build_app(services), host="127.0.0.1", port=0)
     await server.start_server()
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -175,6 +177,7 @@ async def run(visitors: int, replies: int, messages: int) -> None:
             await stream.stop()
         await http.close()
         await server.close()
+        await autocommit.close()
         await db.dispose()
 
 

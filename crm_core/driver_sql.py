@@ -87,11 +87,12 @@ async def _driver(conn: Source) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
 
 async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> DBAPIError:
     """The driver's error as SQLAlchemy reports it.  A lost connection is handled as SQLAlchemy handles a
-    disconnect: every connection the pool opened before it is replaced on its next checkout (the server
-    that dropped one has usually dropped them all), and this one is invalidated."""
+    disconnect: the server that dropped one has usually dropped them all, so an autocommit pool checks
+    its idle connections, and a SQLAlchemy pool replaces every connection it opened before this one (which
+    is invalidated) on their next checkout."""
     lost = isinstance(error, psycopg.OperationalError)
     if lost and isinstance(conn, AutocommitPool):
-        await conn.lost()  # the pool itself replaces the lost connection when it comes back
+        await conn.lost()  # psycopg's pool discards the lost connection itself when it is returned
     elif lost:
         if conn.sync_connection is not None:
             conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)

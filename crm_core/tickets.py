@@ -171,7 +171,7 @@ async def open_ticket(conn: AsyncConnection, *, number: str, values: dict[str, A
         " i AS (UPDATE inbox SET processed_at = now() WHERE id = %s AND processed_at IS NULL)"
         " SELECT * FROM t")
     params = [*(_value(c, v) for c, v in row.items()), values.get("client_id"), repeat_since, at,
-              Jsonb([{"author": a, "kind": k, "data": d} for a, k, d in events]), message_id,
+              _events_json(events), message_id,
               *conversation_params, conversation_id, inbox_id]
     return await sql.fetch_one(conn, statement, params) or {}
 

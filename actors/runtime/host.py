@@ -44,9 +44,8 @@ class Activation:
     timers: dict[str, asyncio.TimerHandle] | None = None
     task: asyncio.Task[None] | None = None
     last_active: float = field(default_factory=time.monotonic)
-    busy: bool = False
     handled: int = 0
-    current: Any = None
+    current: Any = None  # the message being handled, None between messages
     ready: bool = False
 
 
@@ -176,7 +175,6 @@ class EntityHost:
         return True
 
     async def _handle(self, activation: Activation, message: Any, future: asyncio.Future[Any] | None) -> None:
-        activation.busy = True
         activation.current = message
         try:
             result = await activation.entity.receive(message)
@@ -190,7 +188,6 @@ class EntityHost:
             if future is not None and not future.done():
                 future.set_result(result)
         finally:
-            activation.busy = False
             activation.current = None
             activation.handled += 1
             activation.last_active = time.monotonic()
@@ -282,15 +279,15 @@ class EntityHost:
 
     def publish(self, event: dict[str, Any], *, at_once: bool = False) -> None:
         self._outbox.append(event)
-        if at_once and not self._flush_soon:
+        if at_once and not self._flush_soon:  # one flush for every urgent event of this loop turn
             self._flush_soon = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
+            flush = asyncio.create_task(self._flush_at_once())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
 
-    def _start_flush(self) -> None:
+    async def _flush_at_once(self) -> None:
         self._flush_soon = False
-        flush = asyncio.create_task(self._flush_logged())
-        self._flushes.add(flush)
-        flush.add_done_callback(self._flushes.discard)
+        await self._flush_logged()
 
     async def _flush_outbox(self) -> None:
         if self._outbox and self._publish_batch is not None:
@@ -318,7 +315,7 @@ class EntityHost:
             "kind": self.settings.kind, "shard": self.settings.shard,
             "activated_total": self.activated_total, "passivated_total": self.passivated_total,
             "entities": [
-                {"id": entity_id, "mailbox": len(a.mailbox), "busy": a.busy, "handled": a.handled,
+                {"id": entity_id, "mailbox": len(a.mailbox), "busy": a.current is not None, "handled": a.handled,
                  "state": a.entity.describe() if a.ready else {"activating": True}}
                 for entity_id, a in self._activations.items()
             ],

@@ -40,9 +40,10 @@ def item(thread: str, key: str) -> Inbound:
 async def inbox(fresh_db_url):
     engine = async_engine(fresh_db_url, pool_size=2)
     system = TellRecorder()
-    writer = InboxWriter(engine, system)  # type: ignore[arg-type]
+    autocommit = driver_sql.AutocommitPool(engine)
+    writer = InboxWriter(engine, system, autocommit)  # type: ignore[arg-type]
     yield writer, system, engine
-    await writer.close()
+    await autocommit.close()
     await engine.dispose()
 
 
