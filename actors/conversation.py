@@ -20,7 +20,7 @@ from actors import messages as m
 from actors.call_life import CallLife, CallRecord, observe_mode
 from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting, Waiting, routing_attributes
 from actors.conversation_view import conversation_event, message_event, public, ticket_summary
-from actors.runtime import Entity, ReminderFired
+from actors.runtime import Batch, Entity, ReminderFired
 from actors.sla_clock import SLA_REMINDER, TicketSlaClock, new_ticket_sla
 from actors.ticket_work import TicketWork
 from channels.base import Address, Inbound
@@ -51,6 +51,7 @@ LEGACY_SLA_REMINDERS = ("sla_first_response", "sla_resolution")
 class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity):
     kind = "conversation"
     idle_timeout_s = 120.0
+    batched = (m.InboxDelivery,)
 
     async def on_activate(self) -> None:
         autocommit = self.ctx.services.autocommit
@@ -61,9 +62,14 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         self.call_agents: dict[str, int | None] = {}  # extension -> agent, while a call is active
 
     @classmethod
+    async def on_host_start(cls, host: Any) -> None:
+        """The host takes what the inbox announces for its shard (:mod:`actors.inbox_notices`)."""
+        await host.services.inbox.follow(host.settings.shard, host.tell)
+
+    @classmethod
     async def host_duty(cls, host: Any) -> None:
         """Hand again to their conversations this shard's inbox items stored but not handled in time
-        (their host died before handling them)."""
+        (their host missed the notice or died before handling them)."""
         engine = host.services.settings.engine
         while True:
             await asyncio.sleep(engine.sweep_every_s)
@@ -93,6 +99,8 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         match message:
             case m.InboxDelivery():
                 return await self._inbound(message)
+            case Batch(messages=deliveries):
+                return await self._inbound_together(deliveries)
             case m.OfferMade():
                 return await self._offered(message)
             case m.OfferWithdrawn():
@@ -127,7 +135,24 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
     # --- inbound ---------------------------------------------------------------------------------
 
     async def _inbound(self, delivery: m.InboxDelivery) -> dict[str, Any]:
-        item = inbound_from_json(delivery.payload)
+        return await self._take(inbound_from_json(delivery.payload), delivery)
+
+    async def _inbound_together(self, deliveries: tuple[m.InboxDelivery, ...]) -> None:
+        """Inbox items that waited together, in order: a run of events of a call with a ticket joins it in
+        one statement; anything else is taken one by one.  Should one fail, the items after it stay
+        unhandled in the inbox, which delivers them again."""
+        calls: list[tuple[Inbound, m.InboxDelivery]] = []
+        for delivery in deliveries:
+            item = inbound_from_json(delivery.payload)
+            if self.ticket is not None and item.kind == "call_event":
+                calls.append((item, delivery))
+                continue
+            await self._add_calls_to_ticket(calls)
+            calls = []
+            await self._take(item, delivery)
+        await self._add_calls_to_ticket(calls)
+
+    async def _take(self, item: Inbound, delivery: m.InboxDelivery) -> dict[str, Any]:
         if item.kind in ("edit", "delivery_status"):
             return await self._update_message(item, delivery.inbox_id)
         if self.row is None and item.kind == "call_event" and item.metadata.get("call_event") != "started":
@@ -145,14 +170,14 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         # Everything this transaction writes is rebuilt from the inbox if it is lost (the inbox row stays
         # unprocessed and is delivered again), so it need not wait for the WAL flush.
         async with self.ctx.transaction(relaxed=True) as conn:
-            if self.row is None:
-                self.row = await db.open_conversation(conn, item.thread_key, item.channel)
-            stored = await db.store_message(conn, self._message(item, delivery))
+            self.row, stored, seq = await db.receive_first(conn, item.thread_key, item.channel,
+                                                           self._message(item, delivery), number=opening is not None)
             changes: dict[str, Any] = {}
             if stored is not None and item.channel == "email" and item.kind == "message":
                 self.row["state"] = changes["state"] = {**self.row["state"], **email_thread(item)}
             if stored is not None and opening is not None:
-                waiting = await self._open_ticket(conn, item, opening, stored, delivery.inbox_id, changes)
+                waiting = await self._open_ticket(conn, item, opening, db.ticket_number(
+                    self.settings.tickets.number_format, seq), stored, delivery.inbox_id, changes)
             else:
                 if changes:
                     await db.update_conversation(conn, self.row["id"], **changes)
@@ -185,10 +210,37 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             await self._joined(item, delivery.inbox_id)
         return stored
 
+    async def _add_calls_to_ticket(self, calls: list[tuple[Inbound, m.InboxDelivery]]) -> None:
+        """Events of the call with a ticket, in order, in one statement (:func:`crm_core.tickets.add_calls_to_ticket`);
+        then each new one is acted on."""
+        if len(calls) < 2:
+            for item, delivery in calls:
+                await self._add_to_ticket(item, delivery)
+            return
+        ticket, records = self.ticket, []
+        for item, _ in calls:
+            records.append(CallRecord.of(ticket, item))
+            ticket = {**ticket, "attributes": records[-1].attributes}
+        stored = await db.add_calls_to_ticket(
+            self.ctx.services.inbound_writes, [self._message(item, delivery) for item, delivery in calls],
+            inbox_ids=[delivery.inbox_id for _, delivery in calls], events=[r.event for r in records],
+            ticket_attributes=records[-1].attributes)
+        new = [item for item, _ in calls if item.dedupe_key in stored]
+        if len(new) == len(calls):
+            self.ticket["attributes"] = records[-1].attributes
+        elif new:  # some were stored before (delivered again): the call attributes of the new ones only
+            for item in new:
+                self.ticket["attributes"] = CallRecord.of(self.ticket, item).attributes
+            await db.update_ticket(self.ctx.services.inbound_writes, self.ticket["id"],
+                                   attributes=self.ticket["attributes"])
+        for item in new:
+            await CallLife.react(self, item)
+
     def _message(self, item: Inbound, delivery: m.InboxDelivery) -> db.NewMessage:
         meta = item.metadata
+        row = self.row or {"id": None, "ticket_id": None}  # a new thread's conversation opens with its first message
         return db.NewMessage(
-            self.row["id"], self.row["ticket_id"], "event" if item.kind in ("call_event", "control") else "in",
+            row["id"], row["ticket_id"], "event" if item.kind in ("call_event", "control") else "in",
             f"{item.sender.kind}:{item.sender.value}",
             item.text or str(meta.get("call_event") or meta.get("event") or ""), item.dedupe_key,
             attachments=delivery.payload["attachments"],
@@ -197,7 +249,7 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
     async def _opening(self, item: Inbound) -> Opening:
         """What a first inbound item opens, decided before its transaction: the client, the ticket's
         classification and, when the conversation goes straight to agents, where it waits."""
-        who = await self._identify(item.sender, item.metadata)
+        who = await self._identify(item.sender, item.metadata, with_card=item.channel == "voice")
         client_id = getattr(who, "client_id", None)
         segment = getattr(who, "segment", None)
         result = classify(self.settings.tickets.rules, text=f"{item.subject or ''} {item.text}",
@@ -267,19 +319,24 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         self.ticket["attributes"] = attributes
         self._card = None
 
-    async def _identify(self, sender: Address, metadata: Any) -> Any:
+    async def _identify(self, sender: Address, metadata: Any, *, with_card: bool = False) -> Any:
+        """The client of a sender; ``with_card`` brings their card along in the same call to the CRM pool
+        (a call's, which pops on the agent's desktop as soon as it rings)."""
         phone = metadata.get("phone") if hasattr(metadata, "get") else None
         kind, value = ("phone", phone) if phone else (sender.kind, sender.value)
         if kind not in ("phone", "email", "telegram", "viber"):
             return None
         try:
+            if with_card:
+                who, self._card = await self.ctx.services.crm.identify_with_card(kind, value)
+                return who
             return await self.ctx.services.crm.identify(kind, value)
         except Exception:
             log.exception("identification of %s %s failed; the ticket opens anonymous", kind, value)
             return None
 
-    async def _open_ticket(self, conn: Any, item: Inbound, opening: Opening, message_id: int, inbox_id: int,
-                           changes: dict[str, Any]) -> Waiting | None:
+    async def _open_ticket(self, conn: Any, item: Inbound, opening: Opening, number: str, message_id: int,
+                           inbox_id: int, changes: dict[str, Any]) -> Waiting | None:
         """Open the ticket in the inbound item's transaction -- with its first message, the conversation's
         ``changes``, the inbox item done, its SLA reminder and, when it goes straight to agents, its place
         in the queue (returned, for the queue to be told after the commit)."""
@@ -289,7 +346,6 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
         accounts = list(getattr(who, "account_ids", None) or [])
         now = datetime.now(UTC)
         policy, sla_state, due = new_ticket_sla(self.ctx.services.sla.current, result.type, result.priority, now)
-        number = await db.next_ticket_number(conn, tickets.number_format)
         values = dict(
             conversation_id=self.row["id"], channel=item.channel, created_at=now,
             client_id=client_id, account_id=accounts[0] if accounts else None, identified=client_id is not None,
@@ -356,7 +412,8 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 "card": await self.card(), "sla": self.sla_view()}
 
     async def card(self) -> Any:
-        """The client card (cached while active): the ticket's client, or the one a shared contact named."""
+        """The client card (cached while active; a call's comes with its identification): the ticket's
+        client, or the one a shared contact named."""
         if self._card is None and self.ticket is not None:
             client_id = self.ticket["client_id"] or \
                 ((self.ticket.get("attributes") or {}).get("shared_contact") or {}).get("client_id")

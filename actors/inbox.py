@@ -1,13 +1,13 @@
 """The inbox: the sink of every channel.  An inbound item is stored durably before the channel is told
 it was taken, then handed to its conversation.
 
-Storing is idempotent by ``dedupe_key``; the conversation is told after the commit, and an item whose
-host died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
+Storing is idempotent by ``dedupe_key``; the statement that stores an item also announces it to the
+host of its conversation's shard (:mod:`actors.inbox_notices`), and an item whose host missed the notice
+or died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
 
 Items arriving while a commit is on its way are stored together by the next one (group commit): under
-load one INSERT (committed on its own, on the process's autocommit pool) takes many items, and their
-conversations are told in one message per host, instead of a round trip, a WAL flush and a Ray call
-each.
+load one INSERT (committed on its own, on the process's autocommit pool) takes many items, instead of a
+round trip and a WAL flush each.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from actors import messages as m
+from actors.inbox_notices import NOTICE_PAYLOAD_LIMIT, Hand, InboxNotices
 from actors.runtime import ActorRef, ActorSystem
 from channels.base import Inbound
 from channels.serialization import inbound_to_json
@@ -36,9 +37,14 @@ BATCH_LIMIT = 500
 
 # The columns travel as binary arrays (``%b``): the text form escapes every quote of every payload, a
 # dozen times the client CPU of the binary form.
-_INSERT = ("INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload)"
-           " SELECT k, c, t, s, p::jsonb FROM unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::text[])"
-           " AS i(k, c, t, s, p) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+# Each new item is announced, in the order given, on its shard's channel: "<id> <payload>", or "<id>" alone
+# when the payload would not fit in a notice.
+_INSERT = ("WITH u AS (SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::text[])"
+           " WITH ORDINALITY AS u(k, c, t, s, p, n)),"
+           " i AS (INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload)"
+           " SELECT k, c, t, s, p::jsonb FROM u ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key)"
+           " SELECT i.id, i.dedupe_key, pg_notify('inbox_' || u.s, i.id || CASE WHEN octet_length(u.p) <"
+           f" {NOTICE_PAYLOAD_LIMIT} THEN ' ' || u.p ELSE '' END) FROM i JOIN u ON u.k = i.dedupe_key ORDER BY u.n")
 
 
 @dataclass(eq=False)
@@ -59,6 +65,18 @@ class InboxWriter:
         self.autocommit = autocommit
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
+        self._followed: list[InboxNotices] = []
+
+    async def follow(self, shard: int, hand: Hand) -> None:
+        """Hand every item announced for ``shard`` to ``hand`` (its host), from once this returns."""
+        notices = InboxNotices(self.engine, self.autocommit, shard, hand)
+        await notices.start()
+        self._followed.append(notices)
+
+    async def close(self) -> None:
+        for notices in self._followed:
+            await notices.stop()
+        self._followed.clear()
 
     async def store(self, inbound: Inbound) -> int | None:
         """Store one item; its inbox id, or None when an item with its dedupe key was stored before."""
@@ -102,11 +120,8 @@ class InboxWriter:
             [i.shard for i in rows], [i.body for i in rows]))
         ids = {row["dedupe_key"]: row["id"] for row in stored}
         for item in batch:
-            inbox_id = ids.get(item.dedupe_key) if first[item.dedupe_key] is item else None
-            if inbox_id is not None:
-                self.system.tell(ActorRef("conversation", item.thread_key), m.InboxDelivery(inbox_id, item.payload))
             if not item.stored.done():
-                item.stored.set_result(inbox_id)
+                item.stored.set_result(ids.get(item.dedupe_key) if first[item.dedupe_key] is item else None)
 
     async def _thread_of(self, inbound: Inbound) -> str:
         """An e-mail whose headers lost the thread but whose subject names a ticket joins that ticket."""

@@ -37,6 +37,12 @@ class LocalCrm:
         async with self.engine.connect() as conn:
             return await identify(conn, kind, value)
 
+    async def identify_with_card(self, kind: str, value: str) -> Any:
+        from crm_core.identify import identify_with_card
+
+        async with self.engine.connect() as conn:
+            return await identify_with_card(conn, kind, value)
+
     async def client_card(self, client_id: int) -> Any:
         from crm_core.card import client_card
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.routing_rules import RoutingRules, SlaRules, load_rules
+from actors.runtime.placement import Placement
 from routing.classification import ClassificationRule
 from routing.config_source import ConfigError as RoutingConfigError
 from routing.ticket_lifecycle import TicketLifecycle
@@ -50,6 +51,11 @@ class EngineSettings:
     crm_workers: int = 2
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0
+    host_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def placement(self) -> Placement:
+        return Placement.of(self.shards, self.host_groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +100,9 @@ class Settings:
                 crm_workers=int(raw.get("crm", {}).get("workers", 2)),
                 redeliver_after_s=float(raw.get("inbox", {}).get("redeliver_after_s", 3.0)),
                 sweep_every_s=float(raw.get("inbox", {}).get("sweep_every_s", 1.0)),
+                host_groups={name: tuple(members) for name, members in raw.get("host_groups", {}).items()},
             )
+            Placement.of(engine.shards, engine.host_groups)  # a bad host group is refused here, with the file
             http = HttpSettings(**raw.get("http", {}))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{engine_path}: {exc}") from exc

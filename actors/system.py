@@ -1,7 +1,7 @@
 """The composition root: the one place that knows every part and starts them.
 
 ``LocalEngine`` runs every host in this process on a local transport (tests, tools); ``RayEngine`` starts
-the event hub, the CRM pool, one Ray actor per host shard, the channel actors and the dashboard gateway,
+the event hub, the CRM pool, one Ray actor per host shard or host group, the channel actors and the dashboard gateway,
 on one machine or on a Ray cluster.
 """
 
@@ -20,7 +20,7 @@ from actors.event_hub import EventHub
 from actors.inbox import InboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
-from actors.runtime.ray_host import load_symbol, start_host
+from actors.runtime.ray_host import load_symbol, start_process
 from actors.runtime.reminders import PgReminderStore
 from actors.runtime.system import RayTransport
 from actors.services import ChannelDirectory, HubClient, LocalCrm, RemoteChannel, Services
@@ -89,7 +89,8 @@ class RayServicesFactory:
         return _services(settings, self.database_url, system, hub, crm, channel_handle, self.pool_size)
 
     def system(self) -> ActorSystem:
-        return ActorSystem(Settings.load(self.config_dir).engine.shards, RayTransport(self.namespace))
+        engine = Settings.load(self.config_dir).engine
+        return ActorSystem(engine.shards, RayTransport(self.namespace, engine.placement))
 
 
 class LocalEngine:
@@ -130,6 +131,7 @@ class LocalEngine:
                 await asyncio.wait_for(part.stop(), grace_s)
             except TimeoutError:
                 log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
+        await self.services.inbox.close()
         await self.services.autocommit.close()
         await self.services.inbound_writes.close()
         await self.services.db.dispose()
@@ -171,8 +173,10 @@ class RayEngine:
 
         for name, table in channels.items():
             self.channel_actors[name] = start_channel_actor(name, table, self.factory, self.namespace)
-        self.hosts = [start_host(kind, shard, path, engine.shards, self.namespace, self.factory)
-                      for kind, path in ENTITY_CLASSES.items() for shard in range(engine.shards[kind])]
+        placement = engine.placement
+        self.hosts = [start_process(process, [(kind, shard, ENTITY_CLASSES[kind]) for kind, shard in hosted],
+                                    engine.shards, self.namespace, placement, self.factory)
+                      for process, hosted in placement]
         ray.get([h.ping.remote() for h in self.hosts])
         url = None
         if gateway:  # before the channels wait: a webhook channel registers with the peer through it

@@ -5,7 +5,8 @@ Each call rings its agent at once (no queue wait), so the whole path counts: AMI
 -> inbox -> conversation actor (identify through the CRM pool, ticket committed) -> ringing -> card ->
 event hub.  The latency of a call is the instant the hub holds its ``screen_pop`` minus the instant the
 sandbox PBX wrote the call's first event.  Baseline in the same run: an AMI Ping round trip and a
-single-row insert into PostgreSQL.
+single-row insert into PostgreSQL.  It also prints the CPU time each process (hosts by name, channel, CRM
+workers, hub, PostgreSQL) spent per call while the calls were placed: the engine's cost of a call.
 
 Before the measured calls, ``--warmup`` seconds of calls at ``--warmup-rate`` (not measured) bring the engine
 to its working state: connections open, statements prepared, code paths loaded.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
 import tomllib
@@ -25,13 +27,14 @@ from typing import Any
 
 import psycopg
 
-from bench.common import bench_database_url, empty_contact_tables, percentile
+from bench.common import CpuMeter, bench_database_url, empty_contact_tables, percentile
 from crm_core.database import libpq_dsn
 
 NAMESPACE = "switchboard-bench"
 VOICE_TOML = Path(__file__).resolve().parent.parent / "config" / "channels" / "voice.toml"
 AGENTS = [str(2000 + i) for i in range(60)]
 BAR_MS = 200.0
+ACCOUNTS = 100_000
 
 
 def prepare_agents_and_callers(url: str) -> list[str]:
@@ -73,7 +76,7 @@ async def place_calls(pbx, callers: list[str], rate: float, seconds: float, rng:
 
 
 async def drive(engine, pbx, callers: list[str], rate: float, seconds: float,
-                warmup: tuple[float, float]) -> tuple[list[float], int, float]:
+                warmup: tuple[float, float]) -> tuple[list[float], int, float, dict[str, float]]:
     rng = random.Random(5)
     if warmup[1] > 0:  # calls before the measured ones, not measured: the engine warm
         await place_calls(pbx, callers, warmup[0], warmup[1], rng)
@@ -94,7 +97,10 @@ async def drive(engine, pbx, callers: list[str], rate: float, seconds: float,
                     pops.setdefault(event["id"].removeprefix("voice:"), now)
 
     follower = asyncio.create_task(follow())
+    meter = CpuMeter(await host_process_names(engine))
+    meter.start()
     first_event = await place_calls(pbx, callers, rate, seconds, rng)
+    cpu = meter.stop()
     await asyncio.sleep(5.0)
     stop.set()
     await follower
@@ -104,7 +110,14 @@ async def drive(engine, pbx, callers: list[str], rate: float, seconds: float,
         await services.channels.perform("voice", "ping")
         ping.append((time.perf_counter() - started) * 1000)
     latencies = [(pops[s.linkedid] - t) * 1000 for s, t in first_event.items() if s.linkedid in pops]
-    return latencies, len(first_event), percentile(ping, 0.99)
+    return latencies, len(first_event), percentile(ping, 0.99), cpu
+
+
+async def host_process_names(engine) -> dict[int, str]:
+    """pid -> the Ray actor name of each host process."""
+    names = [name for name, _ in engine.settings.engine.placement]
+    pids = await asyncio.gather(*(handle.ping.remote() for handle in engine.hosts))
+    return {**dict(zip(pids, names, strict=True)), os.getpid(): "sandbox PBX and load"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,13 +136,14 @@ def main(argv: list[str] | None = None) -> None:
 
     url = bench_database_url()
     with psycopg.connect(libpq_dsn(url)) as conn:
-        if conn.execute("SELECT count(*) FROM accounts").fetchone()[0] < 10_000:
-            seed(url, 10_000, progress=False)
+        have = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    if have < ACCOUNTS:  # enough for 5,000 distinct callers
+        seed(url, ACCOUNTS - have, progress=False)
     empty_contact_tables(url)
     callers = prepare_agents_and_callers(url)
     insert_p99 = baseline_insert_ms(url)
 
-    async def run() -> tuple[list[float], int, float]:
+    async def run() -> tuple[list[float], int, float, dict[str, float]]:
         pbx = AmiServer()
         await pbx.start()
         table = {**tomllib.loads(VOICE_TOML.read_text())["voice"], "port": pbx.port, "mode": "observe"}
@@ -144,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
             await pbx.stop()
             ray.shutdown()
 
-    latencies, calls, ping_p99 = asyncio.run(run())
+    latencies, calls, ping_p99, cpu = asyncio.run(run())
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     verdict = "meets" if p99 <= BAR_MS else "MISSES"
     print(f"first AMI event -> card on the ringing agent's stream at {args.rate:.0f} calls/s for {args.seconds:.0f} s"
@@ -152,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
           f" popped; p50 {p50:.0f} ms, p99 {p99:.0f} ms ({verdict} the {BAR_MS:.0f} ms bar)")
     print(f"baseline (same run): AMI Ping round trip p99 {ping_p99:.1f} ms; PostgreSQL single-row insert+commit"
           f" p99 {insert_p99:.1f} ms")
+    per_call = {label: seconds * 1000 / calls for label, seconds in cpu.items()}
+    print(f"CPU per call while calls were placed: {sum(per_call.values()):.1f} ms in all ("
+          + ", ".join(f"{label} {ms:.1f}" for label, ms in per_call.items() if ms >= 0.1) + ")")
 
 
 if __name__ == "__main__":

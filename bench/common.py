@@ -52,3 +52,47 @@ def unique_memory_mb(pids: list[int]) -> float:
         except psutil.Error:
             continue
     return total / 2**20
+
+
+class CpuMeter:
+    """CPU time (user + system) spent by the processes of a run between :meth:`start` and :meth:`stop`:
+    this process, its descendants (a local Ray cluster's workers) and PostgreSQL's, summed by label.
+    A Ray worker is labelled by its process title (``ray::ChannelActor``); ``names`` (pid -> label)
+    overrides that, say with the host process names."""
+
+    def __init__(self, names: dict[int, str] | None = None) -> None:
+        self.names = names or {}
+        self._start: dict[int, tuple[str, float]] = {}
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        me = psutil.Process()
+        processes = [me, *me.children(recursive=True)]
+        processes += [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        sample = {}
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                sample[process.pid] = (self._label(process, me.pid), times.user + times.system)
+            except psutil.Error:
+                continue
+        return sample
+
+    def _label(self, process: psutil.Process, me: int) -> str:
+        if process.pid in self.names:
+            return self.names[process.pid]
+        if process.pid == me:
+            return "this process"
+        if (process.name() or "").startswith("postgres"):
+            return "postgresql"
+        title = (process.cmdline() or [process.name()])[0].strip()
+        return title.split(".")[0] if title.startswith("ray::") else "other"
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds by label since :meth:`start`, the biggest first."""
+        by_label: dict[str, float] = {}
+        for pid, (label, seconds) in self._sample().items():
+            by_label[label] = by_label.get(label, 0.0) + seconds - self._start.get(pid, (label, 0.0))[1]
+        return dict(sorted(by_label.items(), key=lambda item: -item[1]))

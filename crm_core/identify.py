@@ -176,3 +176,13 @@ async def identify(conn: driver_sql.Source, kind: str, value: str) -> Identifica
         accounts_total=row["accounts_total"], account_id=row["account_id"], ambiguous=row["tied"] > 1,
         candidates=tuple(row["candidates"]), matched_kind=kind, matched_value=normalised,
     )
+
+
+async def identify_with_card(conn: driver_sql.Source, kind: str,
+                             value: str) -> tuple[Identification | None, dict[str, Any] | None]:
+    """Who ``value`` belongs to and that client's card, in one call: a ringing call's screen pop needs
+    both, and the caller need not wait for a second trip to the CRM pool."""
+    from crm_core.card import client_card
+
+    who = await identify(conn, kind, value)
+    return who, (await client_card(conn, who.client_id) if who is not None else None)

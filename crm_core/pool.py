@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from crm_core.card import client_card
 from crm_core.database import _driver_url
 from crm_core.driver_sql import AutocommitPool
-from crm_core.identify import Identification, identify
+from crm_core.identify import Identification, identify, identify_with_card
 from crm_core.search import SearchQuery, SearchResult, search
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ class CrmWorker:
             _driver_url(database_url), pool_size=connections, max_overflow=connections, pool_timeout=30,
             pool_pre_ping=False, isolation_level="AUTOCOMMIT")
         # Identify and the card are statements sent to the driver: they borrow these connections one
-        # statement at a time, the card's parts side by side.
+        # statement at a time.
         self._autocommit = AutocommitPool(self._engine, connections=connections)
         self._served = 0
 
@@ -64,6 +64,9 @@ class CrmWorker:
 
     async def identify(self, kind: str, value: str) -> Identification | None:
         return await self._retried(lambda: identify(self._autocommit, kind, value))
+
+    async def identify_with_card(self, kind: str, value: str) -> tuple[Identification | None, dict[str, Any] | None]:
+        return await self._retried(lambda: identify_with_card(self._autocommit, kind, value))
 
     async def search(self, query: SearchQuery) -> SearchResult:
         return await self._with_connection(lambda conn: search(conn, query))
@@ -142,6 +145,9 @@ class CrmPool:
 
     async def identify(self, kind: str, value: str) -> Identification | None:
         return await self._call("identify", kind, value)
+
+    async def identify_with_card(self, kind: str, value: str) -> tuple[Identification | None, dict[str, Any] | None]:
+        return await self._call("identify_with_card", kind, value)
 
     async def search(self, query: SearchQuery) -> SearchResult:
         return await self._call("search", query)

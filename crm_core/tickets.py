@@ -93,7 +93,7 @@ _MESSAGE_INSERT = ("INSERT INTO messages (conversation_id, ticket_id, direction,
 class NewMessage:
     """A message to store; its ``dedupe_key`` makes storing it twice harmless."""
 
-    conversation_id: int
+    conversation_id: int | None
     ticket_id: int | None
     direction: str
     author: str
@@ -137,8 +137,62 @@ async def add_to_ticket(conn: Source, message: NewMessage, *, inbox_id: int, tic
         inbox_id))
 
 
-async def next_ticket_number(conn: AsyncConnection, number_format: str) -> str:
-    seq = await sql.fetch_value(conn, "SELECT nextval('ticket_number_seq')")
+async def add_calls_to_ticket(conn: Source, messages: list[NewMessage], *, inbox_ids: list[int],
+                              events: list[Event], ticket_attributes: dict[str, Any]) -> set[str]:
+    """Later events of one call (``messages[i]`` with its ticket event ``events[i]``), in one statement: the
+    new messages, the ticket event of each new one, the ticket's call attributes after them all when
+    every one is new (otherwise the caller writes what the new ones change), and the inbox items done.
+    Returns the dedupe keys of the messages stored now."""
+    first = messages[0]
+    rows = Jsonb([{"author": message.author, "text": message.text, "dedupe_key": message.dedupe_key,
+                   "attachments": {"items": message.attachments or []}, "external_id": message.external_id,
+                   "at": (message.at or datetime.now(UTC)).isoformat(), "direction": message.direction,
+                   "event_author": author, "event_kind": kind, "event_data": data}
+                  for message, (author, kind, data) in zip(messages, events, strict=True)])
+    statement = (
+        "WITH x AS (SELECT * FROM ROWS FROM (jsonb_to_recordset(%s) AS (author text, text text, dedupe_key text,"
+        " attachments jsonb, external_id text, at timestamptz, direction text, event_author text, event_kind text,"
+        " event_data jsonb)) WITH ORDINALITY AS x(author, text, dedupe_key, attachments, external_id, at, direction,"
+        " event_author, event_kind, event_data, n)),"
+        " m AS (INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
+        " external_id, at) SELECT %s, %s, direction, author, text, dedupe_key, attachments, external_id, at"
+        " FROM x ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key),"
+        " t AS (UPDATE tickets SET attributes = %s, updated_at = now() WHERE id = %s"
+        " AND (SELECT count(*) FROM m) = %s),"
+        " e AS (INSERT INTO ticket_events (ticket_id, author, kind, data, at)"
+        " SELECT %s, x.event_author, x.event_kind, x.event_data, %s FROM x JOIN m USING (dedupe_key) ORDER BY x.n),"
+        " i AS (UPDATE inbox SET processed_at = now() WHERE id = ANY(%s) AND processed_at IS NULL)"
+        " SELECT dedupe_key FROM m")
+    stored = await sql.fetch_all(conn, statement, (
+        rows, first.conversation_id, first.ticket_id, Jsonb(ticket_attributes), first.ticket_id, len(messages),
+        first.ticket_id, datetime.now(UTC), inbox_ids))
+    return {row["dedupe_key"] for row in stored}
+
+
+async def receive_first(conn: Source, thread_key: str, channel: str, message: NewMessage, *,
+                        number: bool) -> tuple[dict[str, Any], int | None, int | None]:
+    """An item of a thread without a ticket, in one statement: the thread's open conversation (opened if
+    there is none), the item's message in it (``message.conversation_id`` is not read) and, when
+    ``number`` is asked for and the message is new, the next ticket number's sequence value.  Returns the
+    conversation's row, the message's id (None: stored before) and the sequence value."""
+    statement = (
+        "WITH c0 AS (INSERT INTO conversations (thread_key, channel, status, routing_state, state)"
+        " VALUES (%s, %s, 'open', 'new', '{}') ON CONFLICT (thread_key) WHERE status = 'open' DO NOTHING"
+        f" RETURNING {_CONVERSATION}),"
+        f" c AS (SELECT {_CONVERSATION} FROM c0 UNION ALL SELECT {_CONVERSATION} FROM conversations"
+        " WHERE thread_key = %s AND status = 'open' AND NOT EXISTS (SELECT FROM c0)),"
+        " m AS (INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
+        " external_id, at) SELECT c.id, %s, %s, %s, %s, %s, %s, %s, %s FROM c"
+        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
+        " SELECT c.*, (SELECT id FROM m) AS message_id,"
+        " CASE WHEN %s AND EXISTS (SELECT FROM m) THEN nextval('ticket_number_seq') END AS ticket_seq FROM c")
+    row = await sql.fetch_one(conn, statement, (thread_key, channel, thread_key, *message.params()[1:], number))
+    if row is None:
+        raise LookupError(f"no open conversation for {thread_key!r}")
+    return row, row.pop("message_id"), row.pop("ticket_seq")
+
+
+def ticket_number(number_format: str, seq: int) -> str:
     return number_format.format(year=datetime.now(UTC).year % 100, seq=seq)
 
 

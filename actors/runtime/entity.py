@@ -29,6 +29,15 @@ class ReminderFired:
 
 
 @dataclass(frozen=True, slots=True)
+class Batch:
+    """Told messages of one of an entity's ``batched`` types that waited back to back in its mailbox,
+    handed to ``receive`` together (say, a call's events that arrived at once, written in one
+    statement).  A lone one is handed over as it is."""
+
+    messages: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """Delivered to an entity when one of its in-memory timers comes due."""
 
@@ -107,7 +116,7 @@ class EntityContext:
 
     def publish(self, event: dict[str, Any], *, at_once: bool = False) -> None:
         """Send a state change to the live event stream (supervisor wall, agent desktops).  Events go out
-        in batches every ``publish_flush_s``; ``at_once`` sends the batch with this event without
+        in batches, one every flush of the process's :class:`~actors.runtime.outbox.EventOutbox`; ``at_once`` sends the batch with this event without
         waiting (a screen pop, which must reach the desktop before the call connects)."""
         self._host.publish(event, at_once=at_once)
 
@@ -123,6 +132,9 @@ class Entity(abc.ABC):
 
     kind: ClassVar[str]
     idle_timeout_s: ClassVar[float] = 300.0
+    #: Told messages of these types waiting back to back in the mailbox reach ``receive`` as one
+    #: :class:`Batch`.
+    batched: ClassVar[tuple[type, ...]] = ()
 
     def __init__(self, ctx: EntityContext) -> None:
         self.ctx = ctx
@@ -140,6 +152,12 @@ class Entity(abc.ABC):
     @abc.abstractmethod
     async def receive(self, message: Any) -> Any:
         """Handle one message; the result is the reply to ``ask``."""
+
+    @classmethod
+    async def on_host_start(cls, host: Any) -> None:
+        """Awaited when a host of this kind starts, before its background jobs (say, to subscribe to
+        what arrives for its shard)."""
+        return None
 
     @classmethod
     def host_duty(cls, host: Any) -> Coroutine[Any, Any, None] | None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from actors.runtime.entity import Entity, EntityContext, TimerFired
+from actors.runtime.entity import Batch, Entity, EntityContext, TimerFired
+from actors.runtime.outbox import FLUSH_S, EventOutbox
 from actors.runtime.ref import ActorRef
 from actors.runtime.reminder_clock import ReminderClock
 
@@ -49,6 +50,14 @@ class Activation:
     ready: bool = False
 
 
+def _batch(first: Any, mailbox: deque[Any]) -> Any:
+    """``first`` and the told messages of its type right behind it in ``mailbox`` (taken out of it)."""
+    messages = [first]
+    while mailbox and mailbox[0] is not _PASSIVATE and mailbox[0][1] is None and type(mailbox[0][0]) is type(first):
+        messages.append(mailbox.popleft()[0])
+    return Batch(tuple(messages)) if len(messages) > 1 else first
+
+
 @dataclass(frozen=True, slots=True)
 class HostSettings:
     kind: str
@@ -58,7 +67,7 @@ class HostSettings:
     reminder_lookahead_s: float = 2.0
     reminder_concurrency: int = 64
     idle_sweep_s: float = 5.0
-    publish_flush_s: float = 0.05
+    publish_flush_s: float = FLUSH_S
 
 
 class EntityHost:
@@ -66,18 +75,19 @@ class EntityHost:
 
     def __init__(self, settings: HostSettings, entity_class: type[Entity], system: ActorSystem,
                  services: Any, reminders: ReminderStore,
-                 publish: Callable[[list[dict[str, Any]]], Any] | None = None) -> None:
+                 publish: Callable[[list[dict[str, Any]]], Any] | None = None,
+                 outbox: EventOutbox | None = None) -> None:
+        """Live events go to ``outbox`` when given (shared by the hosts of one process, which runs it),
+        else in batches to ``publish`` through an outbox of this host's own."""
         self.settings = settings
         self.entity_class = entity_class
         self.system = system
         self.services = services
         self.reminders = reminders
-        self._publish_batch = publish
+        self._own_outbox = outbox is None and publish is not None
+        self.outbox = outbox or (EventOutbox(publish, settings.publish_flush_s) if publish is not None else None)
         self._activations: dict[str, Activation] = {}
         self._passivations: dict[str, asyncio.Future[None]] = {}
-        self._outbox: list[dict[str, Any]] = []
-        self._flush_soon = False
-        self._flushes: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.clock = ReminderClock(settings, reminders, self.ask)
         self.activated_total = 0
@@ -86,10 +96,11 @@ class EntityHost:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.entity_class.on_host_start(self)
         self._tasks = [asyncio.create_task(self.clock.run(), name="reminders"),
                        asyncio.create_task(self._sweep_idle(), name="idle-sweep")]
-        if self._publish_batch is not None:
-            self._tasks.append(asyncio.create_task(self._flush_events(), name="events"))
+        if self._own_outbox:
+            self._tasks.append(asyncio.create_task(self.outbox.run(), name="events"))
         duty = self.entity_class.host_duty(self)
         if duty is not None:
             self._tasks.append(asyncio.create_task(duty, name="duty"))
@@ -100,7 +111,8 @@ class EntityHost:
         self.clock.stop()
         for entity_id in list(self._activations):
             await self.passivate(entity_id)
-        await self._flush_outbox()
+        if self._own_outbox:
+            await self.outbox.flush()
 
     # --- delivery --------------------------------------------------------------------------------
 
@@ -151,7 +163,10 @@ class EntityHost:
                         await self._passivate(activation)
                         return
                     continue
-                await self._handle(activation, *item)
+                message, future = item
+                if future is None and isinstance(message, entity.batched) and mailbox:
+                    message = _batch(message, mailbox)
+                await self._handle(activation, message, future)
                 if not mailbox and entity.wants_passivation():
                     await self._passivate(activation)
                     return
@@ -278,34 +293,8 @@ class EntityHost:
     # --- events ----------------------------------------------------------------------------------
 
     def publish(self, event: dict[str, Any], *, at_once: bool = False) -> None:
-        self._outbox.append(event)
-        if at_once and not self._flush_soon:  # one flush for every urgent event of this loop turn
-            self._flush_soon = True
-            flush = asyncio.create_task(self._flush_at_once())
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
-
-    async def _flush_at_once(self) -> None:
-        self._flush_soon = False
-        await self._flush_logged()
-
-    async def _flush_outbox(self) -> None:
-        if self._outbox and self._publish_batch is not None:
-            batch, self._outbox = self._outbox, []
-            result = self._publish_batch(batch)
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                await result
-
-    async def _flush_logged(self) -> None:
-        try:
-            await self._flush_outbox()
-        except Exception:
-            log.exception("live events of %s shard %s not published", self.settings.kind, self.settings.shard)
-
-    async def _flush_events(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.publish_flush_s)
-            await self._flush_logged()
+        if self.outbox is not None:
+            self.outbox.publish(event, at_once=at_once)
 
     # --- introspection ---------------------------------------------------------------------------
 
@@ -325,8 +314,9 @@ class EntityHost:
         """The messages waiting in a mailbox or being handled right now that ``matches`` selects."""
         found = []
         for activation in self._activations.values():
-            if activation.current is not None and matches(activation.current):
-                found.append(activation.current)
+            current = activation.current
+            if current is not None:
+                found.extend(m for m in (current.messages if isinstance(current, Batch) else (current,)) if matches(m))
             found.extend(item[0] for item in activation.mailbox if item is not _PASSIVATE and matches(item[0]))
         return found
 

@@ -1,12 +1,15 @@
 """Hands call events to the engine's sink: in order per call, concurrently across calls, never dropped.
 
 The sink returns once an item is stored durably.  Each call with events on their way has its own line
-(a deque and the task draining it, which ends when the line is empty), so every call's next event is
-in the sink at once and the sink's group commit stores them together; how many calls wait at one
-time is bounded only by the calls the PBX carries.  AMI has no acknowledgement to withhold, so an
-item the sink refuses stays at the head of its call's line and is retried with backoff until it is
-stored; later events of the same call wait behind it (a ``hangup`` must not overtake its
-``started``), other calls go on.
+(a deque and the task draining it, which ends when the line is empty).  The line hands the sink every
+event of its call waiting at that moment (a call's Newchannel, queue join and first ring come in one
+read), in order, so the sink's group commit stores them in one statement and the conversation gets
+them in one message; every call's events are in the sink at once, bounded only by the calls the PBX
+carries.  AMI has no acknowledgement to withhold, so an item the sink refuses stays at the head of its
+call's line and is retried with backoff until it is stored; later events of the same call wait behind
+it (a ``hangup`` must not overtake its ``started``), other calls go on.  The inbox refuses a batch as a
+whole when the database is away; only an item refused on its own (bad data) lets the events handed in
+with it be stored before it.
 """
 
 from __future__ import annotations
@@ -62,24 +65,34 @@ class InboundDelivery:
     async def _deliver(self, thread_key: str, line: deque[Inbound]) -> None:
         try:
             while line:
-                await self._store(line[0])
-                line.popleft()
-                self._backlog -= 1
+                batch = list(line)
+                results = await asyncio.gather(*map(self._sink, batch), return_exceptions=True)
+                for item, result in zip(batch, results, strict=True):
+                    if isinstance(result, asyncio.CancelledError):
+                        raise result
+                    refused = isinstance(result, Exception)
+                    if refused:  # stored before the events behind it, which go to the sink again (a repeat
+                        await self._retry(item, result)  # is dropped there)
+                    line.popleft()
+                    self._backlog -= 1
+                    if refused:
+                        break
         finally:
             if self._lines.get(thread_key) is line and not line:
                 del self._lines[thread_key]
             if not self._backlog:
                 self._idle.set()
 
-    async def _store(self, item: Inbound) -> None:
+    async def _retry(self, item: Inbound, error: Exception) -> None:
         delay = self._retry_initial
         while True:
+            log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max)
             try:
                 await self._sink(item)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the sink's failure must not lose the item
-                log.warning("voice sink refused %s (%r); retrying in %.1fs", item.dedupe_key, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max)
+                error = exc

@@ -1,6 +1,6 @@
 """The inbox's group commit: a burst is stored together, each caller hears of its own item only —
-its id, ``None`` for a duplicate, or the error of its own bad item — and each stored item is handed to
-its conversation once."""
+its id, ``None`` for a duplicate, or the error of its own bad item — and each stored item is announced
+to its shard's host once, in the order stored, whatever its size."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from actors.inbox import InboxWriter
 from channels.base import Address, Inbound
 from crm_core import driver_sql
 from crm_core.database import async_engine
+from tests.support.engine import eventually
 
 
 class TellRecorder:
-    """Stands in for the actor system: one shard, records what the conversations are told."""
+    """Stands in for the actor system and the host of its one shard: records what the host is handed."""
 
     def __init__(self) -> None:
         self.told: list[tuple[str, m.InboxDelivery]] = []
@@ -27,8 +28,8 @@ class TellRecorder:
     def shard(self, ref):  # noqa: ANN001, ANN201
         return 0
 
-    def tell(self, ref, message):  # noqa: ANN001, ANN201
-        self.told.append((ref.id, message))
+    def tell(self, entity_id, message):  # noqa: ANN001, ANN201
+        self.told.append((entity_id, message))
 
 
 def item(thread: str, key: str) -> Inbound:
@@ -42,7 +43,9 @@ async def inbox(fresh_db_url):
     system = TellRecorder()
     autocommit = driver_sql.AutocommitPool(engine)
     writer = InboxWriter(engine, system, autocommit)  # type: ignore[arg-type]
+    await writer.follow(0, system.tell)
     yield writer, system, engine
+    await writer.close()
     await autocommit.close()
     await engine.dispose()
 
@@ -53,10 +56,27 @@ async def test_a_burst_is_stored_once_each_and_told_once_each(inbox):
     ids = await asyncio.gather(*(writer.store(i) for i in burst))
     assert len(set(ids[:40])) == 40 and None not in ids[:40]
     assert ids[40:] == [None, None, None]  # the same dedupe key again: a duplicate, stored once
-    assert sorted(message.inbox_id for _, message in system.told) == sorted(ids[:40])
+    await eventually(lambda: _async(len(system.told) >= 40))
+    assert [message.inbox_id for _, message in system.told] == sorted(ids[:40])  # once each, in order
+    assert [thread for thread, _ in system.told] == [f"webchat:site:{n}" for n in range(40)]
+    assert system.told[7][1].payload["text"] == "Добрий день"
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM inbox WHERE dedupe_key LIKE 'burst-%'"))).scalar() == 40
     assert await writer.store(item("webchat:site:0", "burst-0")) is None
+
+
+async def test_an_item_too_big_for_a_notice_is_announced_by_its_id_and_handed_over_whole(inbox):
+    writer, system, _ = inbox
+    big = Inbound(channel="email", thread_key="email:big", dedupe_key="big-1", sender=Address("email", "a@b.ua"),
+                  text="лист " * 5_000)
+    inbox_id = await writer.store(big)
+    told = await eventually(lambda: _async(system.told))
+    assert told[0][0] == "email:big" and told[0][1].inbox_id == inbox_id
+    assert told[0][1].payload["text"] == big.text
+
+
+async def _async(value):
+    return value
 
 
 async def test_a_bad_item_fails_alone(inbox):

@@ -1,12 +1,13 @@
 """The in-process host: mailboxes, activation, passivation, reminders and timers, no Ray, no database."""
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from actors.runtime import ActorRef, ActorSystem, Entity, ReminderFired
+from actors.runtime import ActorRef, ActorSystem, Batch, Entity, ReminderFired
 from actors.runtime.entity import TimerFired
 from actors.runtime.host import EntityHost, EntityUnavailable, HostSettings
 from actors.runtime.reminders import MemoryReminderStore
@@ -176,3 +177,53 @@ async def test_an_urgent_event_goes_out_at_once_with_what_was_waiting_before_it(
     await asyncio.sleep(0.05)
     assert [[e["id"] for e in batch] for batch in batches] == [["routine", "ringing!"]]
     await host.stop()
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+class Recorder(Entity):
+    """Records what each ``receive`` got; notes told back to back arrive together."""
+
+    kind = "recorder"
+    batched = (Note,)
+
+    async def receive(self, message):
+        got = [n.text for n in message.messages] if isinstance(message, Batch) else message
+        self.ctx.services.received.append(got)
+        if got == "hold" or (isinstance(got, list) and "held" in got):
+            await self.ctx.services.release.wait()
+        return got
+
+
+async def test_told_messages_waiting_back_to_back_reach_the_entity_together_in_order():
+    services = SimpleNamespace(received=[], release=asyncio.Event())
+    system = ActorSystem({"recorder": 1})
+    host = EntityHost(HostSettings("recorder", 0, 1), Recorder, system, services, MemoryReminderStore())
+    system.transport.add(host)
+    ref = ActorRef("recorder", "r")
+    held = asyncio.ensure_future(system.ask(ref, "hold"))
+    await asyncio.sleep(0.01)
+    for text in ("a", "b", "c"):
+        system.tell(ref, Note(text))
+    asked = asyncio.ensure_future(system.ask(ref, Note("asked")))  # an ask is answered on its own
+    await asyncio.sleep(0.01)
+    system.tell(ref, Note("d"))
+    system.tell(ref, "plain")
+    system.tell(ref, Note("e"))
+    await asyncio.sleep(0.01)
+    assert host.pending(lambda msg: isinstance(msg, Note)) == [Note(t) for t in ("a", "b", "c", "asked", "d", "e")]
+    services.release.set()
+    await held
+    assert await asked == Note("asked")
+    await asyncio.sleep(0.01)
+    assert services.received == ["hold", ["a", "b", "c"], Note("asked"), Note("d"), "plain", Note("e")]
+    services.release.clear()
+    system.tell(ref, Note("held"))
+    system.tell(ref, Note("f"))
+    await asyncio.sleep(0.01)
+    assert services.received[-1] == ["held", "f"]
+    assert host.pending(lambda msg: isinstance(msg, Note)) == [Note("held"), Note("f")]  # being handled
+    services.release.set()
