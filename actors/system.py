@@ -51,7 +51,7 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
-                    inbound_writes=AutocommitPool(engine, relaxed=True), chatbot=_chatbot(settings))
+                    inbound_writes=AutocommitPool(engine, connections=4, relaxed=True), chatbot=_chatbot(settings))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["AutocommitPool", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
+__all__ = ["AutocommitPool", "Connection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
 class AutocommitPool:
@@ -53,6 +53,13 @@ class AutocommitPool:
         async with self._pool.connection() as connection:
             yield connection
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """Several statements as one transaction on one of the pool's connections: BEGIN, then COMMIT, or
+        ROLLBACK when the block raises."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
+
     async def lost(self) -> None:
         """A connection was lost: the server may have dropped the idle ones too, so they are checked (once
         for every statement that found its connection lost meanwhile) before this returns, and a retry
@@ -70,7 +77,10 @@ class AutocommitPool:
             await self._pool.close()
 
 
-Source = AsyncConnection | AutocommitPool
+Connection = psycopg.AsyncConnection[Any]
+"""A connection taken from an :class:`AutocommitPool` for a transaction (:meth:`AutocommitPool.transaction`)."""
+
+Source = AsyncConnection | AutocommitPool | Connection
 
 
 @asynccontextmanager
@@ -78,6 +88,9 @@ async def _driver(conn: Source) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     if isinstance(conn, AutocommitPool):
         async with conn.connection() as connection:
             yield connection
+        return
+    if isinstance(conn, psycopg.AsyncConnection):
+        yield conn
         return
     proxied = conn.sync_connection.connection if conn.sync_connection is not None else None
     if proxied is None or proxied.driver_connection is None:
@@ -93,7 +106,7 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
     lost = isinstance(error, psycopg.OperationalError)
     if lost and isinstance(conn, AutocommitPool):
         await conn.lost()  # psycopg's pool discards the lost connection itself when it is returned
-    elif lost:
+    elif lost and isinstance(conn, AsyncConnection):
         if conn.sync_connection is not None:
             conn.sync_engine.pool._invalidate(conn.sync_connection.connection, error, _checkin=False)
         await conn.invalidate(error)

@@ -13,7 +13,7 @@ from actors.runtime.ref import ActorRef
 from crm_core import driver_sql
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from actors.runtime.host import EntityHost
     from actors.runtime.system import ActorSystem
@@ -54,7 +54,7 @@ class EntityContext:
     def __init__(self, ref: ActorRef, host: EntityHost) -> None:
         self.ref = ref
         self._host = host
-        self._transaction: AsyncConnection | None = None
+        self._transaction: driver_sql.Connection | None = None
         self._after_commit: list[tuple[str, datetime | None, dict[str, Any]]] = []
 
     @property
@@ -70,15 +70,14 @@ class EntityContext:
         return self.services.db
 
     @asynccontextmanager
-    async def transaction(self, *, relaxed: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One database transaction of this entity.  Reminders set or cancelled with ``conn=`` the
-        connection it yields are written in it and scheduled once it commits, so the entity's state and
-        its reminders change together or not at all.  ``relaxed``: the commit returns before its WAL
-        reaches the disk (still atomic; a server crash may lose it), for writes rebuilt from durable
-        input such as the inbox."""
-        async with self.db.begin() as conn:
-            if relaxed:
-                await driver_sql.execute(conn, "SET LOCAL synchronous_commit = off")
+    async def transaction(self, *, relaxed: bool = False) -> AsyncIterator[driver_sql.Connection]:
+        """One database transaction of this entity, on a driver connection (for :mod:`crm_core.driver_sql`
+        statements).  Reminders set or cancelled with ``conn=`` the connection it yields are written in
+        it and scheduled once it commits, so the entity's state and its reminders change together or not
+        at all.  ``relaxed``: the commit returns before its WAL reaches the disk (still atomic; a server
+        crash may lose it), for writes rebuilt from durable input such as the inbox."""
+        pool = self.services.inbound_writes if relaxed else self.services.autocommit
+        async with pool.transaction() as conn:
             self._transaction, self._after_commit = conn, []
             try:
                 yield conn
@@ -89,16 +88,16 @@ class EntityContext:
             self._host.schedule_reminder(self.ref, name, due_at, payload)
 
     async def set_reminder(self, name: str, due_at: datetime, payload: dict[str, Any] | None = None, *,
-                           conn: AsyncConnection | None = None) -> None:
+                           conn: driver_sql.Connection | None = None) -> None:
         """A durable reminder: survives passivation and a crash of the host; replaces one of the same name.
         With ``conn`` (from :meth:`transaction`) it is written in that transaction."""
         await self._change_reminder(name, due_at, payload or {}, conn)
 
-    async def cancel_reminder(self, name: str, *, conn: AsyncConnection | None = None) -> None:
+    async def cancel_reminder(self, name: str, *, conn: driver_sql.Connection | None = None) -> None:
         await self._change_reminder(name, None, {}, conn)
 
     async def _change_reminder(self, name: str, due_at: datetime | None, payload: dict[str, Any],
-                               conn: AsyncConnection | None) -> None:
+                               conn: driver_sql.Connection | None) -> None:
         if conn is not None and conn is not self._transaction:
             raise ValueError("a reminder written in a transaction needs the connection of ctx.transaction()")
         await self._host.store_reminder(self.ref, name, due_at, payload, conn)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from actors.runtime import ActorSystem, Entity
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.reminders import PgReminderStore
 from crm_core.database import async_engine
-from crm_core.driver_sql import AutocommitPool
+from crm_core.driver_sql import AutocommitPool, execute
 from crm_core.models import Reminder
 
 
@@ -23,7 +23,7 @@ class Recorder(Entity):
     async def receive(self, message):
         due = datetime.now(UTC) + timedelta(seconds=1)
         async with self.ctx.transaction(relaxed=True) as conn:
-            await conn.execute(text("SELECT 1"))
+            await execute(conn, "SELECT 1")
             await self.ctx.set_reminder("wake", due, conn=conn)
             if message == "roll back":
                 raise RuntimeError("the state write failed")
@@ -36,7 +36,8 @@ async def host(fresh_db_url):
     autocommit = AutocommitPool(engine)
     system = ActorSystem({"recorder": 1})
     recorder_host = EntityHost(HostSettings("recorder", 0, 1, reminder_poll_s=60), Recorder, system,
-                               SimpleNamespace(db=engine), PgReminderStore(autocommit))
+                               SimpleNamespace(db=engine, autocommit=autocommit, inbound_writes=autocommit),
+                               PgReminderStore(autocommit))
     system.transport.add(recorder_host)
     yield recorder_host, engine
     recorder_host.clock.stop()
