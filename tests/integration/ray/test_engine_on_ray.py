@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -20,17 +22,32 @@ ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
 pytestmark = pytest.mark.integration
+CONFIG = Path(__file__).resolve().parents[3] / "config"
 
 
 @pytest.fixture(scope="module")
-def cluster_engine(db_url):
+def cluster_config(tmp_path_factory):
+    """The configuration, with the hosts spread as on a cluster: each conversation shard a process of its
+    own, the agents and queues together in a third."""
+    directory = tmp_path_factory.mktemp("cluster") / "config"
+    shutil.copytree(CONFIG, directory)
+    engine_toml = directory / "engine.toml"
+    text_before = engine_toml.read_text(encoding="utf-8")
+    one_process = 'all = ["conversation", "agent", "queue"]'
+    assert one_process in text_before
+    engine_toml.write_text(text_before.replace(one_process, 'routing = ["agent", "queue"]'), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def cluster_engine(db_url, cluster_config):
     from actors.system import RayEngine
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace="switchboard-test", logging_level="ERROR")
-    engine = RayEngine(database_url=db_url)
+    engine = RayEngine(config_dir=cluster_config, database_url=db_url)
     engine.namespace = "switchboard-test"
     engine.start(channels={}, gateway=False)
     yield engine
