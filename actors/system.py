@@ -37,6 +37,7 @@ ENTITY_CLASSES = {
     "queue": "actors.queue:QueueActor",
 }
 HUB_NAME = "event-hub"
+AUTOCOMMIT_CONNECTIONS = 8
 
 
 def channel_actor_name(channel: str) -> str:
@@ -46,12 +47,14 @@ def channel_actor_name(channel: str) -> str:
 def _services(settings: Settings, database_url: str, system: ActorSystem, hub: HubClient, crm: Any,
               channel_handle: Callable[[str], Any], pool_size: int) -> Services:
     engine = async_engine(database_url, pool_size=pool_size)
-    autocommit = AutocommitPool(engine)
+    # A process's entities share its pools (in one process, every host's), so they may grow to
+    # AUTOCOMMIT_CONNECTIONS each; they open one connection and grow only while statements wait.
+    autocommit = AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
-                    inbound_writes=AutocommitPool(engine, connections=4, relaxed=True), chatbot=_chatbot(settings))
+                    inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
