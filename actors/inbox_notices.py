@@ -12,6 +12,7 @@ connection dropped) is delivered by the inbox sweep (:meth:`actors.inbox.InboxWr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -53,10 +54,12 @@ class InboxNotices:
         self._task = asyncio.create_task(self._follow(listening), name=f"inbox-notices-{self.shard}")
         await listening
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            if not done:
+                log.warning("inbox notices of shard %s did not stop within %.0f s; leaving them", self.shard, grace_s)
 
     async def _follow(self, listening: asyncio.Future[None]) -> None:
         while True:
@@ -65,8 +68,11 @@ class InboxNotices:
                     await conn.execute(f"LISTEN {notice_channel(self.shard)}")
                     if not listening.done():
                         listening.set_result(None)
-                    async for notice in conn.notifies():
-                        await self._deliver(notice.payload)
+                    # Closed on the way out: the generator holds the connection's lock while suspended, and
+                    # closing the connection waits for that lock.
+                    async with contextlib.aclosing(conn.notifies()) as notices:
+                        async for notice in notices:
+                            await self._deliver(notice.payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the sweep delivers what was missed meanwhile

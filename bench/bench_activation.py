@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
 
         async def virtual() -> tuple[float, float, float, int]:
             hosts = [h for h in await services.system.describe() if h["kind"] == "conversation"]
-            pids = [h["pid"] for h in hosts]
+            pids = sorted({h["pid"] for h in hosts})  # shards of one process count once
             before = unique_memory_mb(pids)
             seconds = await activate(services, keys)
             after = unique_memory_mb(pids)

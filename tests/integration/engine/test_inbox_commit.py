@@ -110,3 +110,4 @@ async def test_the_autocommit_pool_replaces_the_connections_it_lost(fresh_db_url
     finally:
         await reader.close()
         await engine.dispose()
+
