@@ -41,7 +41,7 @@ class InboxNotices:
 
     def __init__(self, engine: AsyncEngine, autocommit: driver_sql.AutocommitPool, shard: int, hand: Hand,
                  retry_s: float = 0.5) -> None:
-        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._url = driver_sql.libpq_url(engine)
         self._autocommit = autocommit
         self.shard = shard
         self._hand = hand

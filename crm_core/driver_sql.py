@@ -25,6 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 __all__ = ["AutocommitPool", "Connection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
+def libpq_url(engine: AsyncEngine) -> str:
+    """The engine's database as a URL the driver takes without SQLAlchemy (password included)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 class AutocommitPool:
     """A few autocommit connections for one-statement reads and writes (an entity's state when it
     activates, due reminders, a reminder set on its own, a batch of inbox items, an item joining its
@@ -37,9 +42,8 @@ class AutocommitPool:
 
     def __init__(self, engine: AsyncEngine, *, connections: int = 3, relaxed: bool = False,
                  wait_s: float = 5.0) -> None:
-        url = engine.url.set(drivername="postgresql")
         options = {"options": "-c synchronous_commit=off"} if relaxed else {}
-        self._pool = AsyncConnectionPool(url.render_as_string(hide_password=False), min_size=1,
+        self._pool = AsyncConnectionPool(libpq_url(engine), min_size=1,
                                          max_size=connections, kwargs={"autocommit": True, **options},
                                          timeout=wait_s, open=False)
         self._opening: asyncio.Future[None] | None = None

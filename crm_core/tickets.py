@@ -58,13 +58,20 @@ def _assignments(table: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
     return ", ".join(f"{column} = %s" for column in values), [_value(c, v) for c, v in values.items()]
 
 
-async def open_conversation(conn: AsyncConnection, thread_key: str, channel: str) -> dict[str, Any]:
+# ``c``: the open conversation of a thread, opened if there is none.  Parameters: thread key, channel,
+# thread key.
+_OPEN_CONVERSATION = (
+    "c0 AS (INSERT INTO conversations (thread_key, channel, status, routing_state, state)"
+    " VALUES (%s, %s, 'open', 'new', '{}') ON CONFLICT (thread_key) WHERE status = 'open' DO NOTHING"
+    f" RETURNING {_CONVERSATION}),"
+    f" c AS (SELECT {_CONVERSATION} FROM c0 UNION ALL SELECT {_CONVERSATION} FROM conversations"
+    " WHERE thread_key = %s AND status = 'open' AND NOT EXISTS (SELECT FROM c0))")
+
+
+async def open_conversation(conn: Source, thread_key: str, channel: str) -> dict[str, Any]:
     """The open conversation of a thread, created if there is none."""
-    row = await sql.fetch_one(conn, (
-        "INSERT INTO conversations (thread_key, channel, status, routing_state, state)"
-        " VALUES (%s, %s, 'open', 'new', '{}') ON CONFLICT (thread_key) WHERE status = 'open' DO NOTHING"
-        f" RETURNING {_CONVERSATION}"), (thread_key, channel))
-    return row if row is not None else await find_open_conversation(conn, thread_key) or {}
+    return await sql.fetch_one(conn, f"WITH {_OPEN_CONVERSATION} SELECT * FROM c",
+                               (thread_key, channel, thread_key)) or {}
 
 
 async def find_open_conversation(conn: AsyncConnection, thread_key: str) -> dict[str, Any] | None:
@@ -176,11 +183,7 @@ async def receive_first(conn: Source, thread_key: str, channel: str, message: Ne
     ``number`` is asked for and the message is new, the next ticket number's sequence value.  Returns the
     conversation's row, the message's id (None: stored before) and the sequence value."""
     statement = (
-        "WITH c0 AS (INSERT INTO conversations (thread_key, channel, status, routing_state, state)"
-        " VALUES (%s, %s, 'open', 'new', '{}') ON CONFLICT (thread_key) WHERE status = 'open' DO NOTHING"
-        f" RETURNING {_CONVERSATION}),"
-        f" c AS (SELECT {_CONVERSATION} FROM c0 UNION ALL SELECT {_CONVERSATION} FROM conversations"
-        " WHERE thread_key = %s AND status = 'open' AND NOT EXISTS (SELECT FROM c0)),"
+        f"WITH {_OPEN_CONVERSATION},"
         " m AS (INSERT INTO messages (conversation_id, ticket_id, direction, author, text, dedupe_key, attachments,"
         " external_id, at) SELECT c.id, %s, %s, %s, %s, %s, %s, %s, %s FROM c"
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
