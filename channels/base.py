@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ChannelName = Literal["voice", "telegram", "viber", "email", "webchat", "web_form", "app"]
+ChannelName = Literal["voice", "telegram", "viber", "email", "webchat", "web_form", "app", "sms", "viber_business"]
 AddressKind = Literal["phone", "email", "telegram", "viber", "web", "app"]
 InboundKind = Literal["message", "edit", "call_event", "delivery_status", "contact_shared", "control"]
 
@@ -111,6 +111,25 @@ class DeliveryReceipt:
 InboundSink = Callable[[Inbound], Awaitable[None]]
 """Stores an :class:`Inbound` durably; returns once it is safe to acknowledge it to the peer."""
 
+DeliveryState = Literal["delivered", "read", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """What a peer reported later about a message it had accepted: an SMPP delivery receipt, a Viber
+    Business delivered/seen callback.  ``external_id`` is the id the peer gave in its
+    :class:`DeliveryReceipt`."""
+
+    channel: ChannelName
+    external_id: str
+    state: DeliveryState
+    occurred_at: datetime = field(default_factory=utcnow)
+    reason: str | None = None
+
+
+DeliverySink = Callable[[DeliveryUpdate], Awaitable[None]]
+"""Records a :class:`DeliveryUpdate` durably; returns once it is safe to acknowledge it to the peer."""
+
 
 class ChannelError(Exception):
     """A channel could not do what it was asked; the message says why."""
@@ -151,6 +170,16 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     async def send(self, outbound: Outbound) -> DeliveryReceipt:
         """Send a reply to the peer; raises :class:`ChannelError` when the peer refuses it."""
+
+
+class DeliveryReporting(abc.ABC):
+    """The role of a channel whose peer reports later what became of each message it accepted (SMS over
+    SMPP, Viber Business).  The engine calls :meth:`report_deliveries` once, before ``start``."""
+
+    @abc.abstractmethod
+    def report_deliveries(self, sink: DeliverySink) -> None:
+        """Hand every later :class:`DeliveryUpdate` to ``sink``; an update for an unknown id is the
+        sink's to judge, never dropped by the channel."""
 
 
 class WebhookChannel(Channel):
