@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -24,4 +26,29 @@ async def entries_for(conn: AsyncConnection, entity: str, entity_id: str | int,
     statement = (select(*AuditEntry.__table__.c)
                  .where(AuditEntry.entity == entity, AuditEntry.entity_id == str(entity_id))
                  .order_by(AuditEntry.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in (await conn.execute(statement)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries to read: of one kind of entity (and one of them), by one author, in a time range."""
+
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def search(conn: AsyncConnection, flt: AuditFilter, limit: int = 100) -> list[dict[str, Any]]:
+    """Entries matching ``flt``, newest first."""
+    table = AuditEntry.__table__
+    conditions = [column == value for column, value in (
+        (table.c.entity, flt.entity), (table.c.entity_id, flt.entity_id), (table.c.actor, flt.actor))
+        if value is not None]
+    if flt.since is not None:
+        conditions.append(table.c.at >= flt.since)
+    if flt.until is not None:
+        conditions.append(table.c.at < flt.until)
+    statement = select(*table.c).where(*conditions).order_by(table.c.id.desc()).limit(limit)
     return [dict(r._mapping) for r in (await conn.execute(statement)).all()]

@@ -67,9 +67,9 @@ def _tickets(closed: bool) -> str:
 # messages_limit (of each conversation), messages_limit (in all), client_id.
 _CARD = f"""
 SELECT json_build_object(
-  'client', {_object("c", "id", "kind", "full_name", "segment", "language", "created_at")},
+  'client', {_object("c", "id", "kind", "full_name", "segment", "language", "created_at", "version", "active")},
   'contact_points', (
-    SELECT coalesce(json_agg({_object("p", "kind", "value", "is_primary")}
+    SELECT coalesce(json_agg({_object("p", "id", "kind", "value", "is_primary")}
                              ORDER BY p.is_primary DESC, p.kind, p.id), '[]')
     FROM contact_points p WHERE p.client_id = c.id),
   'accounts', coalesce(card_accounts.list, '[]'),

@@ -51,6 +51,9 @@ class Client(Base):
     segment: Mapped[str] = mapped_column(String(16), default="regular")  # regular | vip | legal
     language: Mapped[str] = mapped_column(String(8), default="uk")
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    version: Mapped[int] = mapped_column(Integer, default=1)  # raised by every change of the card
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (
         Index("ix_clients_full_name_trgm", "full_name", postgresql_using="gin",
               postgresql_ops={"full_name": "gin_trgm_ops"}),
@@ -83,6 +86,20 @@ class AccountRole(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # owner | co_owner | contact_person
     __table_args__ = (Index("ix_account_roles_client", "client_id"),)
+
+
+class AccountRoleEnd(Base):
+    """A link of a client to an account that ended: kept with its end date, who ended it and why."""
+
+    __tablename__ = "account_role_ends"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    ended_at: Mapped[datetime] = mapped_column(server_default=_now())
+    ended_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_account_role_ends_client", "client_id", "ended_at"),)
 
 
 class ContactPoint(Base):

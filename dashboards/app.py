@@ -24,6 +24,7 @@ from dashboards.relay import EventRelay
 from dashboards.routes import (
     agents,
     auth,
+    client_edits,
     clients,
     conversations,
     inbound,
@@ -37,7 +38,8 @@ from dashboards.routes.pages import add_pages
 from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
-API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
+API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
+              client_edits.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 

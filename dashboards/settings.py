@@ -11,8 +11,8 @@ from typing import Any
 
 API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance")
-PERMISSIONS = ("desktop", "conversations.any", "clients.search", "tickets.read", "tickets.read_own",
-               "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
+PERMISSIONS = ("desktop", "conversations.any", "clients.search", "clients.edit", "tickets.read",
+               "tickets.read_own", "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
                "reports.export", "audit.read")
 
 
