@@ -62,6 +62,11 @@ def _tickets(closed: bool) -> str:
             " ORDER BY created_at DESC, id DESC LIMIT %s) t)")
 
 
+# Billing's detail of an account (charges, payments, equipment, meters) with the time it was fetched, or null.
+_BILLING = ("(SELECT b.detail || jsonb_build_object('fetched_at', " + _ISO.format("b.fetched_at") + ")"
+            " FROM account_billing b WHERE b.account_id = a.id)")
+
+
 # The client's first accounts (``card_accounts``) are listed on the card, and the others on those accounts
 # are its related contacts.  Parameters, in order: tickets_limit (open), tickets_limit (past),
 # messages_limit (of each conversation), messages_limit (in all), client_id.
@@ -106,7 +111,7 @@ SELECT json_build_object(
 FROM clients c
 CROSS JOIN LATERAL (
   SELECT json_agg({_object("a", "id", "account_no", "eic_code", "service_address", "tariff", "balance",
-                           "balance_as_of", "roles")} ORDER BY a.account_no) AS list,
+                           "balance_as_of", "roles", ("billing", _BILLING))} ORDER BY a.account_no) AS list,
          array_agg(a.id) AS ids
   FROM (SELECT a.id, a.account_no, a.eic_code, a.service_address, a.tariff, a.balance, a.balance_as_of,
                array_agg(r.role) AS roles

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["AutocommitPool", "Connection", "Jsonb", "execute", "fetch_all", "fetch_one", "fetch_value"]
+__all__ = ["AutocommitPool", "Connection", "Jsonb", "copy_rows", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
 def libpq_url(engine: AsyncEngine) -> str:
@@ -148,3 +148,13 @@ async def execute(conn: Source, sql: str, params: Sequence[Any] = ()) -> None:
             await driver.execute(sql, params)
     except psycopg.Error as error:
         raise await _failed(conn, sql, params, error) from error
+
+
+async def copy_rows(conn: Source, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``COPY ... FROM STDIN`` of ``rows`` (each a tuple of the statement's columns) on ``conn``."""
+    try:
+        async with _driver(conn) as driver, driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row(row)
+    except psycopg.Error as error:
+        raise await _failed(conn, statement, None, error) from error

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from dashboards import openapi
+from dashboards.billing import close_billing
 from dashboards.context import GATEWAY, Gateway
 from dashboards.i18n import Locales
 from dashboards.layouts import LayoutStore
@@ -24,6 +25,7 @@ from dashboards.relay import EventRelay
 from dashboards.routes import (
     agents,
     auth,
+    client_billing,
     client_edits,
     clients,
     conversations,
@@ -39,7 +41,7 @@ from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
-              client_edits.routes, tickets.routes,
+              client_edits.routes, client_billing.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
@@ -70,6 +72,7 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
         await relay.stop()
 
     app.cleanup_ctx.append(follow_events)
+    app.on_cleanup.append(close_billing)
     return app
 
 

@@ -38,6 +38,12 @@ class _Permutation:
     def __call__(self, n: int) -> int:
         return self.offset + (n * self.multiplier + self.shift) % self.size
 
+    def inverse(self, value: int) -> int | None:
+        """The ``n`` that maps to ``value``, or ``None`` when ``value`` is outside the image."""
+        if not self.offset <= value < self.offset + self.size:
+            return None
+        return (value - self.offset - self.shift) * pow(self.multiplier, -1, self.size) % self.size
+
 
 # Multipliers are prime to the sizes, so each map is a bijection.
 _ACCOUNT_NO = _Permutation(size=9_000_000_000, multiplier=2_654_435_761, shift=123_456_789, offset=1_000_000_000)
@@ -51,6 +57,11 @@ _TELEGRAM = _Permutation(size=1_000_000_000, multiplier=48_271, shift=16_807, of
 def account_number(account_id: int) -> str:
     """A 10-digit personal account number, never starting with 0."""
     return str(_ACCOUNT_NO(account_id))
+
+
+def account_id_of(account_no: str) -> int | None:
+    """The row id whose :func:`account_number` is ``account_no``, or ``None`` for no generated number."""
+    return _ACCOUNT_NO.inverse(int(account_no)) if account_no.isdigit() else None
 
 
 _EIC_VALUES = {**{str(d): d for d in range(10)}, **{chr(65 + i): 10 + i for i in range(26)}, "-": 36}

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from crm_core.search import SEARCH_FIELDS, SEARCH_MODES, SearchError, SearchQuery, Term
 from dashboards.api import ApiRoutes, json_response
+from dashboards.billing import billing_client, billing_state
 from dashboards.context import gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import parse_int
@@ -52,4 +53,7 @@ async def client_card(request: web.Request) -> web.Response:
     if card is None:
         raise ApiError(404, "not_found", "client")
     data = card.to_dict() if hasattr(card, "to_dict") else card
+    billing = billing_client(request)
+    if billing is not None:
+        data = {**data, "billing_state": billing_state(data, billing.settings.refresh_after)}
     return json_response(mask(data, who.role.mask))

@@ -1,4 +1,5 @@
-"""client card edits: a version per client for optimistic concurrency, deactivation, ended account links
+"""client card: a version per client for optimistic concurrency, deactivation, ended account links; what
+billing answered per account and the position of its change feed
 
 Revision ID: 0011
 Revises: 0004
@@ -29,8 +30,26 @@ CREATE TABLE account_role_ends (
     reason text
 )""")
     op.execute("CREATE INDEX ix_account_role_ends_client ON account_role_ends (client_id, ended_at)")
+    # Billing's detail of an account (charges, payments, equipment, meters) as of its time; the balance
+    # and tariff themselves stay on accounts, where the card and reports already read them.
+    op.execute("""
+CREATE TABLE account_billing (
+    account_id bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    detail jsonb NOT NULL,
+    as_of timestamptz NOT NULL,
+    fetched_at timestamptz NOT NULL DEFAULT now()
+)""")
+    op.execute("""
+CREATE TABLE billing_feed (
+    feed varchar(32) PRIMARY KEY,
+    last_seq bigint NOT NULL,
+    full_load_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+)""")
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE billing_feed")
+    op.execute("DROP TABLE account_billing")
     op.execute("DROP TABLE account_role_ends")
     op.execute("ALTER TABLE clients DROP COLUMN deactivated_at, DROP COLUMN active, DROP COLUMN version")

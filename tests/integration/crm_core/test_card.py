@@ -206,7 +206,7 @@ async def test_accounts_roles_contact_points_and_related_contacts_in_detail(conn
     assert sorted(flat_card.pop("roles")) == ["contact_person", "owner"]
     assert flat_card == {"id": flat, "account_no": flat_no, "eic_code": f"E{flat_no}",
                          "service_address": 'вул. "Тест" \\ 1', "tariff": "Побутовий", "balance": "-0.01",
-                         "balance_as_of": await _iso(conn, as_of + timedelta(microseconds=1))}
+                         "balance_as_of": await _iso(conn, as_of + timedelta(microseconds=1)), "billing": None}
     assert garage_card["roles"] == ["co_owner"] and garage_card["balance"] == "1234567890.10"
     assert garage_card["balance_as_of"] == await _iso(conn, as_of)
     assert [{k: v for k, v in p.items() if k != "id"} for p in card["contact_points"]] == [

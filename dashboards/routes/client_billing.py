@@ -1,0 +1,47 @@
+"""Billing on the client card: fetch the card's accounts from billing now (the card opened with data older
+than the refresh period, or the operator pressed "refresh").  Billing that is down or slow never turns the
+card into an error: the answer is the cached card with its age and why it could not be refreshed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from crm_core.billing import store, sync
+from crm_core.billing.client import BillingUnavailable
+from dashboards.api import ApiRoutes, json_response
+from dashboards.billing import billing_client, billing_state
+from dashboards.context import gateway, principal
+from dashboards.errors import ApiError
+from dashboards.masking import mask
+
+routes = ApiRoutes("clients")
+
+
+@routes.route("POST", "/api/v1/clients/{client_id}/billing/refresh",
+              "Fetch the client's accounts from billing now; the card as it then is, with its billing age",
+              permission="clients.search")
+async def refresh_billing(request: web.Request) -> web.Response:
+    try:
+        client_id = int(request.match_info["client_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "client") from None
+    gw = gateway(request)
+    billing = billing_client(request)
+    unavailable = None
+    if billing is None:
+        unavailable = "billing_not_configured"
+    else:
+        async with gw.services.db.connect() as conn:
+            accounts = [row["account_no"] for row in await store.accounts_of_client(conn, client_id)]
+        try:
+            await sync.refresh_client(billing, gw.services.db, accounts)
+        except BillingUnavailable:
+            unavailable = "billing_unavailable"
+    card = await gw.services.crm.client_card(client_id)
+    if card is None:
+        raise ApiError(404, "not_found", "client")
+    refresh_after = billing.settings.refresh_after if billing else float("inf")
+    state = {**billing_state(card, refresh_after), "unavailable": unavailable}
+    if unavailable:
+        state["message"] = gw.locales.text(gw.locales.pick(request), f"billing.{unavailable}")
+    return json_response(mask({**card, "billing_state": state}, principal(request).role.mask))

@@ -1,0 +1,76 @@
+"""Billing on the client card through the API (CM-01, CM-04): the card says how old its billing data is,
+"refresh" fetches it from billing now, and billing down gives the cached card with its age and a clear
+message, never an error page."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+
+from crm_core.billing.sandbox import BillingBook, build_app
+from crm_core.seed.codes import account_number, eic_code
+
+pytestmark = pytest.mark.integration
+ACCOUNT_ID = 4_242
+
+
+@pytest.fixture
+async def book(monkeypatch):
+    book = BillingBook(accounts=10_000)
+    server = TestServer(build_app(book), host="127.0.0.1", port=0)
+    await server.start_server()
+    monkeypatch.setenv("SWITCHBOARD_BILLING_URL", str(server.make_url("/")))
+    yield book
+    await server.close()
+
+
+async def _client_on_account(engine) -> int:
+    async with engine.db.begin() as conn:
+        client_id = (await conn.execute(text(
+            "INSERT INTO clients (kind, full_name, segment, language) VALUES ('person', :n, 'regular', 'uk')"
+            " RETURNING id"), {"n": f"Білінг {uuid.uuid4().hex[:6]}"}
+        )).scalar_one()
+        account_id = (await conn.execute(text(
+            "INSERT INTO accounts (account_no, eic_code, service_address, tariff, balance, balance_as_of)"
+            " VALUES (:no, :eic, 'м. Суми, вул. Покровська, 3', 'Побутовий', 10, now() - interval '1 day')"
+            " RETURNING id"), {"no": account_number(ACCOUNT_ID), "eic": eic_code(ACCOUNT_ID)})).scalar_one()
+        await conn.execute(text("INSERT INTO account_roles (account_id, client_id, role) VALUES (:a, :c, 'owner')"),
+                           {"a": account_id, "c": client_id})
+    return client_id
+
+
+async def test_a_card_with_old_billing_data_says_so_and_refresh_brings_billing_figures(engine, web, login_as, book):
+    operator = await login_as("cc_operator")
+    client_id = await _client_on_account(engine)
+    card = await (await web.get(f"/api/v1/clients/{client_id}", headers=operator.headers)).json()
+    assert card["billing_state"] == {"fetched_at": None, "stale": True}
+    assert card["accounts"][0]["billing"] is None
+
+    book.pay(ACCOUNT_ID, Decimal("120.00"))
+    response = await web.post(f"/api/v1/clients/{client_id}/billing/refresh", headers=operator.headers)
+    assert response.status == 200, await response.text()
+    fresh = await response.json()
+    account = fresh["accounts"][0]
+    assert Decimal(account["balance"]) == Decimal(book.account(ACCOUNT_ID, detail=False)["balance"])
+    assert account["billing"]["payments"][0]["amount"] == "120.00"
+    assert account["billing"]["meters"][0]["serial"] and account["billing"]["charges"]
+    assert fresh["billing_state"]["stale"] is False and fresh["billing_state"]["unavailable"] is None
+    card = await (await web.get(f"/api/v1/clients/{client_id}", headers=operator.headers)).json()
+    assert card["billing_state"]["stale"] is False
+
+
+async def test_billing_down_gives_the_cached_card_with_its_age_and_a_message(engine, web, login_as, book):
+    operator = await login_as("cc_operator")
+    client_id = await _client_on_account(engine)
+    await web.post(f"/api/v1/clients/{client_id}/billing/refresh", headers=operator.headers)
+    book.outage = True
+    response = await web.post(f"/api/v1/clients/{client_id}/billing/refresh", headers=operator.headers)
+    assert response.status == 200, await response.text()
+    card = await response.json()
+    assert card["billing_state"]["unavailable"] == "billing_unavailable"
+    assert card["billing_state"]["message"] == "Білінг зараз не відповідає; показано збережені дані"
+    assert card["billing_state"]["fetched_at"] and card["accounts"][0]["billing"]["payments"]
