@@ -1,4 +1,4 @@
-"""Changes to the client card: the client, contact points and links to accounts (CM-02, CM-03, CM-05).
+"""Changes to the client card: the client, contact points and links to accounts (CM-01).
 
 Every change is one transaction with its audit entry (who, when, before, after, why), so a change and its
 record commit together or not at all.  A change names the card ``version`` it was made on; the client's

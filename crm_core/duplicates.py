@@ -1,4 +1,4 @@
-"""Duplicate candidates for a client card (CM-06): other clients with the same phone, e-mail, messenger id
+"""Duplicate candidates for a client card (the duplicate check of the requirements, §2): other clients with the same phone, e-mail, messenger id
 or EIC code, or a name and a supply address that read alike, each scored with the reasons.
 
 Every candidate comes from an index: contact points by ``(kind, value)`` (the unique constraint's index),

@@ -1,6 +1,6 @@
 """Billing behind its adapter, against the sandbox billing server over real HTTP and a real PostgreSQL:
 the bulk load, the change feed and its gaps, tolerant answers, and a billing that is down or slow
-(CM-01, CM-04: billing data with its time, refreshed at least every 5 minutes or on request)."""
+(CM-02: billing data with its time, refreshed at least every 5 minutes or on request)."""
 
 from __future__ import annotations
 

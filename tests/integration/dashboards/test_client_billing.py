@@ -1,4 +1,4 @@
-"""Billing on the client card through the API (CM-01, CM-04): the card says how old its billing data is,
+"""Billing on the client card through the API (CM-02): the card says how old its billing data is,
 "refresh" fetches it from billing now, and billing down gives the cached card with its age and a clear
 message, never an error page."""
 

@@ -1,4 +1,4 @@
-"""Changing the client card through the API (CM-02, CM-03, CM-05, CM-06): every change audited with who,
+"""Changing the client card through the API (CM-01; the duplicate check of the requirements, §2): every change audited with who,
 when, before, after and why; concurrent edits refused with the current version; links to accounts ended,
 never deleted; duplicate candidates by phone, e-mail, EIC and a name with an address that read alike."""
 
