@@ -1,5 +1,6 @@
-"""Duplicate candidates for a client card (the duplicate check of the requirements, §2): other clients with the same phone, e-mail, messenger id
-or EIC code, or a name and a supply address that read alike, each scored with the reasons.
+"""Duplicate candidates for a client card (the duplicate check of the high-level requirements, §2 item 5):
+other clients with the same phone, e-mail, messenger id or EIC code, or a name and a supply address that
+read alike, each scored with the reasons.
 
 Every candidate comes from an index: contact points by ``(kind, value)`` (the unique constraint's index),
 accounts by EIC code, names and addresses by their pg_trgm GIN indexes with a similarity threshold high

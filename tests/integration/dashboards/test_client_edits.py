@@ -1,6 +1,7 @@
-"""Changing the client card through the API (CM-01; the duplicate check of the requirements, §2): every change audited with who,
-when, before, after and why; concurrent edits refused with the current version; links to accounts ended,
-never deleted; duplicate candidates by phone, e-mail, EIC and a name with an address that read alike."""
+"""Changing the client card through the API (CM-01): every change audited with who, when, before, after
+and why; concurrent edits refused with the current version; links to accounts ended, never deleted;
+duplicate candidates (high-level requirements §2 item 5) by phone, e-mail, EIC and a name with an address
+that read alike."""
 
 from __future__ import annotations
 
