@@ -12,6 +12,7 @@ timestamps as ISO 8601 text (as ``datetime.isoformat()`` writes them), money as 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from crm_core import driver_sql as sql
@@ -127,4 +128,22 @@ async def client_card(conn: sql.Source, client_id: int, *, tickets_limit: int = 
     """The card of client ``client_id`` as a JSON-able dict, or ``None`` when there is no such client."""
     card = await sql.fetch_value(conn, _CARD, (tickets_limit, tickets_limit, messages_limit, messages_limit,
                                                client_id))
-    return None if card is None else json.loads(card)
+    if card is None:
+        return None
+    parsed = json.loads(card)
+    parsed["dashboard"] = dashboard(parsed)
+    return parsed
+
+
+def dashboard(card: dict[str, Any]) -> dict[str, Any]:
+    """The client at a glance (CM-08): payments (count, sum, last) from billing's detail of the card's
+    accounts, the debt (what the accounts in debit owe) and the overpayment, and the open tickets."""
+    payments = [p for account in card["accounts"] for p in (account.get("billing") or {}).get("payments", [])
+                if isinstance(p, dict) and p.get("amount") is not None]
+    balances = [Decimal(account["balance"]) for account in card["accounts"]]
+    last = max(payments, key=lambda p: str(p.get("paid_at") or ""), default=None)
+    return {"payments_count": len(payments), "payments_sum": str(sum((Decimal(str(p["amount"])) for p in payments),
+                                                                     Decimal("0.00"))),
+            "last_payment": last, "debt": str(-sum((b for b in balances if b < 0), Decimal("0.00"))),
+            "overpayment": str(sum((b for b in balances if b > 0), Decimal("0.00"))),
+            "open_tickets": len(card["open_tickets"])}

@@ -174,7 +174,9 @@ async def test_card_of_a_client_with_no_accounts_and_no_contact_points(conn):
         "client": {"id": client_id, "kind": "person", "full_name": "Без рахунків", "segment": "regular",
                    "language": "uk", "created_at": await _iso(conn, created), "version": 1, "active": True},
         "contact_points": [], "accounts": [], "accounts_total": 0, "related_contacts": [], "open_tickets": [],
-        "past_tickets": [], "last_messages": []}
+        "past_tickets": [], "last_messages": [],
+        "dashboard": {"payments_count": 0, "payments_sum": "0.00", "last_payment": None, "debt": "0.00",
+                      "overpayment": "0.00", "open_tickets": 0}}
 
 
 async def test_accounts_roles_contact_points_and_related_contacts_in_detail(conn):
@@ -209,6 +211,8 @@ async def test_accounts_roles_contact_points_and_related_contacts_in_detail(conn
                          "balance_as_of": await _iso(conn, as_of + timedelta(microseconds=1)), "billing": None}
     assert garage_card["roles"] == ["co_owner"] and garage_card["balance"] == "1234567890.10"
     assert garage_card["balance_as_of"] == await _iso(conn, as_of)
+    assert card["dashboard"] == {"payments_count": 0, "payments_sum": "0.00", "last_payment": None,
+                                 "debt": "0.01", "overpayment": "1234567890.10", "open_tickets": 0}
     assert [{k: v for k, v in p.items() if k != "id"} for p in card["contact_points"]] == [
         {"kind": "phone", "value": "+380671112233", "is_primary": True},
         {"kind": "email", "value": "a@b.ua", "is_primary": False},

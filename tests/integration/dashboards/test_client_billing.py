@@ -59,6 +59,10 @@ async def test_a_card_with_old_billing_data_says_so_and_refresh_brings_billing_f
     assert account["billing"]["payments"][0]["amount"] == "120.00"
     assert account["billing"]["meters"][0]["serial"] and account["billing"]["charges"]
     assert fresh["billing_state"]["stale"] is False and fresh["billing_state"]["unavailable"] is None
+    payments = book.account(ACCOUNT_ID, detail=True)["payments"]
+    assert fresh["dashboard"]["payments_count"] == len(payments) == 4  # CM-08: the client at a glance
+    assert Decimal(fresh["dashboard"]["payments_sum"]) == sum(Decimal(p["amount"]) for p in payments)
+    assert fresh["dashboard"]["last_payment"]["amount"] == "120.00"
     card = await (await web.get(f"/api/v1/clients/{client_id}", headers=operator.headers)).json()
     assert card["billing_state"]["stale"] is False
 
