@@ -151,6 +151,16 @@ async def deactivate_client(conn: AsyncConnection, author: Author, client_id: in
     return {"id": client_id, "version": new_version}
 
 
+async def touch_card(conn: AsyncConnection, author: Author, client_id: int, version: int, action: str,
+                     ) -> dict[str, Any]:
+    """Raise the card's version for a change stored elsewhere (sealed passport data) and audit it, with no
+    personal data in the entry."""
+    await _client(conn, client_id, lock=True)
+    new_version = await _next_version(conn, client_id, version)
+    await _record(conn, author, action, client_id, None, {})
+    return {"id": client_id, "version": new_version}
+
+
 async def _contact_point(conn: AsyncConnection, client_id: int, point_id: int) -> dict[str, Any]:
     row = (await conn.execute(text(
         "SELECT id, kind, value, is_primary FROM contact_points WHERE id = :id AND client_id = :client"),

@@ -27,6 +27,7 @@ from dashboards.routes import (
     auth,
     client_billing,
     client_edits,
+    client_passport,
     clients,
     conversations,
     inbound,
@@ -41,7 +42,8 @@ from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
-              client_edits.routes, client_billing.routes, tickets.routes,
+              client_edits.routes, client_billing.routes, client_passport.routes,
+              tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 

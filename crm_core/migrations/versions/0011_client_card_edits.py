@@ -1,5 +1,5 @@
 """client card: a version per client for optimistic concurrency, deactivation, ended account links; what
-billing answered per account and the position of its change feed
+billing answered per account and the position of its change feed; sealed passport data
 
 Revision ID: 0011
 Revises: 0004
@@ -39,6 +39,14 @@ CREATE TABLE account_billing (
     as_of timestamptz NOT NULL,
     fetched_at timestamptz NOT NULL DEFAULT now()
 )""")
+    # Passport data sealed by the application (AES-GCM, key outside the database): never plain text here.
+    op.execute("""
+CREATE TABLE client_passports (
+    client_id bigint PRIMARY KEY REFERENCES clients (id) ON DELETE CASCADE,
+    sealed bytea NOT NULL,
+    key_id varchar(16) NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+)""")
     op.execute("""
 CREATE TABLE billing_feed (
     feed varchar(32) PRIMARY KEY,
@@ -50,6 +58,7 @@ CREATE TABLE billing_feed (
 
 def downgrade() -> None:
     op.execute("DROP TABLE billing_feed")
+    op.execute("DROP TABLE client_passports")
     op.execute("DROP TABLE account_billing")
     op.execute("DROP TABLE account_role_ends")
     op.execute("ALTER TABLE clients DROP COLUMN deactivated_at, DROP COLUMN active, DROP COLUMN version")
