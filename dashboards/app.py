@@ -31,6 +31,7 @@ from dashboards.routes import (
     clients,
     conversations,
     inbound,
+    meter_readings,
     reports,
     supervisor,
     system,
@@ -43,7 +44,7 @@ from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
               client_edits.routes, client_billing.routes, client_passport.routes,
-              tickets.routes,
+              meter_readings.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 

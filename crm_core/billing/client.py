@@ -57,13 +57,16 @@ class BillingClient:
                                                     exclude=[UnknownAccount, FeedGap])
 
     async def _get(self, path: str, **params: Any) -> Any:
+        return await self._call("GET", path, params=params)
+
+    async def _call(self, method: str, path: str, **request: Any) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 base_url=self.settings.url, timeout=aiohttp.ClientTimeout(total=self.settings.timeout))
         try:
             breaker = await self._breakers.get_breaker(BREAKER)
-            async with breaker, self._session.get(path, params=params) as response:
-                if response.status == 404:
+            async with breaker, self._session.request(method, path, **request) as response:
+                if response.status in (404, 422):
                     raise UnknownAccount(path)
                 if response.status == 410:
                     raise FeedGap(path)
@@ -104,6 +107,10 @@ class BillingClient:
             except BillingContractError as exc:
                 log.warning("billing change skipped: %s", exc)
         return changes, int(page.get("last_seq") or after)
+
+    async def post_reading(self, reading: dict[str, Any]) -> None:
+        """Write a meter reading back (once per idempotency key: billing answers a repeat as accepted)."""
+        await self._call("POST", "/v1/readings", json=reading)
 
     async def close(self) -> None:
         if self._session is not None:

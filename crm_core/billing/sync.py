@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_core import meter_readings
 from crm_core.billing import store
-from crm_core.billing.client import BillingClient, FeedGap, UnknownAccount
+from crm_core.billing.client import BillingClient, BillingUnavailable, FeedGap, UnknownAccount
 from crm_core.billing.records import BillingAccount, BillingContractError
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,23 @@ async def refresh_client(client: BillingClient, db: AsyncEngine, account_nos: Se
     async with db.begin() as conn:
         await store.save_accounts(conn, accounts)
     return len(accounts)
+
+
+async def write_back_readings(client: BillingClient, db: AsyncEngine, batch: int = 100) -> int:
+    """Send the accepted readings due for their write-back; each one's row stays locked while it is sent,
+    so two workers never send one twice, and a refusal or an outage is retried later.  Returns how many
+    billing took."""
+    sent = 0
+    while True:
+        async with db.begin() as conn:
+            due = await meter_readings.claim_write_backs(conn, batch)
+            for row in due:
+                try:
+                    await client.post_reading(meter_readings.billing_body(row))
+                except (BillingUnavailable, UnknownAccount) as exc:
+                    await meter_readings.write_back_failed(conn, row["id"], row["attempts"], str(exc) or "refused")
+                else:
+                    await meter_readings.written_back(conn, row["id"])
+                    sent += 1
+        if len(due) < batch:
+            return sent
