@@ -24,26 +24,12 @@ from collections.abc import Awaitable, Callable
 import psycopg
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from bench.common import BENCH_DATABASE, bench_database_url
-from crm_core.database import async_engine, libpq_dsn, migrate
+from bench.common import BENCH_DATABASE, bench_database_url, ensure_seeded
+from crm_core.database import async_engine, libpq_dsn
 from crm_core.identify import BY_CONTACT_POINT, identify
-from crm_core.seed import seed
 
 POOL_P99_BAR_MS = 10.0
 WARM_UP = 200
-
-
-def _ensure_seeded(url: str, accounts: int) -> int:
-    migrate(url)
-    with psycopg.connect(libpq_dsn(url)) as conn:
-        row = conn.execute("SELECT count(*) FROM accounts").fetchone()
-    have = int(row[0]) if row else 0
-    if have < accounts:
-        print(f"seeding {accounts - have:,} accounts into {BENCH_DATABASE} (once; reused by later runs)",
-              flush=True)
-        seed(url, accounts - have, progress=True)
-        have = accounts
-    return have
 
 
 def _sample_phones(url: str, samples: int) -> list[str]:
@@ -143,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     url = bench_database_url()
-    accounts = _ensure_seeded(url, args.accounts)
+    accounts = ensure_seeded(url, args.accounts)
     phones = _sample_phones(url, args.samples)
     print(f"database {BENCH_DATABASE}: {accounts:,} accounts; {len(phones)} random known phones", flush=True)
 

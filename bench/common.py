@@ -7,6 +7,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from crm_core.database import libpq_dsn, migrate, resolve_url, sync_engine
+from crm_core.seed import seed
 
 BENCH_DATABASE = "switchboard_bench"
 
@@ -27,6 +28,20 @@ def bench_database_url(server_url: str | None = None, database: str = BENCH_DATA
         admin.dispose()
     migrate(url)
     return url
+
+
+def ensure_seeded(url: str, accounts: int) -> int:
+    """At least ``accounts`` generated accounts in the benchmark database (seeded once, reused later)."""
+    migrate(url)
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        row = conn.execute("SELECT count(*) FROM accounts").fetchone()
+    have = int(row[0]) if row else 0
+    if have < accounts:
+        print(f"seeding {accounts - have:,} accounts into {BENCH_DATABASE} (once; reused by later runs)",
+              flush=True)
+        seed(url, accounts - have, progress=True)
+        have = accounts
+    return have
 
 
 def empty_contact_tables(url: str, *extra: str) -> None:
