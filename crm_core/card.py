@@ -65,7 +65,7 @@ def _tickets(closed: bool) -> str:
 
 # Billing's detail of an account (charges, payments, equipment, meters) with the time it was fetched, or null.
 _BILLING = ("(SELECT b.detail || jsonb_build_object('fetched_at', " + _ISO.format("b.fetched_at") + ")"
-            " FROM account_billing b WHERE b.account_id = a.id)")
+            " FROM account_billing b WHERE b.account_id = a.id AND b.detail IS NOT NULL)")
 
 
 # The client's first accounts (``card_accounts``) are listed on the card, and the others on those accounts
@@ -114,11 +114,13 @@ CROSS JOIN LATERAL (
   SELECT json_agg({_object("a", "id", "account_no", "eic_code", "service_address", "tariff", "balance",
                            "balance_as_of", "roles", ("billing", _BILLING))} ORDER BY a.account_no) AS list,
          array_agg(a.id) AS ids
-  FROM (SELECT a.id, a.account_no, a.eic_code, a.service_address, a.tariff, a.balance, a.balance_as_of,
+  FROM (SELECT a.id, a.account_no, a.eic_code, a.service_address, coalesce(b.tariff, a.tariff) AS tariff,
+               coalesce(b.balance, a.balance) AS balance, coalesce(b.as_of, a.balance_as_of) AS balance_as_of,
                array_agg(r.role) AS roles
         FROM account_roles r JOIN accounts a ON a.id = r.account_id
+        LEFT JOIN account_billing b ON b.account_id = a.id
         WHERE r.client_id = c.id
-        GROUP BY a.id ORDER BY a.account_no LIMIT {ACCOUNTS_ON_CARD}) a) card_accounts
+        GROUP BY a.id, b.account_id ORDER BY a.account_no LIMIT {ACCOUNTS_ON_CARD}) a) card_accounts
 WHERE c.id = %s
 """
 

@@ -1,6 +1,5 @@
-"""Billing's answers kept beside the accounts: the balance, its time and the tariff on ``accounts``, the
-detail (charges, payments, equipment, meters) in ``account_billing``, the change feed's position in
-``billing_feed``.  Older data never replaces newer: a row is written only when billing's ``as_of`` is at
+"""Billing's answers kept beside the accounts: the balance, its time, the tariff and the detail (charges,
+payments, equipment, meters) in ``account_billing``, the change feed's position in ``billing_feed``.  Older data never replaces newer: a row is written only when billing's ``as_of`` is at
 least the stored one, so a slow answer that arrives after a fresher one changes nothing."""
 
 from __future__ import annotations
@@ -19,17 +18,17 @@ _STAGE = """CREATE TEMP TABLE IF NOT EXISTS billing_stage (
     account_no text, eic_code text, balance numeric(12, 2), as_of timestamptz, tariff text, address text,
     detail jsonb) ON COMMIT DELETE ROWS"""
 _COPY = "COPY billing_stage (account_no, eic_code, balance, as_of, tariff, address, detail) FROM STDIN"
-_UPDATE = """UPDATE accounts a SET balance = s.balance, balance_as_of = s.as_of, tariff = coalesce(s.tariff, a.tariff)
-FROM billing_stage s WHERE a.account_no = s.account_no AND s.as_of >= a.balance_as_of"""
 _INSERT_NEW = """INSERT INTO accounts (account_no, eic_code, service_address, tariff, balance, balance_as_of)
 SELECT s.account_no, s.eic_code, coalesce(s.address, ''), coalesce(s.tariff, ''), s.balance, s.as_of
 FROM billing_stage s WHERE s.eic_code IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_no = s.account_no)
 ON CONFLICT DO NOTHING"""
-_DETAIL = """INSERT INTO account_billing (account_id, detail, as_of, fetched_at)
-SELECT a.id, s.detail, s.as_of, now() FROM billing_stage s JOIN accounts a ON a.account_no = s.account_no
-WHERE s.detail IS NOT NULL
-ON CONFLICT (account_id) DO UPDATE SET detail = excluded.detail, as_of = excluded.as_of, fetched_at = now()
+_UPSERT = """INSERT INTO account_billing (account_id, balance, as_of, tariff, detail, fetched_at)
+SELECT a.id, s.balance, s.as_of, s.tariff, s.detail, CASE WHEN s.detail IS NOT NULL THEN now() END
+FROM billing_stage s JOIN accounts a ON a.account_no = s.account_no
+ON CONFLICT (account_id) DO UPDATE SET balance = excluded.balance, as_of = excluded.as_of,
+  tariff = excluded.tariff, detail = coalesce(excluded.detail, account_billing.detail),
+  fetched_at = coalesce(excluded.fetched_at, account_billing.fetched_at)
 WHERE account_billing.as_of <= excluded.as_of"""
 
 
@@ -51,8 +50,7 @@ async def save_accounts(conn: sql.Source, accounts: Sequence[BillingAccount], *,
     created = 0
     if create_missing:
         created = await sql.fetch_value(conn, f"WITH n AS ({_INSERT_NEW} RETURNING 1) SELECT count(*) FROM n")
-    updated = await sql.fetch_value(conn, f"WITH u AS ({_UPDATE} RETURNING 1) SELECT count(*) FROM u")
-    await sql.execute(conn, _DETAIL)
+    updated = await sql.fetch_value(conn, f"WITH u AS ({_UPSERT} RETURNING 1) SELECT count(*) FROM u")
     await sql.execute(conn, "TRUNCATE billing_stage")
     return SaveReport(int(updated), int(created))
 

@@ -31,14 +31,18 @@ CREATE TABLE account_role_ends (
     reason text
 )""")
     op.execute("CREATE INDEX ix_account_role_ends_client ON account_role_ends (client_id, ended_at)")
-    # Billing's detail of an account (charges, payments, equipment, meters) as of its time; the balance
-    # and tariff themselves stay on accounts, where the card and reports already read them.
+    # What billing says of an account: its balance and tariff as of billing's time, and the detail (charges,
+    # payments, equipment, meters) once fetched.  A narrow table with its primary key alone, so the bulk
+    # load and the change feed rewrite no index of accounts; the card prefers these figures to the ones
+    # accounts was first loaded with.
     op.execute("""
 CREATE TABLE account_billing (
     account_id bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
-    detail jsonb NOT NULL,
+    balance numeric(12, 2) NOT NULL,
     as_of timestamptz NOT NULL,
-    fetched_at timestamptz NOT NULL DEFAULT now()
+    tariff text,
+    detail jsonb,
+    fetched_at timestamptz
 )""")
     # Passport data sealed by the application (AES-GCM, key outside the database): never plain text here.
     op.execute("""

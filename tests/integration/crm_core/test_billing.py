@@ -45,8 +45,10 @@ async def billing():
 
 async def _balance(db, account_id):
     async with db.connect() as conn:
-        row = (await conn.execute(text("SELECT balance, balance_as_of, tariff FROM accounts WHERE account_no = :no"),
-                                  {"no": account_number(account_id)})).first()
+        row = (await conn.execute(text(
+            "SELECT coalesce(b.balance, a.balance) AS balance, coalesce(b.as_of, a.balance_as_of) AS balance_as_of,"
+            " coalesce(b.tariff, a.tariff) AS tariff FROM accounts a LEFT JOIN account_billing b"
+            " ON b.account_id = a.id WHERE a.account_no = :no"), {"no": account_number(account_id)})).first()
     return row
 
 
