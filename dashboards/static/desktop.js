@@ -126,26 +126,6 @@ function attachmentsOf(m) {
     : el("div", {class: "muted"}, `📎 ${a.filename} (${a.size || "?"})`));
 }
 
-function renderCard(card, ticket) {
-  const box = document.getElementById("card");
-  if (!card) { box.className = "muted"; box.textContent = t("desktop.no_card"); return; }
-  box.className = "";
-  const client = card.client || card;
-  const accounts = card.accounts || [], contacts = card.contact_points || [];
-  const previous = [...(card.open_tickets || []), ...(card.past_tickets || [])].filter(p => !ticket || p.number !== ticket.number);
-  const repeat = previous.some(p => Date.now() - new Date(p.created_at) < REPEAT_WINDOW_MS);
-  box.replaceChildren(
-    el("div", {}, el("b", {id: "card-name"}, client.full_name || ""), repeat ? el("span", {class: "bad", id: "repeat"}, " · " + t("desktop.repeat_contact")) : null),
-    el("h3", {}, t("desktop.accounts")),
-    el("table", {}, accounts.map(a => el("tr", {}, el("td", {}, a.account_no), el("td", {}, a.service_address || ""),
-      el("td", {}, `${t("desktop.balance")}: ${a.balance ?? ""} ${a.balance_as_of ? t("desktop.balance_as_of") + " " + fmtTime(a.balance_as_of) : ""}`)))),
-    el("h3", {}, t("desktop.contacts")),
-    el("div", {}, contacts.map(c => el("div", {class: "row"}, `${t("contact." + c.kind, c.kind)}: ${c.value}`,
-      c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls", {number: c.value})}}, t("desktop.call")) : null))),
-    el("h3", {}, t("desktop.previous_tickets")),
-    el("div", {}, previous.map(p => el("div", {class: "muted"}, `${p.number} · ${fmtTime(p.created_at)} · ${t("status." + p.status, p.status || "")}`))));
-}
-
 function onSnapshot(data) {
   D.agent = data.agent; D.offers = {}; D.conversations = {};
   for (const c of data.conversations) D.conversations[c.id] = c;
