@@ -8,7 +8,8 @@ handler has stored it (its return value is the ``deliver_sm_resp`` status).
 Around smpplib's edges: the socket timeout it keeps for reading would, when it fired in the middle of
 a PDU, throw away the bytes already read and lose the PDU framing; after the bind the socket blocks
 without a timeout and liveness is the ``enquire_link`` keeper's job (the channel's).  Its sequence
-counter is not thread-safe; ours takes a lock.
+counter is not thread-safe; ours takes a lock.  Its ``make_pdu`` drops a ``sequence=`` keyword (see
+:func:`answer_pdu`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,15 @@ class _Sequences:
         with self._lock:
             self._value = 1 if self._value >= self.MAX else self._value + 1
             return self._value
+
+
+def answer_pdu(command: str, client: Any, sequence: int, status: int = ESME_ROK, **fields: Any) -> Any:
+    """A response PDU to the request numbered ``sequence``.  smpplib's ``make_pdu`` ignores a
+    ``sequence=`` keyword once its client has counted one (it keeps the client's current number), so
+    the number is set on the PDU afterwards, as smpplib's own client does."""
+    pdu = smpp.make_pdu(command, client=client, status=status, **fields)
+    pdu.sequence = sequence
+    return pdu
 
 
 DeliverHandler = Callable[[Any], Awaitable[int]]
@@ -203,7 +213,7 @@ class SmppLink:
             return ESME_RX_T_APPN
 
     def _reply(self, command: str, sequence: int, status: int = ESME_ROK) -> None:
-        self._outgoing.put(smpp.make_pdu(command, client=self.client, sequence=sequence, status=status).generate())
+        self._outgoing.put(answer_pdu(command, self.client, sequence, status).generate())
 
     def _from_thread(self, callback: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None

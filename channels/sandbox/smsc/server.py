@@ -62,8 +62,10 @@ class EsmeSession:
     waiting: dict[int, asyncio.Future[int]] = field(default_factory=dict)
     dropping: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def send(self, command: str, **fields: Any) -> int:
+    def send(self, command: str, sequence: int | None = None, **fields: Any) -> int:
         pdu = smpp.make_pdu(command, client=self.codec, **fields)
+        if sequence is not None:  # smpplib's make_pdu ignores the keyword once its codec has counted one
+            pdu.sequence = sequence
         self.writer.write(pdu.generate())
         return pdu.sequence
 
