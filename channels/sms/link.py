@@ -100,6 +100,9 @@ class SmppLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._pending: dict[int, tuple[asyncio.Future[Answer], float]] = {}
+        self._answers: list[tuple[int, Answer]] = []
+        self._answers_lock = threading.Lock()
+        self._answers_scheduled = False
         self.lost = asyncio.Event()
         self.lost_reason = ""
 
@@ -159,11 +162,16 @@ class SmppLink:
 
     def _write(self) -> None:
         while True:
-            data = self._outgoing.get()
-            if data is None:
-                return
+            batch = [self._outgoing.get()]
+            while not self._outgoing.empty() and len(batch) < 256:
+                batch.append(self._outgoing.get_nowait())
+            ending = None in batch
+            data = b"".join(item for item in batch if item is not None)
             try:
-                self.client._socket.sendall(data)
+                if data:
+                    self.client._socket.sendall(data)
+                if ending:
+                    return
             except (OSError, AttributeError) as exc:
                 self._from_thread(self._mark_lost, f"send failed: {exc}")
                 return
@@ -196,7 +204,7 @@ class SmppLink:
             message_id = getattr(pdu, "message_id", None)
             if isinstance(message_id, bytes):
                 message_id = message_id.decode("latin-1").rstrip("\x00") or None
-            self._from_thread(self._answered, pdu.sequence, Answer(command, int(pdu.status or 0), message_id))
+            self._answer_from_thread(pdu.sequence, Answer(command, int(pdu.status or 0), message_id))
         else:
             log.warning("sms: unexpected %s from the SMSC; answered generic_nack", command)
             self._reply("generic_nack", pdu.sequence, smpplib.consts.SMPP_ESME_RINVCMDID)
@@ -214,6 +222,23 @@ class SmppLink:
 
     def _reply(self, command: str, sequence: int, status: int = ESME_ROK) -> None:
         self._outgoing.put(answer_pdu(command, self.client, sequence, status).generate())
+
+    def _answer_from_thread(self, sequence: int, answer: Answer) -> None:
+        """Answers are handed to the loop in batches: one wake-up of the loop for all that arrived
+        while it was busy, not one per PDU."""
+        with self._answers_lock:
+            self._answers.append((sequence, answer))
+            if self._answers_scheduled:
+                return
+            self._answers_scheduled = True
+        self._from_thread(self._take_answers)
+
+    def _take_answers(self) -> None:
+        with self._answers_lock:
+            answers, self._answers = self._answers, []
+            self._answers_scheduled = False
+        for sequence, answer in answers:
+            self._answered(sequence, answer)
 
     def _from_thread(self, callback: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None
