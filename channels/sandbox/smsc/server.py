@@ -61,12 +61,19 @@ class EsmeSession:
     unanswered: int = 0
     waiting: dict[int, asyncio.Future[int]] = field(default_factory=dict)
     dropping: asyncio.Event = field(default_factory=asyncio.Event)
+    split_gap_s: float = 0.0
 
     def send(self, command: str, sequence: int | None = None, **fields: Any) -> int:
         pdu = smpp.make_pdu(command, client=self.codec, **fields)
         if sequence is not None:  # smpplib's make_pdu ignores the keyword once its codec has counted one
             pdu.sequence = sequence
-        self.writer.write(pdu.generate())
+        data = pdu.generate()
+        if self.split_gap_s and command == "deliver_sm":
+            gap, self.split_gap_s = self.split_gap_s, 0.0
+            self.writer.write(data[:10])
+            asyncio.get_running_loop().call_later(gap, self.writer.write, data[10:])
+        else:
+            self.writer.write(data)
         return pdu.sequence
 
 
@@ -88,6 +95,8 @@ class SmscServer:
         self.max_submits_per_s = max_submits_per_s
         self.response_delay_s = response_delay_s
         self.repeat_receipts = repeat_receipts
+        self.answer_enquire_link = True
+        self.enquire_links = 0
         self.mailbox = Mailbox()
         self.sessions: list[EsmeSession] = []
         self.host, self.port = "127.0.0.1", 0
@@ -130,9 +139,11 @@ class SmscServer:
         them, then drop the TCP connection (no unbind), as an SMSC that fails mid-window."""
         self._drop = _Drop(after_accepts, swallow)
 
-    async def send_mo(self, source: str, text: str, destination: str = "GasService") -> int:
-        """A mobile-originated message to the first bound client; returns its ``deliver_sm_resp`` status."""
+    async def send_mo(self, source: str, text: str, destination: str = "GasService", *, split_gap_s: float = 0.0) -> int:
+        """A mobile-originated message to the first bound client; returns its ``deliver_sm_resp`` status.
+        ``split_gap_s`` writes the PDU in two halves that far apart, as a slow network delivers it."""
         session = await self._a_bound_session()
+        session.split_gap_s = split_gap_s
         try:
             body, coding = text.encode("ascii"), 0x00
         except UnicodeEncodeError:
@@ -187,7 +198,9 @@ class SmscServer:
             if session.dropping.is_set():
                 return False
         elif command == "enquire_link":
-            session.send("enquire_link_resp", sequence=pdu.sequence)
+            self.enquire_links += 1
+            if self.answer_enquire_link:
+                session.send("enquire_link_resp", sequence=pdu.sequence)
         elif command == "unbind":
             session.send("unbind_resp", sequence=pdu.sequence)
             await session.writer.drain()

@@ -212,3 +212,29 @@ def test_settings_are_checked():
         build({"host": "h", "port": 1, "system_id": "a", "password": "b", "windw": 3})
     with pytest.raises(ChannelError, match="required"):
         build({"host": "h", "port": 1})
+
+
+async def test_a_pdu_split_by_a_pause_longer_than_the_socket_timeout_is_read_whole(smsc):
+    """smpplib's read timeout would drop the half read and lose the framing; after the bind there is none."""
+    channel, sinks = await running(smsc, connect_timeout_s=0.3)
+    try:
+        assert await smsc.send_mo(PHONE, "СТОП", split_gap_s=0.8) == 0
+        assert await smsc.send_mo(PHONE, "Дякую") == 0
+        assert [i.text for i in sinks.inbound] == ["СТОП", "Дякую"] and channel.reconnects == 0
+    finally:
+        await channel.stop()
+
+
+async def test_an_smsc_that_stops_answering_enquire_link_is_bound_again(smsc):
+    channel, _ = await running(smsc, enquire_link_interval_s=0.1, response_timeout_s=0.4)
+    try:
+        await eventually(lambda: smsc.enquire_links >= 2)
+        assert channel.reconnects == 0
+        smsc.answer_enquire_link = False
+        await eventually(lambda: smsc.binds == 2)
+        smsc.answer_enquire_link = True
+        await eventually(lambda: channel.connected)
+        await channel.send(sms("Pislya perepidklyuchennya", "after"))
+        assert channel.reconnects == 1 and [m.text for m in smsc.mailbox.to(PHONE)] == ["Pislya perepidklyuchennya"]
+    finally:
+        await channel.stop()
