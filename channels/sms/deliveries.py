@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -34,6 +35,7 @@ class DeliverSmReader:
         self.delivery_sink: DeliverySink | None = None
         self.unknown_receipts = 0
         self.repeated_receipts = 0
+        self._mo_parts: OrderedDict[tuple[str, int, int], dict[int, tuple[bytes, int]]] = OrderedDict()
 
     async def deliver(self, pdu: Any) -> int:
         """Store what one ``deliver_sm`` says; returns the ``deliver_sm_resp`` status (raises to have
@@ -89,8 +91,15 @@ class DeliverSmReader:
             raise RuntimeError("no inbound sink: start() was not called")
         source = _text(pdu.source_addr)
         raw = bytes(pdu.short_message or b"")
-        _concat, body = split_udh(raw, esm_class)
-        text = decode_text(body, int(pdu.data_coding or 0))
+        concat, body = split_udh(raw, esm_class)
+        coding = int(pdu.data_coding or 0)
+        if concat is not None and concat[1] > 1:
+            whole = self._join(source, concat, body, coding)
+            if whole is None:
+                return  # a part of a longer reply: kept until the others arrive
+            text = whole
+        else:
+            text = decode_text(body, coding)
         phone = e164(source)
         digest = hashlib.sha256(b"|".join((source.encode(), _text(pdu.destination_addr).encode(), raw))).hexdigest()[:20]
         # A repeated deliver_sm (our answer was lost) has no id of its own: the same sender, text and
@@ -100,3 +109,17 @@ class DeliverSmReader:
                                         sender=Address("phone", phone), text=text,
                                         metadata={"to": _text(pdu.destination_addr), "data_coding": int(pdu.data_coding or 0)}))
 
+    def _join(self, source: str, concat: tuple[int, int, int], body: bytes, coding: int) -> str | None:
+        """The whole text of a concatenated reply once every part came, else ``None``.  At most 10,000
+        replies wait for their parts; the oldest is given up past that."""
+        reference, total, seq = concat
+        key = (source, reference, total)
+        parts = self._mo_parts.setdefault(key, {})
+        parts[seq] = (body, coding)
+        while len(self._mo_parts) > 10_000:
+            dropped, _ = self._mo_parts.popitem(last=False)
+            log.warning("sms: the parts of a reply from %s never all came; given up", dropped[0])
+        if len(parts) < total:
+            return None
+        del self._mo_parts[key]
+        return "".join(decode_text(part, part_coding) for _seq, (part, part_coding) in sorted(parts.items()))

@@ -140,7 +140,8 @@ class SmscServer:
         self._drop = _Drop(after_accepts, swallow)
 
     async def send_mo(self, source: str, text: str, destination: str = "GasService", *, split_gap_s: float = 0.0) -> int:
-        """A mobile-originated message to the first bound client; returns its ``deliver_sm_resp`` status.
+        """A mobile-originated message to the first bound client (in concatenated parts when long);
+        returns the last ``deliver_sm_resp`` status.
         ``split_gap_s`` writes the PDU in two halves that far apart, as a slow network delivers it."""
         session = await self._a_bound_session()
         session.split_gap_s = split_gap_s
@@ -148,8 +149,23 @@ class SmscServer:
             body, coding = text.encode("ascii"), 0x00
         except UnicodeEncodeError:
             body, coding = text.encode("utf-16-be"), 0x08
-        return await self._deliver(session, source_addr=source.lstrip("+"), source_addr_ton=1, source_addr_npi=1,
-                                   destination_addr=destination, esm_class=0, data_coding=coding, short_message=body)
+        limit = 160 if coding == 0x00 else 140
+        if len(body) <= limit:
+            chunks, esm_class = [body], 0x00
+        else:
+            size = 153 if coding == 0x00 else 134
+            pieces = [body[i:i + size] for i in range(0, len(body), size)]
+            reference = next(self._ids) & 0xFF
+            chunks = [bytes((5, 0, 3, reference, len(pieces), n)) + piece for n, piece in enumerate(pieces, start=1)]
+            esm_class = 0x40
+        status = 0
+        for chunk in chunks:
+            status = await self._deliver(session, source_addr=source.lstrip("+"), source_addr_ton=1, source_addr_npi=1,
+                                         destination_addr=destination, esm_class=esm_class, data_coding=coding,
+                                         short_message=chunk)
+            if status:
+                return status
+        return status
 
     async def wait_bound(self, count: int = 1, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

@@ -238,3 +238,15 @@ async def test_an_smsc_that_stops_answering_enquire_link_is_bound_again(smsc):
         assert channel.reconnects == 1 and [m.text for m in smsc.mailbox.to(PHONE)] == ["Pislya perepidklyuchennya"]
     finally:
         await channel.stop()
+
+
+async def test_a_long_reply_in_parts_is_one_inbound_message(smsc):
+    complaint = ("Добрий день! Вже третій місяць мені нараховують оплату за газ за нормою, хоча лічильник "
+                 "встановлений і я щомісяця передаю показники. Прошу перерахувати. Особовий рахунок 0123456789.")
+    channel, sinks = await running(smsc)
+    try:
+        assert await smsc.send_mo("+380501112233", complaint) == 0
+        [reply] = sinks.inbound
+        assert reply.text == complaint and reply.thread_key == "sms:+380501112233"
+    finally:
+        await channel.stop()
