@@ -26,6 +26,7 @@ from channels.base import (
 )
 from channels.sms.deliveries import DeliverSmReader
 from channels.sms.link import Answer, LinkLost, SmppLink
+from channels.sms.part_ids import PartIdFile
 from channels.sms.phones import international_digits
 from channels.sms.segments import segment
 from channels.sms.settings import SmsSettings, check_sender
@@ -44,7 +45,7 @@ class SmsChannel(Channel, DeliveryReporting):
 
     def __init__(self, settings: SmsSettings) -> None:
         self.settings = settings
-        self.book = MessageBook(settings.tracked_messages)
+        self.book = MessageBook(settings.tracked_messages, PartIdFile(settings.state_path or None, settings.tracked_messages))
         self.reader = DeliverSmReader(self.book, ZoneInfo(settings.smsc_timezone))
         self._queue: list[Part] = []
         self._queued = asyncio.Event()
@@ -55,6 +56,7 @@ class SmsChannel(Channel, DeliveryReporting):
         self._resume_at = 0.0
         self._backoff = settings.throttle_backoff_s
         self._references: dict[str, int] = {}
+        self._restored = False
         self.reconnects = 0
         self.throttled = 0
 
@@ -67,6 +69,9 @@ class SmsChannel(Channel, DeliveryReporting):
         self.reader.inbound_sink = sink
         if self._supervisor is not None:
             return
+        if not self._restored:
+            self._restored = True
+            log.info("sms: %d multipart messages awaiting receipts taken back", self.book.restore())
         link = await self._open()
         self._supervisor = asyncio.create_task(self._supervise(link), name="sms-supervisor")
 

@@ -19,7 +19,9 @@ class SmsSettings:
     ``window`` submits may wait for their ``submit_sm_resp`` at once.  A throttled submit
     (ESME_RTHROTTLED, ESME_RMSGQFUL) pauses all submits for ``throttle_backoff_s``, doubling up to
     ``throttle_backoff_max_s`` while the SMSC keeps refusing, and is submitted again.
-    ``smsc_timezone`` is the SMSC's clock, for the done date of receipts.
+    ``smsc_timezone`` is the SMSC's clock, for the done date of receipts.  ``state_path`` names the file
+    of multipart messages' part ids, so receipts arriving after a restart still map to their message;
+    empty keeps them in memory only.
     """
 
     host: str
@@ -40,6 +42,7 @@ class SmsSettings:
     smsc_timezone: str = "UTC"
     store_timeout_s: float = 30.0
     tracked_messages: int = 200_000
+    state_path: str = ""
     enabled: bool = True
 
     @classmethod

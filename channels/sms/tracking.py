@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channels.base import DeliveryReceipt
+from channels.sms.part_ids import PartIdFile
 from channels.sms.receipts import Receipt, id_variants
 
 _tickets = itertools.count()
@@ -68,8 +69,9 @@ class MessageBook:
     """The tracked messages by dedupe key and by the SMSC's part ids, the oldest forgotten first past
     ``capacity``; plus the receipts of ids it does not know that were already passed on."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, part_ids: PartIdFile | None = None) -> None:
         self.capacity = capacity
+        self.part_ids = part_ids or PartIdFile(None, capacity)
         self._by_key: OrderedDict[str, TrackedMessage] = OrderedDict()
         self._by_part_id: dict[str, tuple[TrackedMessage, int]] = {}
         self._unknown_seen: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -91,6 +93,25 @@ class MessageBook:
     def part_accepted(self, part: Part, message_id: str) -> None:
         part.message_id = message_id
         self._by_part_id[message_id] = (part.message, part.index)
+        message = part.message
+        if len(message.parts) < 2 or message.external_id is None:
+            return  # the first part's answer writes the parts answered before it
+        written = [p for p in message.parts if p.message_id] if part.index == 0 else [part]
+        for done in written:
+            self.part_ids.append(message.external_id, done.message_id or "", done.index, len(message.parts))
+
+    def restore(self) -> int:
+        """Take back the multipart messages of the part id file (after a restart); returns how many."""
+        restored = 0
+        for external_id, (total, part_ids) in self.part_ids.load().items():
+            if self.find(external_id) is not None:
+                continue
+            message = TrackedMessage(dedupe_key=f"restored:{external_id}")
+            message.parts = [Part(message=message, index=n, fields={}, message_id=part_ids.get(n)) for n in range(total)]
+            for index, part_id in part_ids.items():
+                self._by_part_id[part_id] = (message, index)
+            restored += 1
+        return restored
 
     def find(self, message_id: str) -> tuple[TrackedMessage, int] | None:
         for variant in id_variants(message_id):

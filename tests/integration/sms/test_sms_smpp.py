@@ -250,3 +250,20 @@ async def test_a_long_reply_in_parts_is_one_inbound_message(smsc):
         assert reply.text == complaint and reply.thread_key == "sms:+380501112233"
     finally:
         await channel.stop()
+
+
+async def test_receipts_after_a_restart_still_map_to_their_multipart_message(tmp_path):
+    smsc = SmscServer(receipt_delay_s=1.0)
+    await smsc.start()
+    state = str(tmp_path / "sms-part-ids.jsonl")
+    channel, _ = await running(smsc, state_path=state)
+    receipt = await channel.send(sms(NOTICE, "before-restart"))
+    await channel.stop()  # the channel's process ends before the receipts come
+    channel, sinks = await running(smsc, state_path=state)
+    try:
+        await eventually(lambda: smsc.receipts_sent == 3)
+        await asyncio.sleep(0.2)
+        assert [(u.external_id, u.state) for u in sinks.updates] == [(receipt.external_id, "delivered")]
+    finally:
+        await channel.stop()
+        await smsc.stop()
