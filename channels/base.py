@@ -143,6 +143,10 @@ class WebhookRejected(ChannelError):
         self.status = status
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[WebhookRejected], tuple[int, str]]:
+        # Raised in a channel actor, it reaches the gateway through Ray, which pickles it.
+        return (type(self), (self.status, self.reason))
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookReply:
