@@ -29,6 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
+from routing.vocabulary import REGULAR
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONB}
@@ -48,7 +50,7 @@ class Client(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
     full_name: Mapped[str] = mapped_column(Text)
-    segment: Mapped[str] = mapped_column(String(16), default="regular")  # regular | vip | legal
+    segment: Mapped[str] = mapped_column(String(16), default=REGULAR)  # one of routing.vocabulary.SEGMENTS
     language: Mapped[str] = mapped_column(String(8), default="uk")
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
     __table_args__ = (
