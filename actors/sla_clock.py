@@ -6,6 +6,10 @@ pauses both; Resolved and Closed stop the resolution clock; a reopened ticket re
 the escalation steps already taken live in the ticket's ``attributes["sla"]``; the due instants are
 copied to ``first_response_due`` / ``resolution_due`` for reports and the agent's desktop.
 
+A ticket classified again (new type or priority) gets the policy those pick: its clocks are counted
+afresh from the ticket's creation against the new targets (a first reply already sent still counts,
+On Hold still pauses), the escalation steps start over, and the change is a ``sla_policy_changed`` event.
+
 One durable reminder, ``sla``, fires at the next breach or escalation instant.  A breach is recorded
 once per clock as a ``sla_breached`` ticket event; each escalation step (``escalated``) notifies the
 supervisors on the live stream, raises the priority, or moves a waiting conversation to another queue or
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +55,16 @@ def new_ticket_sla(config: SlaConfig, ticket_type: str, priority: str, opened_at
     sla = TicketSla(policy, opened_at.timestamp())
     return policy.name, {**sla.state_dict(), "fired": []}, \
         {DUE_COLUMNS[name]: instant(clock.deadline()) for name, clock in sla.clocks.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RepickedSla:
+    """A ticket's SLA under the policy its new type and priority pick: the ticket columns to write, the
+    ``sla_policy_changed`` event's data, and the clocks with the steps taken (none yet) to arm."""
+
+    changes: dict[str, Any]
+    event: dict[str, Any]
+    clocks: tuple[TicketSla, set[str]]
 
 
 def next_instant(config: SlaConfig, sla: TicketSla, attributes: dict[str, Any], fired: set[str]) -> float | None:
@@ -98,6 +113,25 @@ class TicketSlaClock:
         if self.ticket["status"] in STATUSES and self.ticket["status"] not in ("new", "in_progress"):
             sla.status_changed(STATUSES[self.ticket["status"]], time.time())
         return sla, set()
+
+    def _repicked_sla(self, now: float) -> RepickedSla | None:
+        """The SLA under the policy the ticket's (new) type and priority pick; None when that is the policy
+        it has."""
+        if self.ticket is None:
+            return None
+        saved = (self.ticket.get("attributes") or {}).get("sla") or {}
+        current = saved.get("policy") or self.ticket.get("sla_policy")
+        policy = self._sla_config.policies.for_ticket(self.ticket["type"], self.ticket["priority"])
+        if policy is None or policy.name == current:
+            return None
+        sla = TicketSla(policy, self.ticket["created_at"].timestamp())
+        if self.ticket.get("first_response_at") is not None:
+            sla.responded(self.ticket["first_response_at"].timestamp())
+        if self.ticket["status"] in STATUSES and self.ticket["status"] not in ("new", "in_progress"):
+            sla.status_changed(STATUSES[self.ticket["status"]], now)
+        changes = self._sla_changes(sla, (), sla_policy=policy.name)
+        due = {name: _iso(clock.deadline()) for name, clock in sla.clocks.items()}
+        return RepickedSla(changes, {"before": current, "after": policy.name, "due": due}, (sla, set()))
 
     async def _sla_changed(self, change: Callable[[TicketSla, float], None]) -> None:
         """Apply a change to the clocks (first reply, status), save them and re-arm the reminder."""
