@@ -21,6 +21,7 @@ from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
 from dashboards.routes.agents import STATE, checked_state
 from dashboards.schema import Body, Field
+from dashboards.transfer_targets import resolve_transfer
 
 routes = ApiRoutes("supervisor")
 
@@ -94,8 +95,9 @@ async def reassign(request: web.Request) -> web.Response:
     if ("queue" in body) == ("agent_id" in body):
         raise bad_request("invalid_body", "give either queue or agent_id", field="queue")
     thread_key = request.match_info["thread_key"]
+    target = await resolve_transfer(request, body)
     result = await ask(request, ActorRef("conversation", thread_key), m.Transfer(
-        who.author, body["reason"], queue=body.get("queue"), agent_id=body.get("agent_id")))
+        who.author, body["reason"], queue=target.queue, agent_id=target.agent_id))
     async with gateway(request).services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="conversation.reassign", entity="conversation",
                            entity_id=thread_key, after=body)

@@ -99,8 +99,12 @@ function showConversation(view) {
     await api("POST", path + "/classification", {category: f.get("category"), type: f.get("type"), priority: f.get("priority")}); openConversation(key); });
   const status = el("form", {id: "status-form", class: "row"}, select("status", transitions, null, v => t("status." + v, v)), el("button", {}, t("desktop.change_status")));
   status.addEventListener("submit", async e => { e.preventDefault(); await api("POST", path + "/status", {status: new FormData(status).get("status")}); openConversation(key); });
-  const transfer = el("form", {id: "transfer", class: "row"}, el("input", {name: "queue", placeholder: t("desktop.transfer_queue")}),
-    el("input", {name: "agent_id", type: "number", placeholder: t("desktop.transfer_agent")}),
+  const targets = D.targets || {queues: [], agents: []};
+  const transfer = el("form", {id: "transfer", class: "row"},
+    el("select", {name: "queue", "aria-label": t("desktop.transfer_queue")}, el("option", {value: ""}, t("desktop.transfer_queue")),
+      targets.queues.map(q => el("option", {value: q.queue}, q.department_name ? `${q.name} · ${q.department_name}` : q.name))),
+    el("select", {name: "agent_id", "aria-label": t("desktop.transfer_agent")}, el("option", {value: ""}, t("desktop.transfer_agent")),
+      targets.agents.map(a => el("option", {value: a.agent_id}, `${a.name} · ${t("state." + a.state, a.state)}`))),
     el("input", {name: "reason", required: true, placeholder: t("desktop.transfer_reason")}), el("button", {}, t("desktop.transfer")));
   transfer.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(transfer);
     const body = {reason: f.get("reason")}; if (f.get("agent_id")) body.agent_id = Number(f.get("agent_id")); else body.queue = f.get("queue");
@@ -141,7 +145,7 @@ function renderCard(card, ticket) {
       el("td", {}, `${t("desktop.balance")}: ${a.balance ?? ""} ${a.balance_as_of ? t("desktop.balance_as_of") + " " + fmtTime(a.balance_as_of) : ""}`)))),
     el("h3", {}, t("desktop.contacts")),
     el("div", {}, contacts.map(c => el("div", {class: "row"}, `${t("contact." + c.kind, c.kind)}: ${c.value}`,
-      c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls", {number: c.value})}}, t("desktop.call")) : null))),
+      c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls", D.current ? {number: c.value, conversation: D.current} : {number: c.value})}}, t("desktop.call")) : null))),
     el("h3", {}, t("desktop.previous_tickets")),
     el("div", {}, previous.map(p => el("div", {class: "muted"}, `${p.number} · ${fmtTime(p.created_at)} · ${t("status." + p.status, p.status || "")}`))));
 }
@@ -205,6 +209,7 @@ function wireForms() {
 (async () => {
   await boot("desktop");
   D.vocab = await api("GET", "/api/v1/vocabulary");
+  D.targets = await api("GET", "/api/v1/transfer-targets");
   wireForms();
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
     screen_pop: onScreenPop, message: e => { if (e.id === D.current) openConversation(e.id).catch(() => {}); }}, D.vocab.heartbeat_s);
