@@ -410,10 +410,22 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
     # --- views -----------------------------------------------------------------------------------
 
     async def view(self) -> dict[str, Any]:
+        """The conversation as the agent's workspace shows it; a thread whose conversation was closed shows
+        that closed conversation and its ticket (read only: a new contact on the thread opens a new one)."""
+        if self.row is None:
+            return await self._closed_view()
         async with self.ctx.db.connect() as conn:
-            messages = await db.conversation_messages(conn, self.row["id"]) if self.row else []
+            messages = await db.conversation_messages(conn, self.row["id"])
         return {"conversation": public(self.row), "ticket": public(self.ticket), "messages": messages,
                 "card": await self.card(), "sla": self.sla_view()}
+
+    async def _closed_view(self) -> dict[str, Any]:
+        async with self.ctx.db.connect() as conn:
+            row = await db.latest_conversation(conn, self.ref.id)
+            ticket = await db.load_ticket(conn, row["ticket_id"]) if row and row["ticket_id"] else None
+            messages = await db.conversation_messages(conn, row["id"]) if row else []
+        return {"conversation": public(row), "ticket": public(ticket), "messages": messages, "card": None,
+                "sla": self.sla_view(ticket) if ticket else None}
 
     async def card(self) -> Any:
         """The client card (cached while active; a call's comes with its identification): the ticket's

@@ -94,24 +94,26 @@ class TicketSlaClock:
     def _sla_config(self) -> SlaConfig:
         return self.ctx.services.sla.current
 
-    def _ticket_sla(self) -> tuple[TicketSla, set[str]] | None:
-        """The ticket's clocks and the steps already taken; a ticket saved without SLA state (opened
-        before SLA was kept, or bulk-loaded) gets clocks from its creation time and history."""
-        if self.ticket is None:
+    def _ticket_sla(self, ticket: dict[str, Any] | None = None) -> tuple[TicketSla, set[str]] | None:
+        """The clocks of the ticket (this actor's, or ``ticket``) and the steps already taken; a ticket
+        saved without SLA state (opened before SLA was kept, or bulk-loaded) gets clocks from its
+        creation time and history."""
+        ticket = ticket or self.ticket
+        if ticket is None:
             return None
-        saved = (self.ticket.get("attributes") or {}).get("sla") or {}
+        saved = (ticket.get("attributes") or {}).get("sla") or {}
         policies = self._sla_config.policies
         policy: SlaPolicy | None = next((p for p in policies.policies if p.name == saved.get("policy")), None) \
-            or policies.for_ticket(self.ticket["type"], self.ticket["priority"])
+            or policies.for_ticket(ticket["type"], ticket["priority"])
         if policy is None:
             return None
         if saved.get("clocks"):
             return TicketSla.restore(policy, saved), set(saved.get("fired", ()))
-        sla = TicketSla(policy, self.ticket["created_at"].timestamp())
-        if self.ticket.get("first_response_at") is not None:
-            sla.responded(self.ticket["first_response_at"].timestamp())
-        if self.ticket["status"] in STATUSES and self.ticket["status"] not in ("new", "in_progress"):
-            sla.status_changed(STATUSES[self.ticket["status"]], time.time())
+        sla = TicketSla(policy, ticket["created_at"].timestamp())
+        if ticket.get("first_response_at") is not None:
+            sla.responded(ticket["first_response_at"].timestamp())
+        if ticket["status"] in STATUSES and ticket["status"] not in ("new", "in_progress"):
+            sla.status_changed(STATUSES[ticket["status"]], time.time())
         return sla, set()
 
     def _repicked_sla(self, now: float) -> RepickedSla | None:
@@ -265,9 +267,11 @@ class TicketSlaClock:
                             float(self.row["state"].get("enqueued_at", time.time())), placement=None,
                             kind="escalated_to_queue", author="sla", data={"rule": rule})
 
-    def sla_view(self) -> dict[str, Any] | None:
-        """What the agent sees: the policy and, per clock, its state, due instant and time left."""
-        found = self._ticket_sla()
+    def sla_view(self, ticket: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What the agent sees (of this actor's ticket, or ``ticket``): the policy and, per clock, its
+        state (running, paused while On Hold, stopped once met), due instant and time left (frozen while
+        paused)."""
+        found = self._ticket_sla(ticket)
         if found is None:
             return None
         sla, fired = found

@@ -101,7 +101,8 @@ async def change_status(request: web.Request) -> web.Response:
     before = {"status": (view.get("ticket") or {}).get("status")}
     result = await ask(request, conversation_ref(request), m.ChangeStatus(who.author, body["status"], body.get("comment")))
     await audited(request, "ticket.status", before, {"status": body["status"], "comment": body.get("comment")})
-    return json_response(mask(result, who.role.mask))
+    after = await ask(request, conversation_ref(request), m.GetConversation(viewer=who.author))
+    return json_response(mask({**result, **after}, who.role.mask))
 
 
 @routes.route("POST", "/api/v1/conversations/{thread_key}/classification",
