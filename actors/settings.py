@@ -54,6 +54,8 @@ class EngineSettings:
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0
     host_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notify_roles: tuple[str, ...] = ("supervisor",)  # who is told of escalations (config [engine.notifications])
+    notify_email: bool = True
 
     @property
     def placement(self) -> Placement:
@@ -88,6 +90,8 @@ class Settings:
                 redeliver_after_s=float(raw.get("inbox", {}).get("redeliver_after_s", 3.0)),
                 sweep_every_s=float(raw.get("inbox", {}).get("sweep_every_s", 1.0)),
                 host_groups={name: tuple(members) for name, members in raw.get("host_groups", {}).items()},
+                notify_roles=tuple(raw.get("notifications", {}).get("roles", ("supervisor",))),
+                notify_email=bool(raw.get("notifications", {}).get("email", True)),
             )
             Placement.of(engine.shards, engine.host_groups)  # a bad host group is refused here, with the file
             http = HttpSettings(**raw.get("http", {}))

@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors import supervisor_notices
 from actors.routing_rules import requirements_from_json
 from actors.runtime import ActorRef
 from crm_core import tickets as db
+from crm_core.notifications import NewNotification
 from routing.escalation import ActionKind, Escalation
 from routing.priority import raised
 from routing.sla import SlaPolicy, TicketSla, TicketStatus
@@ -217,7 +219,10 @@ class TicketSlaClock:
         async with self.ctx.db.begin() as conn:
             await db.update_ticket(conn, self.ticket["id"], **changes)
             await db.add_events(conn, self.ticket["id"], events, at=detected)
-        self.ticket.update(changes)
+            self.ticket.update(changes)
+            notices = [row for notice in self._escalation_notices(breaches, steps)
+                       for row in await supervisor_notices.record(self, conn, notice)]
+        await supervisor_notices.deliver(self, notices)
         for name, deadline in breaches:
             self._publish_escalation(name, deadline, detected_at, kind="breach")
         for step in steps:
@@ -225,6 +230,22 @@ class TicketSlaClock:
         await self._arm_sla(sla, fired)
         await self._escalation_actions(steps, raise_by)
         self._publish_state()
+
+    def _escalation_notices(self, breaches: list[tuple[str, float]], steps: list[Escalation],
+                            ) -> list[NewNotification]:
+        """What the supervisors are told: each breach (keyed like the escalations feed, ``number:clock``)
+        and each escalation step that notifies."""
+        ticket = self.ticket
+        base = {"queue": ticket["queue"], "priority": ticket["priority"], "category": ticket["category"],
+                "conversation": self.ref.id}
+        notices = [NewNotification(ticket["id"], ticket["number"], ticket["queue"], "breach",
+                                   f"{ticket['number']}:{name}", {**base, "clock": name, "due_at": _iso(deadline)})
+                   for name, deadline in breaches]
+        notices += [NewNotification(ticket["id"], ticket["number"], ticket["queue"], "escalation",
+                                    f"{ticket['number']}:{step.key}",
+                                    {**base, "clock": step.rule.clock, "rule": step.rule.name, "level": step.level})
+                    for step in steps if any(a.kind is ActionKind.NOTIFY for a in step.actions)]
+        return notices
 
     def _publish_escalation(self, clock: str, due_at: float, now: float, *, kind: str,
                             step: Escalation | None = None) -> None:

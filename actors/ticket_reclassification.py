@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors import supervisor_notices
 from actors.conversation_routing import WAITING
 from actors.runtime import ActorRef
 from channels.base import Inbound
 from crm_core import tickets as db
+from crm_core.notifications import NewNotification
 from routing.classification import Classification, raise_on_message
 
 #: Who is recorded as the author of a reclassification a client's message caused.
@@ -61,7 +63,15 @@ class TicketReclassification:
             return None
         new = {k: v for k, v in raised.fields().items() if v != current.fields()[k]}
         await self._classified(CLASSIFIER, new, rule=raised.rules[0])
-        self._notify_raised(raised.rules[0], {k: current.fields()[k] for k in new})
+        before = {k: current.fields()[k] for k in new}
+        self._notify_raised(raised.rules[0], before)
+        ticket = self.ticket
+        async with self.ctx.db.begin() as conn:
+            rows = await supervisor_notices.record(self, conn, NewNotification(
+                ticket["id"], ticket["number"], ticket["queue"], "raised", f"{ticket['number']}:raised:{raised.rules[0]}",
+                {"clock": "raised", "rule": raised.rules[0], "queue": ticket["queue"], "priority": ticket["priority"],
+                 "category": ticket["category"], "before": before, "conversation": self.ref.id}))
+        await supervisor_notices.deliver(self, rows)
         return raised
 
     async def _classified(self, author: str, new: dict[str, str], *, rule: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from actors import messages as m
 from actors.runtime.ref import ActorRef
-from crm_core import audit, tickets_query
+from crm_core import audit, notifications, tickets_query
 from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
@@ -82,6 +82,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     async with gw.services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="escalation.ack", entity="escalation",
                            entity_id=escalation_id, after={"comment": comment})
+        await notifications.acknowledge_key(conn, escalation_id, who.author)
     await gw.services.hub.publish([{"type": "escalation_ack", "id": escalation_id,
                                     "state": {"by": who.author, "comment": comment, "at": time.time()}}])
     return json_response({"acknowledged": escalation_id})
