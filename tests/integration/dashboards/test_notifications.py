@@ -5,7 +5,9 @@ escalation from the escalations feed), with the acknowledgement kept."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from actors.system import LocalEngine
 from channels.base import Address, Inbound
+from channels.sandbox.mail import DovecotServer, SmtpCapture
 from crm_core import users
 from dashboards.app import build_app
 from tests.integration.engine.test_routing_paths import ROUTING, SLA
@@ -69,7 +72,11 @@ async def test_a_breach_is_kept_for_the_queues_supervisors_and_acknowledged_thro
     assert breach["key"] == f"{breach['ticket_number']}:first_response" and breach["queue"] == "general"
     assert breach["acknowledged_at"] is None and breach["data"]["clock"] == "first_response"
     assert (await (await client.get("/api/v1/notifications", headers=billing)).json())["notifications"] == []
-    live = [e for e in local.hub.ring if e["seq"] > seq and e["type"] == "notification"]
+
+    async def told_live():
+        return [e for e in local.hub.ring if e["seq"] > seq and e["type"] == "notification"]
+
+    live = await eventually(told_live)
     assert {e["recipient_id"] for e in live} == {general_id}
 
     escalations = await (await client.get("/api/v1/supervisor/escalations", headers=general)).json()
@@ -87,3 +94,54 @@ async def test_a_breach_is_kept_for_the_queues_supervisors_and_acknowledged_thro
     assert all(n["acknowledged_at"] is not None and n["read_at"] is not None for n in everything["notifications"])
     stranger = await client.post(f"/api/v1/notifications/{step['id']}/ack", json={}, headers=billing)
     assert stranger.status == 404
+
+
+def without_secret(table: dict) -> dict:
+    return {k: v for k, v in table.items() if k != "password_env"}
+
+
+@pytest.fixture
+async def mailed_wall(fresh_db_url, tmp_path, monkeypatch):
+    """The same engine with the e-mail channel on a real Dovecot (IMAP) and a real SMTP relay."""
+    if not DovecotServer.available():
+        pytest.skip("Dovecot is not installed (apt-get install -y dovecot-imapd)")
+    monkeypatch.setenv("SWITCHBOARD_DATA", str(tmp_path))
+    dovecot, relay = DovecotServer(), SmtpCapture()
+    await dovecot.start()
+    await relay.start()
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    (config / "routing.toml").write_text(ROUTING, encoding="utf-8")
+    (config / "sla.toml").write_text(SLA, encoding="utf-8")
+    table = tomllib.loads((CONFIG / "channels" / "email.toml").read_text(encoding="utf-8"))["email"]
+    email = {**table, "from_address": dovecot.user, "spool_dir": str(tmp_path / "spool"),
+             "state_path": str(tmp_path / "uid-state.json"),
+             "imap": {**without_secret(table["imap"]), **dovecot.imap_settings(), "sent_mailbox": ""},
+             "smtp": {**without_secret(table["smtp"]), **relay.smtp_settings()}}
+    local = LocalEngine(fresh_db_url, config_dir=config, channels={"email": email})
+    services = await local.start()
+    await asyncio.wait_for(local.channels["email"].started.wait(), 20)
+    client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
+    await client.start_server()
+    yield services, client, relay
+    await client.close()
+    await local.stop()
+    await relay.stop()
+    await dovecot.stop(remove=True)
+
+
+async def test_the_queues_supervisor_with_an_address_gets_the_breach_by_e_mail(mailed_wall):
+    services, client, relay = mailed_wall
+    _, general = await supervisor(services, client, ["general"], email="chief@demo.switchboard.ua")
+    await services.inbox.store(Inbound(channel="webchat", thread_key=f"webchat:site:{uuid.uuid4().hex[:8]}",
+                                       dedupe_key=uuid.uuid4().hex, sender=Address("web", "visitor"),
+                                       text="Це скарга: ніхто не відповідає"))
+
+    async def mailed():
+        return [m for m in relay.messages if "chief@demo.switchboard.ua" in m.recipients]
+
+    mails = await eventually(mailed, timeout_s=20)
+    subjects = [str(m.message["Subject"]) for m in mails]
+    assert any(s.startswith("Порушено SLA: звернення") for s in subjects), subjects
+    feed = await (await client.get("/api/v1/notifications", headers=general)).json()
+    assert feed["open"] >= 1
