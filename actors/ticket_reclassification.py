@@ -31,6 +31,11 @@ from routing.classification import Classification, raise_on_message
 CLASSIFIER = "classifier"
 
 
+def raised_key(ticket_number: str, rule: str) -> str:
+    """The id of a raise on the wall's escalations feed and of its notifications (acknowledged together)."""
+    return f"{ticket_number}:raised:{rule}"
+
+
 class TicketReclassification:
     """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``settings``, ``_repicked_sla``, ``_arm_sla``,
     ``_attributes``, ``_route``, ``_place``, ``_wait_in``, ``_enqueue`` and ``_publish_state``."""
@@ -68,7 +73,7 @@ class TicketReclassification:
         ticket = self.ticket
         async with self.ctx.db.begin() as conn:
             rows = await supervisor_notices.record(self, conn, NewNotification(
-                ticket["id"], ticket["number"], ticket["queue"], "raised", f"{ticket['number']}:raised:{raised.rules[0]}",
+                ticket["id"], ticket["number"], ticket["queue"], "raised", raised_key(ticket["number"], raised.rules[0]),
                 {"clock": "raised", "rule": raised.rules[0], "queue": ticket["queue"], "priority": ticket["priority"],
                  "category": ticket["category"], "before": before, "conversation": self.ref.id}))
         await supervisor_notices.deliver(self, rows)
@@ -121,7 +126,7 @@ class TicketReclassification:
         """Tell the supervisors on the live stream (the wall's escalations feed)."""
         ticket = self.ticket
         now = time.time()
-        self.ctx.publish({"type": "escalation", "id": f"{ticket['number']}:raised", "agent_id": ticket["agent_id"],
+        self.ctx.publish({"type": "escalation", "id": raised_key(ticket["number"], rule), "agent_id": ticket["agent_id"],
                           "state": {"ticket": ticket["number"], "clock": "raised", "kind": "raised", "rule": rule,
                                     "queue": ticket["queue"], "priority": ticket["priority"],
                                     "category": ticket["category"], "type": ticket["type"], "before": before,
