@@ -218,8 +218,8 @@ function wireForms() {
 (async () => {
   await boot("desktop");
   D.vocab = await api("GET", "/api/v1/vocabulary");
-  D.targets = await api("GET", "/api/v1/transfer-targets");
   wireForms();
+  api("GET", "/api/v1/transfer-targets").then(targets => { D.targets = targets; }).catch(() => {});
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
     screen_pop: onScreenPop, message: e => { if (e.id === D.current) openConversation(e.id).catch(() => {}); }}, D.vocab.heartbeat_s);
   setInterval(() => { renderState(); document.querySelectorAll("[data-offer]").forEach(n => {
