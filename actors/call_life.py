@@ -121,5 +121,4 @@ class CallLife:
         if not extension or not call.get("linkedid"):
             log.warning("call %s: agent %s has no extension to redirect to", conversation.ref.id, agent_id)
             return
-        await conversation.ctx.services.channels.perform("voice", "redirect", call_id=call["linkedid"],
-                                                         extension=str(extension))
+        await conversation.ctx.services.channels.call_control("voice").redirect(call["linkedid"], str(extension))

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.runtime.heap import settle_heap
-from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
+from channels.base import (
+    CallControl,
+    Channel,
+    ChannelError,
+    DeliveryReceipt,
+    Outbound,
+    WebhookChannel,
+    WebhookReply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +79,55 @@ class ChannelRunner:
             await self.inbox.store(await self.channel.download_attachments(inbound))
         return reply
 
-    async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
-        await self._running()
-        method = getattr(self.channel, action, None)
-        if method is None or action.startswith("_") or action in ("start", "stop", "send"):
-            raise ChannelError(f"channel {self.name} has no action {action!r}")
-        return await method(**kwargs)
+    def call_control(self) -> CallControl:
+        """The channel's call control, once it is connected (:class:`RunningCallControl`)."""
+        if not isinstance(self.channel, CallControl):
+            raise ChannelError(f"channel {self.name} controls no calls")
+        return RunningCallControl(self, self.channel)
+
+    # The call control role as methods of the runner: what a Ray actor handle of the channel exposes.
+
+    async def originate(self, extension: str, number: str, *, ticket_number: str | None) -> str:
+        return await self.call_control().originate(extension, number, ticket_number=ticket_number)
+
+    async def redirect(self, call_id: str, extension: str) -> None:
+        await self.call_control().redirect(call_id, extension)
+
+    async def recording_url(self, call_id: str) -> str | None:
+        return await self.call_control().recording_url(call_id)
+
+    async def ping(self) -> None:
+        await self.call_control().ping()
 
     async def stop(self) -> None:
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
         if self.started.is_set():
             await self.channel.stop()
+
+
+class RunningCallControl(CallControl):
+    """A channel's call control that waits for (or refuses before) the channel's connection."""
+
+    def __init__(self, runner: ChannelRunner, control: CallControl) -> None:
+        self.runner = runner
+        self.control = control
+
+    async def originate(self, extension: str, number: str, *, ticket_number: str | None) -> str:
+        await self.runner._running()
+        return await self.control.originate(extension, number, ticket_number=ticket_number)
+
+    async def redirect(self, call_id: str, extension: str) -> None:
+        await self.runner._running()
+        await self.control.redirect(call_id, extension)
+
+    async def recording_url(self, call_id: str) -> str | None:
+        await self.runner._running()
+        return await self.control.recording_url(call_id)
+
+    async def ping(self) -> None:
+        await self.runner._running()
+        await self.control.ping()
 
 
 class ChannelActor(ChannelRunner):

@@ -3,8 +3,9 @@
 On the first inbound item it identifies the client, opens the ticket (number, channel, time and client
 fixed from then on), classifies it, links repeat contacts, starts its SLA clocks
 (:mod:`actors.sla_clock`) and routes the conversation by the workflow (:mod:`actors.conversation_routing`)
-— all before any agent sees it.  Later items join the same ticket; agent replies go back through the
-channel (:mod:`actors.ticket_work`).  Every change is a ticket event and a live event.
+— all before any agent sees it.  Later items join the same ticket, and each later message may raise it
+(a gas leak reported at any point: :mod:`actors.ticket_reclassification`); agent replies go back through
+the channel (:mod:`actors.ticket_work`).  Every change is a ticket event and a live event.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting, Wai
 from actors.conversation_view import conversation_event, message_event, public, ticket_summary
 from actors.runtime import Batch, Entity, ReminderFired
 from actors.sla_clock import SLA_REMINDER, TicketSlaClock, new_ticket_sla
+from actors.ticket_reclassification import TicketReclassification
 from actors.ticket_work import TicketWork
 from channels.base import Address, Inbound
 from channels.serialization import inbound_from_json
@@ -48,7 +50,7 @@ class Opening:
 LEGACY_SLA_REMINDERS = ("sla_first_response", "sla_resolution")
 
 
-class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity):
+class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, ConversationRouting, Entity):
     kind = "conversation"
     idle_timeout_s = 120.0
     batched = (m.InboxDelivery,)
@@ -279,7 +281,8 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
                 self.row, self.ticket = closed, await db.load_ticket(conn, closed["ticket_id"])
 
     async def _joined(self, item: Inbound, inbox_id: int) -> None:
-        """A later item of an open conversation: show it, reopen a resolved ticket, let the bot answer."""
+        """A later item of an open conversation: show it, reopen a resolved ticket, raise the ticket when
+        the message calls for it (an emergency goes to agents at once), let the bot answer."""
         if item.kind == "control":
             return
         self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "in"))
@@ -287,6 +290,7 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
             await self._contact_shared(item)
         if self.ticket["status"] in ("resolved", "on_hold") and item.kind == "message":
             await self._change_status("system", "in_progress", "client wrote again")
+        await self._raise_from_message(item)
         if self.row["routing_state"] == "bot" and await self._bot(item, inbox_id):
             await self._enqueue(time.time())
 
@@ -406,10 +410,22 @@ class ConversationActor(TicketWork, TicketSlaClock, ConversationRouting, Entity)
     # --- views -----------------------------------------------------------------------------------
 
     async def view(self) -> dict[str, Any]:
+        """The conversation as the agent's workspace shows it; a thread whose conversation was closed shows
+        that closed conversation and its ticket (read only: a new contact on the thread opens a new one)."""
+        if self.row is None:
+            return await self._closed_view()
         async with self.ctx.db.connect() as conn:
-            messages = await db.conversation_messages(conn, self.row["id"]) if self.row else []
+            messages = await db.conversation_messages(conn, self.row["id"])
         return {"conversation": public(self.row), "ticket": public(self.ticket), "messages": messages,
                 "card": await self.card(), "sla": self.sla_view()}
+
+    async def _closed_view(self) -> dict[str, Any]:
+        async with self.ctx.db.connect() as conn:
+            row = await db.latest_conversation(conn, self.ref.id)
+            ticket = await db.load_ticket(conn, row["ticket_id"]) if row and row["ticket_id"] else None
+            messages = await db.conversation_messages(conn, row["id"]) if row else []
+        return {"conversation": public(row), "ticket": public(ticket), "messages": messages, "card": None,
+                "sla": self.sla_view(ticket) if ticket else None}
 
     async def card(self) -> Any:
         """The client card (cached while active; a call's comes with its identification): the ticket's

@@ -20,8 +20,10 @@ from typing import Any, Generic, TypeVar
 
 from routing.config import LastGoodConfig, RoutingConfig, load_routing_config
 from routing.config_source import ConfigError
+from routing.escalation import ActionKind
 from routing.skills import CHAT, EMAIL, VOICE, Requirements
 from routing.sla_config import SlaConfig, load_sla_config
+from routing.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +89,42 @@ RoutingRules = WatchedConfig[RoutingConfig]
 SlaRules = WatchedConfig[SlaConfig]
 
 
-def load_rules(directory: Path) -> tuple[RoutingRules, SlaRules]:
-    """``routing.toml`` and ``sla.toml`` of a config directory; escalations to unknown queues or
-    departments are refused against the routing configuration in force."""
-    routing: RoutingRules = WatchedConfig(directory / "routing.toml", load_routing_config)
+def load_rules(directory: Path, vocabulary: Vocabulary | None = None) -> tuple[RoutingRules, SlaRules]:
+    """``routing.toml`` and ``sla.toml`` of a config directory, checked at load and on every reload
+    against ``vocabulary`` (the tickets' types, priorities and categories, the CRM's segments) and
+    against each other: escalations to unknown queues or departments are refused against the routing
+    configuration in force, and a routing change that drops a queue or department the SLA rules in
+    force name is refused too."""
+    held: dict[str, SlaRules] = {}
+
+    def load_routing(text: str, file: str) -> RoutingConfig:
+        config = load_routing_config(text, file, vocabulary)
+        if "sla" in held:
+            _check_sla_targets(held["sla"].current, config)
+        return config
+
+    routing: RoutingRules = WatchedConfig(directory / "routing.toml", load_routing)
 
     def load_sla(text: str, file: str) -> SlaConfig:
         queues = routing.current.queues
-        return load_sla_config(text, file, queues=queues,
+        return load_sla_config(text, file, queues=queues, vocabulary=vocabulary,
                                departments={q.department for q in queues.values() if q.department})
 
-    return routing, WatchedConfig(directory / "sla.toml", load_sla)
+    held["sla"] = WatchedConfig(directory / "sla.toml", load_sla)
+    return routing, held["sla"]
+
+
+def _check_sla_targets(sla: SlaConfig, routing: RoutingConfig) -> None:
+    departments = {q.department for q in routing.queues.values() if q.department}
+    for rule in sla.escalations.rules:
+        for action in rule.actions:
+            missing = (action.kind is ActionKind.MOVE_TO_QUEUE and action.value not in routing.queues) or \
+                (action.kind is ActionKind.DEPARTMENT and action.value not in departments)
+            if missing:
+                known = routing.queues if action.kind is ActionKind.MOVE_TO_QUEUE else sorted(departments)
+                raise ConfigError(routing.file, 1, f"{sla.file} escalation {rule.name!r} names "
+                                  f"{action.kind.value} {action.value!r}, which this file no longer has "
+                                  f"(known: {', '.join(known)})")
 
 
 # --- requirements as stored in a conversation's state ------------------------------------------------

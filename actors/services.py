@@ -16,7 +16,7 @@ from actors.runtime import ActorSystem
 from actors.runtime.reminders import ReminderStore
 from actors.settings import Settings
 from actors.staffing import StaffingAnswers
-from channels.base import ChannelError, DeliveryReceipt, Outbound, WebhookReply
+from channels.base import CallControl, ChannelError, DeliveryReceipt, Outbound, WebhookReply
 from crm_core.driver_sql import AutocommitPool
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,27 @@ class RemoteChannel:
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         return await self.handle.webhook.remote(headers, body)
 
-    async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
-        return await self.handle.perform.remote(action, kwargs)
+    def call_control(self) -> CallControl:
+        return RemoteCallControl(self.handle)
+
+
+class RemoteCallControl(CallControl):
+    """A channel actor's call control seen from another process (the runner's typed methods)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def originate(self, extension: str, number: str, *, ticket_number: str | None) -> str:
+        return await self.handle.originate.remote(extension, number, ticket_number=ticket_number)
+
+    async def redirect(self, call_id: str, extension: str) -> None:
+        await self.handle.redirect.remote(call_id, extension)
+
+    async def recording_url(self, call_id: str) -> str | None:
+        return await self.handle.recording_url.remote(call_id)
+
+    async def ping(self) -> None:
+        await self.handle.ping.remote()
 
 
 class ChannelDirectory:
@@ -100,8 +119,10 @@ class ChannelDirectory:
     async def webhook(self, channel: str, headers: dict[str, str], body: bytes) -> WebhookReply:
         return await self._handle(channel).webhook(headers, body)
 
-    async def perform(self, channel: str, action: str, **kwargs: Any) -> Any:
-        return await self._handle(channel).perform(action, kwargs)
+    def call_control(self, channel: str = "voice") -> CallControl:
+        """The call control role of a running channel; :class:`ChannelError` when it is not running or
+        controls no calls."""
+        return self._handle(channel).call_control()
 
 
 class HubClient:

@@ -1,9 +1,12 @@
 """Configuration: the TOML files under ``config/`` parsed into typed sections.
 
 ``Settings.load(config_dir)`` reads every file the engine needs and refuses a bad one with the file and
-the reason.  A running engine keeps the settings it started with, except the routing and SLA rules
-(``routing.toml``, ``sla.toml``): they are re-read when their files change, and a refused change keeps
-the last good rules in force.
+the reason.  The files must agree: every ticket type, priority, category, segment, queue, skill, channel
+and calendar one names in another's vocabulary must exist (:mod:`routing.vocabulary`); ``tickets.toml``
+is read first and the routing and SLA rules are checked against it.  A running engine keeps the
+settings it started with, except the routing and SLA rules (``routing.toml``, ``sla.toml``): they are
+re-read when their files change, checked the same way, and a refused change keeps the last good rules
+in force.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ from typing import Any
 
 from actors.routing_rules import RoutingRules, SlaRules, load_rules
 from actors.runtime.placement import Placement
-from routing.classification import ClassificationRule
 from routing.config_source import ConfigError as RoutingConfigError
-from routing.ticket_lifecycle import TicketLifecycle
+from routing.tickets_config import TicketsConfig, load_tickets_config
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -52,29 +54,16 @@ class EngineSettings:
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0
     host_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notify_roles: tuple[str, ...] = ("supervisor",)  # who is told of escalations (config [engine.notifications])
+    notify_email: bool = True
 
     @property
     def placement(self) -> Placement:
         return Placement.of(self.shards, self.host_groups)
 
 
-@dataclass(frozen=True, slots=True)
-class TicketSettings:
-    number_format: str
-    repeat_window_hours: float
-    lifecycle: TicketLifecycle
-    types: tuple[str, ...]
-    priorities: tuple[str, ...]
-    categories: Mapping[str, str]
-    rules: tuple[ClassificationRule, ...]
-
-    @property
-    def statuses(self) -> tuple[str, ...]:
-        return self.lifecycle.statuses
-
-    @property
-    def transitions(self) -> Mapping[str, frozenset[str]]:
-        return self.lifecycle.transitions
+#: The ticket configuration as the engine holds it (``config/tickets.toml``).
+TicketSettings = TicketsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +90,8 @@ class Settings:
                 redeliver_after_s=float(raw.get("inbox", {}).get("redeliver_after_s", 3.0)),
                 sweep_every_s=float(raw.get("inbox", {}).get("sweep_every_s", 1.0)),
                 host_groups={name: tuple(members) for name, members in raw.get("host_groups", {}).items()},
+                notify_roles=tuple(raw.get("notifications", {}).get("roles", ("supervisor",))),
+                notify_email=bool(raw.get("notifications", {}).get("email", True)),
             )
             Placement.of(engine.shards, engine.host_groups)  # a bad host group is refused here, with the file
             http = HttpSettings(**raw.get("http", {}))
@@ -109,30 +100,21 @@ class Settings:
         if os.environ.get("SWITCHBOARD_HTTP_PORT"):
             http = HttpSettings(http.host, int(os.environ["SWITCHBOARD_HTTP_PORT"]))
         try:
-            routing, sla = load_rules(directory)
+            tickets = load_tickets_config(_read(directory / "tickets.toml"), str(directory / "tickets.toml"))
+            routing, sla = load_rules(directory, tickets.vocabulary())
         except RoutingConfigError as exc:
             raise ConfigError(str(exc)) from exc
         except OSError as exc:
             raise ConfigError(f"{exc.filename}: {exc.strerror}") from exc
-        return cls(config_dir=directory, engine=engine, http=http,
-                   tickets=_load_tickets(directory / "tickets.toml"),
+        return cls(config_dir=directory, engine=engine, http=http, tickets=tickets,
                    channels=_load_channels(directory / "channels"), routing=routing, sla=sla)
 
 
-def _load_tickets(path: Path) -> TicketSettings:
-    raw = read_toml(path)
+def _read(path: Path) -> str:
     try:
-        statuses = raw["statuses"]
-        return TicketSettings(
-            number_format=raw.get("numbering", {}).get("format", "{year:02d}-{seq:06d}"),
-            repeat_window_hours=float(raw.get("repeat_contacts", {}).get("window_hours", 72)),
-            lifecycle=TicketLifecycle.from_mapping(statuses.get("initial", "new"), statuses["transitions"]),
-            types=tuple(raw["types"]), priorities=tuple(raw["priorities"]),
-            categories=dict(raw.get("categories", {})),
-            rules=tuple(ClassificationRule.from_mapping(r) for r in raw.get("classification", {}).get("rules", [])),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc!r}") from exc
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
 
 
 def _load_channels(directory: Path) -> dict[str, dict[str, Any]]:

@@ -6,6 +6,10 @@ pauses both; Resolved and Closed stop the resolution clock; a reopened ticket re
 the escalation steps already taken live in the ticket's ``attributes["sla"]``; the due instants are
 copied to ``first_response_due`` / ``resolution_due`` for reports and the agent's desktop.
 
+A ticket classified again (new type or priority) gets the policy those pick: its clocks are counted
+afresh from the ticket's creation against the new targets (a first reply already sent still counts,
+On Hold still pauses), the escalation steps start over, and the change is a ``sla_policy_changed`` event.
+
 One durable reminder, ``sla``, fires at the next breach or escalation instant.  A breach is recorded
 once per clock as a ``sla_breached`` ticket event; each escalation step (``escalated``) notifies the
 supervisors on the live stream, raises the priority, or moves a waiting conversation to another queue or
@@ -16,13 +20,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors import supervisor_notices
 from actors.routing_rules import requirements_from_json
 from actors.runtime import ActorRef
 from crm_core import tickets as db
+from crm_core.notifications import NewNotification
 from routing.escalation import ActionKind, Escalation
 from routing.priority import raised
 from routing.sla import SlaPolicy, TicketSla, TicketStatus
@@ -52,6 +59,16 @@ def new_ticket_sla(config: SlaConfig, ticket_type: str, priority: str, opened_at
         {DUE_COLUMNS[name]: instant(clock.deadline()) for name, clock in sla.clocks.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class RepickedSla:
+    """A ticket's SLA under the policy its new type and priority pick: the ticket columns to write, the
+    ``sla_policy_changed`` event's data, and the clocks with the steps taken (none yet) to arm."""
+
+    changes: dict[str, Any]
+    event: dict[str, Any]
+    clocks: tuple[TicketSla, set[str]]
+
+
 def next_instant(config: SlaConfig, sla: TicketSla, attributes: dict[str, Any], fired: set[str]) -> float | None:
     """When the reminder must fire next: the earliest unrecorded breach or escalation step."""
     instants = [deadline for name, clock in sla.clocks.items()
@@ -79,25 +96,46 @@ class TicketSlaClock:
     def _sla_config(self) -> SlaConfig:
         return self.ctx.services.sla.current
 
-    def _ticket_sla(self) -> tuple[TicketSla, set[str]] | None:
-        """The ticket's clocks and the steps already taken; a ticket saved without SLA state (opened
-        before SLA was kept, or bulk-loaded) gets clocks from its creation time and history."""
-        if self.ticket is None:
+    def _ticket_sla(self, ticket: dict[str, Any] | None = None) -> tuple[TicketSla, set[str]] | None:
+        """The clocks of the ticket (this actor's, or ``ticket``) and the steps already taken; a ticket
+        saved without SLA state (opened before SLA was kept, or bulk-loaded) gets clocks from its
+        creation time and history."""
+        ticket = ticket or self.ticket
+        if ticket is None:
             return None
-        saved = (self.ticket.get("attributes") or {}).get("sla") or {}
+        saved = (ticket.get("attributes") or {}).get("sla") or {}
         policies = self._sla_config.policies
         policy: SlaPolicy | None = next((p for p in policies.policies if p.name == saved.get("policy")), None) \
-            or policies.for_ticket(self.ticket["type"], self.ticket["priority"])
+            or policies.for_ticket(ticket["type"], ticket["priority"])
         if policy is None:
             return None
         if saved.get("clocks"):
             return TicketSla.restore(policy, saved), set(saved.get("fired", ()))
+        sla = TicketSla(policy, ticket["created_at"].timestamp())
+        if ticket.get("first_response_at") is not None:
+            sla.responded(ticket["first_response_at"].timestamp())
+        if ticket["status"] in STATUSES and ticket["status"] not in ("new", "in_progress"):
+            sla.status_changed(STATUSES[ticket["status"]], time.time())
+        return sla, set()
+
+    def _repicked_sla(self, now: float) -> RepickedSla | None:
+        """The SLA under the policy the ticket's (new) type and priority pick; None when that is the policy
+        it has."""
+        if self.ticket is None:
+            return None
+        saved = (self.ticket.get("attributes") or {}).get("sla") or {}
+        current = saved.get("policy") or self.ticket.get("sla_policy")
+        policy = self._sla_config.policies.for_ticket(self.ticket["type"], self.ticket["priority"])
+        if policy is None or policy.name == current:
+            return None
         sla = TicketSla(policy, self.ticket["created_at"].timestamp())
         if self.ticket.get("first_response_at") is not None:
             sla.responded(self.ticket["first_response_at"].timestamp())
         if self.ticket["status"] in STATUSES and self.ticket["status"] not in ("new", "in_progress"):
-            sla.status_changed(STATUSES[self.ticket["status"]], time.time())
-        return sla, set()
+            sla.status_changed(STATUSES[self.ticket["status"]], now)
+        changes = self._sla_changes(sla, (), sla_policy=policy.name)
+        due = {name: _iso(clock.deadline()) for name, clock in sla.clocks.items()}
+        return RepickedSla(changes, {"before": current, "after": policy.name, "due": due}, (sla, set()))
 
     async def _sla_changed(self, change: Callable[[TicketSla, float], None]) -> None:
         """Apply a change to the clocks (first reply, status), save them and re-arm the reminder."""
@@ -181,7 +219,10 @@ class TicketSlaClock:
         async with self.ctx.db.begin() as conn:
             await db.update_ticket(conn, self.ticket["id"], **changes)
             await db.add_events(conn, self.ticket["id"], events, at=detected)
-        self.ticket.update(changes)
+            self.ticket.update(changes)
+            notices = [row for notice in self._escalation_notices(breaches, steps)
+                       for row in await supervisor_notices.record(self, conn, notice)]
+        await supervisor_notices.deliver(self, notices)
         for name, deadline in breaches:
             self._publish_escalation(name, deadline, detected_at, kind="breach")
         for step in steps:
@@ -189,6 +230,22 @@ class TicketSlaClock:
         await self._arm_sla(sla, fired)
         await self._escalation_actions(steps, raise_by)
         self._publish_state()
+
+    def _escalation_notices(self, breaches: list[tuple[str, float]], steps: list[Escalation],
+                            ) -> list[NewNotification]:
+        """What the supervisors are told: each breach (keyed like the escalations feed, ``number:clock``)
+        and each escalation step that notifies."""
+        ticket = self.ticket
+        base = {"queue": ticket["queue"], "priority": ticket["priority"], "category": ticket["category"],
+                "conversation": self.ref.id}
+        notices = [NewNotification(ticket["id"], ticket["number"], ticket["queue"], "breach",
+                                   f"{ticket['number']}:{name}", {**base, "clock": name, "due_at": _iso(deadline)})
+                   for name, deadline in breaches]
+        notices += [NewNotification(ticket["id"], ticket["number"], ticket["queue"], "escalation",
+                                    f"{ticket['number']}:{step.key}",
+                                    {**base, "clock": step.rule.clock, "rule": step.rule.name, "level": step.level})
+                    for step in steps if any(a.kind is ActionKind.NOTIFY for a in step.actions)]
+        return notices
 
     def _publish_escalation(self, clock: str, due_at: float, now: float, *, kind: str,
                             step: Escalation | None = None) -> None:
@@ -231,9 +288,11 @@ class TicketSlaClock:
                             float(self.row["state"].get("enqueued_at", time.time())), placement=None,
                             kind="escalated_to_queue", author="sla", data={"rule": rule})
 
-    def sla_view(self) -> dict[str, Any] | None:
-        """What the agent sees: the policy and, per clock, its state, due instant and time left."""
-        found = self._ticket_sla()
+    def sla_view(self, ticket: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What the agent sees (of this actor's ticket, or ``ticket``): the policy and, per clock, its
+        state (running, paused while On Hold, stopped once met), due instant and time left (frozen while
+        paused)."""
+        found = self._ticket_sla(ticket)
         if found is None:
             return None
         sla, fired = found

@@ -16,8 +16,9 @@ from routing.ticket_lifecycle import TransitionRefused
 
 
 class TicketWork:
-    """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``settings``, ``_publish_state`` and the SLA hooks
-    (``_sla_responded``, ``_sla_status``) of the actor."""
+    """Needs ``ctx``, ``ref``, ``row``, ``ticket``, ``settings``, ``_publish_state``, ``_classified`` (a
+    new classification and what follows from it) and the SLA hooks (``_sla_responded``, ``_sla_status``)
+    of the actor."""
 
     ctx: Any
     ref: Any
@@ -27,6 +28,7 @@ class TicketWork:
     _publish_state: Any
     _sla_responded: Any
     _sla_status: Any
+    _classified: Any
 
     async def _reply(self, reply: m.Reply) -> dict[str, Any]:
         thread = self.row["state"]
@@ -101,11 +103,5 @@ class TicketWork:
             raise TransitionRefused(f"unknown priority {new['priority']!r}")
         if "category" in new and new["category"] not in tickets.categories:
             raise TransitionRefused(f"unknown category {new['category']!r}")
-        before = {k: self.ticket[k] for k in new}
-        async with self.ctx.db.begin() as conn:
-            await db.update_ticket(conn, self.ticket["id"], **new)
-            await db.add_events(conn, self.ticket["id"], [(change.author, "reclassified", {"before": before, "after": new})])
-        self.ticket.update(new)
-        self._publish_state()
-        return {"before": before, "after": new}
+        return await self._classified(change.author, {k: v for k, v in new.items() if v != self.ticket[k]})
 

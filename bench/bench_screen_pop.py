@@ -107,7 +107,7 @@ async def drive(engine, pbx, callers: list[str], rate: float, seconds: float,
     ping = []
     for _ in range(50):
         started = time.perf_counter()
-        await services.channels.perform("voice", "ping")
+        await services.channels.call_control("voice").ping()
         ping.append((time.perf_counter() - started) * 1000)
     latencies = [(pops[s.linkedid] - t) * 1000 for s, t in first_event.items() if s.linkedid in pops]
     return latencies, len(first_event), percentile(ping, 0.99), cpu

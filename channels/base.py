@@ -201,3 +201,27 @@ class WebhookChannel(Channel):
         """The item with the bytes of the attachments a webhook only referenced (up to the channel's
         cap), fetched before it is stored; by default the item as it came."""
         return inbound
+
+
+class CallControl(abc.ABC):
+    """The role of a voice channel the engine and the agents steer calls through: place a call from an
+    agent's extension, send a waiting caller to an agent, find a call's recording.  Callers ask the channel
+    directory for this role (``channels.call_control("voice")``); a channel without it is refused there."""
+
+    @abc.abstractmethod
+    async def originate(self, extension: str, number: str, *, ticket_number: str | None) -> str:
+        """Ring the agent's ``extension``, then dial ``number``; the new call's id (its thread is
+        ``voice:<id>``).  ``ticket_number`` travels with the call so its events join that ticket.  Raises
+        :class:`ChannelError` when the number cannot be dialled or the PBX refuses."""
+
+    @abc.abstractmethod
+    async def redirect(self, call_id: str, extension: str) -> None:
+        """Send the caller of ``call_id`` to the agent's ``extension``."""
+
+    @abc.abstractmethod
+    async def recording_url(self, call_id: str) -> str | None:
+        """Where the call's recording plays from; None when it has none (yet)."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """A round trip to the PBX (health check)."""

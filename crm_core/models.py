@@ -29,6 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
+from routing.vocabulary import REGULAR
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONB}
@@ -48,7 +50,7 @@ class Client(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | organisation
     full_name: Mapped[str] = mapped_column(Text)
-    segment: Mapped[str] = mapped_column(String(16), default="regular")  # regular | vip | legal
+    segment: Mapped[str] = mapped_column(String(16), default=REGULAR)  # one of routing.vocabulary.SEGMENTS
     language: Mapped[str] = mapped_column(String(8), default="uk")
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
     version: Mapped[int] = mapped_column(Integer, default=1)  # raised by every change of the card
@@ -135,6 +137,7 @@ class User(Base):
     queues: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"names": ["general", ...]}
     capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)  # per channel, overrides config
     extension: Mapped[str | None] = mapped_column(String(32))  # phone extension / VICIdial user
+    email: Mapped[str | None] = mapped_column(String(254))  # where notifications are e-mailed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
 
@@ -309,6 +312,29 @@ class Reminder(Base):
     due_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     __table_args__ = (Index("ix_reminders_due", "kind", "shard", "due_at"),)
+
+
+class Notification(Base):
+    """Something a person must see even when no screen of theirs is open: an SLA escalation or a ticket a
+    client's message raised, for one recipient (a supervisor of the ticket's queue).  ``key`` makes
+    recording it again harmless; read and acknowledged are the recipient's."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    ticket_number: Mapped[str | None] = mapped_column(String(32))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))  # breach | escalation | raised
+    key: Mapped[str] = mapped_column(String(200))  # the escalation's id, e.g. "26-000123:first_response"
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("recipient_id", "key", name="uq_notifications_recipient_key"),
+                      Index("ix_notifications_recipient", "recipient_id", "id"))
 
 
 class AuditEntry(Base):

@@ -32,6 +32,7 @@ from dashboards.routes import (
     conversations,
     inbound,
     meter_readings,
+    notifications,
     reports,
     supervisor,
     system,
@@ -45,7 +46,7 @@ from dashboards.settings import DashboardSettings
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
               client_edits.routes, client_billing.routes, client_passport.routes,
               meter_readings.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes, webchat.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

@@ -5,6 +5,11 @@ Configuration (the caller reads the files):
     ``routing.config.load_routing_config(text, file) -> RoutingConfig`` and
     ``routing.sla_config.load_sla_config(text, file, queues=..., departments=...) -> SlaConfig`` refuse
     bad config with ``ConfigError(file, line, reason)``; ``LastGoodConfig`` keeps the last good one.
+    ``routing.tickets_config.load_tickets_config(text, file)`` parses tickets.toml; its ``vocabulary()``
+    (ticket types, priorities, categories, with the CRM's segments of ``routing.vocabulary``) is passed to
+    both loaders so a value one file names in another's vocabulary must exist.
+    Classification: ``routing.classification.classify`` for a new ticket, ``raise_on_message`` for
+    each later message of an open ticket (a gas leak reported at any point makes it an emergency).
 
 Conversation actor (routing a new conversation, widening, transfers):
     ``placement = config.workflow.place(attributes, staffed=...)`` -> queue, requirements, priority;

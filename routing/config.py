@@ -19,6 +19,7 @@ from routing.priority import DEFAULT_POINTS, PRIORITIES, Ordering
 from routing.queue_book import QueueBook
 from routing.skills import DEFAULT_CAPACITY, MAX_LEVEL, MIN_LEVEL, VOICE
 from routing.strategies import STRATEGIES, Strategy, strategy_named
+from routing.vocabulary import Vocabulary
 from routing.workflow import MATCHABLE, Filter, Overflow, Target, Workflow
 
 #: Conversation attributes routing expressions may use.
@@ -60,13 +61,14 @@ class RoutingConfig:
         return next((q.name for q in self.queues.values() if q.department == department), None)
 
 
-def _target(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...]) -> Target:
+def _target(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...], vocabulary: Vocabulary,
+            ) -> Target:
     section.only("queue", "skills", "match", "department", "priority", "timeout", "skip_when_unstaffed")
     queue = section.get("queue", str)
     section.check("queue", queue in queues, f"unknown queue {queue!r} (known: {', '.join(queues)})")
     required = section.table("skills", {})
     for name, level in required.data.items():
-        required.check(name, name in skills, f"unknown skill {name!r} (declare it in skills)")
+        required.check(name, name in skills, f"unknown skill {name!r} (known: {', '.join(skills)})")
         required.check(name, isinstance(level, int) and not isinstance(level, bool)
                        and MIN_LEVEL <= level <= MAX_LEVEL, f"skill {name!r}: level must be {MIN_LEVEL}-{MAX_LEVEL}")
     match = section.strings("match", [])
@@ -75,17 +77,24 @@ def _target(section: Section, queues: Mapping[str, Section], skills: tuple[str, 
     priority = section.get("priority", str, None)
     section.check("priority", priority is None or priority in PRIORITIES,
                   f"unknown priority {priority!r} (known: {', '.join(PRIORITIES)})")
+    if priority is not None:
+        vocabulary.check(section, "priority", "priority", priority)
+    department = section.get("department", str, None)
+    if department is not None:
+        vocabulary.check(section, "department", "department", department)
     return Target(queue, dict(required.data), tuple(match), section.get("department", str, None), priority,
                   section.duration("timeout", None), section.get("skip_when_unstaffed", bool, False))
 
 
-def _targets(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...]) -> tuple[Target, ...]:
-    targets = tuple(_target(t, queues, skills) for t in section.tables("targets"))
+def _targets(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...], vocabulary: Vocabulary,
+             ) -> tuple[Target, ...]:
+    targets = tuple(_target(t, queues, skills, vocabulary) for t in section.tables("targets"))
     section.check("targets", bool(targets), f"{section.where('targets')!r} needs at least one target")
     return targets
 
 
-def _workflow(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...]) -> Workflow:
+def _workflow(section: Section, queues: Mapping[str, Section], skills: tuple[str, ...], vocabulary: Vocabulary,
+              ) -> Workflow:
     section.only("filters", "default")
     filters = []
     for flt in section.tables("filters"):
@@ -95,17 +104,19 @@ def _workflow(section: Section, queues: Mapping[str, Section], skills: tuple[str
             expression = parse(text, ATTRIBUTES)
         except ExpressionError as exc:
             flt.fail("when", f"expression {text!r} does not parse: {exc}")
-        filters.append(Filter(flt.get("name", str), expression, _targets(flt, queues, skills)))
+        vocabulary.check_expression(flt, "when", expression)
+        filters.append(Filter(flt.get("name", str), expression, _targets(flt, queues, skills, vocabulary)))
     default = section.table("default")
-    return Workflow(tuple(filters), _targets(default, queues, skills))
+    return Workflow(tuple(filters), _targets(default, queues, skills, vocabulary))
 
 
-def _ordering(section: Section) -> Ordering:
+def _ordering(section: Section, vocabulary: Vocabulary) -> Ordering:
     section.only("points", "aging_per_minute")
     points = section.table("points", {})
     merged = dict(DEFAULT_POINTS)
     for name in points.data:
-        points.check(name, name in PRIORITIES, f"unknown priority {name!r}")
+        points.check(name, name in PRIORITIES, f"unknown priority {name!r} (known: {', '.join(PRIORITIES)})")
+        vocabulary.check(points, name, "priority", name)
         merged[name] = float(points.get(name, (int, float)))
     aging = float(section.get("aging_per_minute", (int, float), 10.0))
     section.check("aging_per_minute", aging >= 0, "aging_per_minute must not be negative")
@@ -125,7 +136,7 @@ def _check_overflow_cycles(queues: Mapping[str, QueueConfig], sections: Mapping[
 
 
 def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping[str, Section],
-           offer_timeout: float) -> QueueConfig:
+           offer_timeout: float, vocabulary: Vocabulary) -> QueueConfig:
     section.only("department", "channels", "strategy", "sticky", "offer_timeout", "overflow")
     strategy = section.get("strategy", str, "longest_idle")
     section.check("strategy", strategy in STRATEGIES,
@@ -135,7 +146,7 @@ def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping
         spec = section.table("overflow")
         spec.only("to", "after", "max_waiting")
         to = spec.get("to", str)
-        spec.check("to", to in queue_names, f"overflow to unknown queue {to!r}")
+        spec.check("to", to in queue_names, f"overflow to unknown queue {to!r} (known: {', '.join(queue_names)})")
         spec.check("to", to != name, f"queue {name!r} overflows into itself")
         max_waiting = spec.get("max_waiting", int, None)
         spec.check("max_waiting", max_waiting is None or max_waiting > 0, "max_waiting must be positive")
@@ -143,13 +154,17 @@ def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping
         spec.check("to", overflow.after is not None or max_waiting is not None,
                    "overflow needs 'after' or 'max_waiting'")
     channels = tuple(section.strings("channels", list(DEFAULT_CAPACITY)))
+    vocabulary.check_all(section, "channels", "channel", channels)
     return QueueConfig(name, section.get("department", str, None), channels, strategy,
                        section.get("sticky", bool, False), section.duration("offer_timeout", offer_timeout) or 0.0,
                        ordering, overflow)
 
 
-def load_routing_config(text: str, file: str) -> RoutingConfig:
-    """Parse and validate ``config/routing.toml`` text; raises ConfigError with file and line."""
+def load_routing_config(text: str, file: str, vocabulary: Vocabulary | None = None) -> RoutingConfig:
+    """Parse and validate ``config/routing.toml`` text; raises ConfigError with file and line.  Values of
+    other files' vocabularies (priorities, categories, types, segments, channels) are checked against
+    ``vocabulary`` (default: the segments and channels of the CRM and the channels)."""
+    vocabulary = vocabulary or Vocabulary.base()
     data, source = parse_toml(text, file)
     root = Section(data, (), file, source)
     root.only("skills", "defaults", "priorities", "queues", "workflow")
@@ -159,21 +174,25 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
     capacity = dict(DEFAULT_CAPACITY)
     cap = defaults.table("capacity", {})
     for channel in cap.data:
+        vocabulary.check(cap, channel, "channel", channel)
         slots = cap.get(channel, int)
         cap.check(channel, slots >= 0, f"capacity for {channel!r} must not be negative")
         capacity[channel] = slots
     wrap = defaults.table("wrap_up", {})
+    for channel in wrap.data:
+        vocabulary.check(wrap, channel, "channel", channel)
     wrap_up = {VOICE: 30.0} | {channel: float(wrap.get(channel, (int, float))) for channel in wrap.data}
     offer_timeout = defaults.duration("offer_timeout", 20.0) or 20.0
     misses = defaults.get("max_missed_offers", int, 3)
     defaults.check("max_missed_offers", misses >= 0, "max_missed_offers must not be negative")
-    ordering = _ordering(root.table("priorities", {}))
+    ordering = _ordering(root.table("priorities", {}), vocabulary)
     queue_sections = dict(root.table("queues").items())
     root.check("queues", bool(queue_sections), "at least one queue is required")
-    queues = {name: _queue(name, section, ordering, queue_sections, offer_timeout)
+    queues = {name: _queue(name, section, ordering, queue_sections, offer_timeout, vocabulary)
               for name, section in queue_sections.items()}
     _check_overflow_cycles(queues, queue_sections)
-    workflow = _workflow(root.table("workflow"), queue_sections, skills)
+    vocabulary = vocabulary.with_words(department=sorted({q.department for q in queues.values() if q.department}))
+    workflow = _workflow(root.table("workflow"), queue_sections, skills, vocabulary)
     return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, queues, workflow)
 
 

@@ -39,26 +39,40 @@ class ExpressionError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Reference:
+    """An attribute compared with literal values (``segment in ["vip", "legal"]``): what a configuration
+    check holds against the vocabulary of that attribute.  ``column`` is the literal's, 1-based."""
+
+    attribute: str
+    values: tuple[Any, ...]
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class Expression:
-    """A parsed expression; call :meth:`test` with the conversation's attributes."""
+    """A parsed expression; call :meth:`test` with the conversation's attributes.  ``references`` are
+    the attribute-to-literal comparisons it makes."""
 
     text: str
     _test: Test
+    references: tuple[Reference, ...] = ()
 
     def test(self, attributes: Attributes) -> bool:
         return bool(self._test(attributes))
 
     def __and__(self, other: Expression) -> Expression:
         left, right = self._test, other._test
-        return Expression(f"({self.text}) and ({other.text})", lambda a: left(a) and right(a))
+        return Expression(f"({self.text}) and ({other.text})", lambda a: left(a) and right(a),
+                          self.references + other.references)
 
     def __or__(self, other: Expression) -> Expression:
         left, right = self._test, other._test
-        return Expression(f"({self.text}) or ({other.text})", lambda a: left(a) or right(a))
+        return Expression(f"({self.text}) or ({other.text})", lambda a: left(a) or right(a),
+                          self.references + other.references)
 
     def __invert__(self) -> Expression:
         inner = self._test
-        return Expression(f"not ({self.text})", lambda a: not inner(a))
+        return Expression(f"not ({self.text})", lambda a: not inner(a), self.references)
 
 
 ALWAYS = Expression("true", lambda _a: True)
@@ -147,6 +161,8 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.index = 0
         self.names = names
+        self.references: list[Reference] = []
+        self._operand: tuple[str, Any, int] | None = None  # what the last operand was: name or literal(s)
 
     @property
     def token(self) -> _Token:
@@ -205,6 +221,7 @@ class _Parser:
 
     def comparison(self) -> Test:
         left = self.operand()
+        left_kind = self._operand
         token = self.token
         if token.kind == "op" or token.kind == "keyword" and token.value in ("in", "contains"):
             name = self.advance().value
@@ -214,21 +231,33 @@ class _Parser:
         else:
             return left
         right = self.operand()
+        self._refer(left_kind, self._operand)
         compare = _COMPARISONS[name]
         return lambda a: compare(left(a), right(a))
 
+    def _refer(self, left: tuple[str, Any, int] | None, right: tuple[str, Any, int] | None) -> None:
+        """Record an attribute compared with literals, whichever side each stands on."""
+        if left is None or right is None or left[0] == right[0]:
+            return
+        (_, attribute, _), (_, values, column) = (left, right) if left[0] == "name" else (right, left)
+        self.references.append(Reference(attribute, values, column))
+
     def operand(self) -> Test:
         token = self.token
+        self._operand = None
         if token.kind in ("string", "number"):
             self.advance()
             value = token.value
+            self._operand = ("values", (value,), token.column)
             return lambda _a: value
         if token.kind == "keyword" and token.value in _LITERALS:
             self.advance()
             value = _LITERALS[token.value]
+            self._operand = ("values", (value,), token.column)
             return lambda _a: value
         if token.kind == "name":
             self.advance()
+            self._operand = ("name", token.value, token.column)
             if self.names is not None and token.value not in self.names:
                 known = ", ".join(sorted(self.names))
                 raise ExpressionError(f"unknown attribute {token.value!r} (known: {known})", token.column)
@@ -240,11 +269,12 @@ class _Parser:
             self.advance()
             inner = self.disjunction()
             self.expect("punct", ")", "')'")
+            self._operand = None
             return inner
         raise ExpressionError(f"expected a value or attribute, found {self.describe(token)}", token.column)
 
     def list_literal(self) -> Test:
-        self.advance()
+        column = self.advance().column
         items: list[Any] = []
         while not self.at("punct", "]"):
             token = self.token
@@ -261,10 +291,13 @@ class _Parser:
                 raise ExpressionError(f"expected ',' or ']', found {self.describe(self.token)}",
                                       self.token.column)
         self.advance()
+        self._operand = ("values", tuple(items), column)
         members = frozenset(items) if all(isinstance(i, str | int | float | bool) for i in items) else tuple(items)
         return lambda _a: members
 
 
 def parse(text: str, names: Collection[str] | None = None) -> Expression:
     """Parse ``text`` once; with ``names`` given, any other attribute name is refused."""
-    return Expression(text, _Parser(text, names).parse())
+    parser = _Parser(text, names)
+    test = parser.parse()
+    return Expression(text, test, tuple(parser.references))

@@ -1,7 +1,7 @@
 """Skills with levels on agents and requirements on conversations.
 
 An agent has skills with levels 1-5, the languages they speak, the client segments they may serve (for
-instance ``vip`` or ``legal_entity``) and their departments.  A conversation in a queue carries
+instance ``vip`` or ``legal``) and their departments.  A conversation in a queue carries
 :class:`Requirements`: skills with a minimum level, and optionally a language, a segment, a department,
 or one named agent (a transfer to that agent).  :meth:`AgentProfile.satisfies` decides eligibility; the
 queue book calls it once per (requirements, agent) pair and keeps the answer, never per decision.

@@ -3,7 +3,8 @@
 :func:`load_sla_config` refuses, with file, line and reason: an impossible calendar (unknown time zone,
 bad or overlapping hours, never open, a holiday that is not a date), a policy naming an unknown calendar,
 an escalation moving tickets to an unknown queue or department (given the routing config), a rule
-expression that does not parse.
+expression that does not parse, a policy or rule naming a ticket type, priority, segment or category
+that the vocabulary (``tickets.toml``, the CRM's segments) does not know -- each with the known values.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from routing.escalation import ActionKind, EscalationAction, EscalationRule, Esc
 from routing.expressions import ALWAYS, ExpressionError, parse
 from routing.priority import PRIORITIES
 from routing.sla import ANY, CLOCKS, SlaPolicies, SlaPolicy
+from routing.vocabulary import Vocabulary
 
 _AT = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*%|breach\s*(?:\+\s*(\d+(?:\.\d+)?)\s*([smhd]?))?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -82,16 +84,17 @@ def _action(section: Section, queues: Collection[str] | None, departments: Colle
         return EscalationAction(kind, steps)
     if kind is ActionKind.MOVE_TO_QUEUE:
         queue = section.get("queue", str)
-        section.check("queue", queues is None or queue in queues, f"unknown queue {queue!r}")
+        section.check("queue", queues is None or queue in queues,
+                      f"unknown queue {queue!r} (known: {', '.join(queues or ())})")
         return EscalationAction(kind, queue)
     department = section.get("department", str)
     section.check("department", departments is None or department in departments,
-                  f"unknown department {department!r}")
+                  f"unknown department {department!r} (known: {', '.join(sorted(departments or ()))})")
     return EscalationAction(kind, department)
 
 
 def _rule(section: Section, queues: Collection[str] | None, departments: Collection[str] | None,
-          ) -> EscalationRule:
+          vocabulary: Vocabulary) -> EscalationRule:
     section.only("name", "clock", "at", "repeat_every", "max_levels", "when", "actions")
     clock = section.get("clock", str)
     section.check("clock", clock in CLOCKS, f"unknown clock {clock!r} (known: {', '.join(CLOCKS)})")
@@ -109,6 +112,7 @@ def _rule(section: Section, queues: Collection[str] | None, departments: Collect
             expression = parse(text, ATTRIBUTES)
         except ExpressionError as exc:
             section.fail("when", f"expression {text!r} does not parse: {exc}")
+        vocabulary.check_expression(section, "when", expression)
     actions = tuple(_action(a, queues, departments) for a in section.tables("actions"))
     section.check("actions", bool(actions), "an escalation rule needs at least one action")
     repeat = section.duration("repeat_every", None)
@@ -118,9 +122,12 @@ def _rule(section: Section, queues: Collection[str] | None, departments: Collect
 
 
 def load_sla_config(text: str, file: str, *, queues: Collection[str] | None = None,
-                    departments: Collection[str] | None = None) -> SlaConfig:
+                    departments: Collection[str] | None = None, vocabulary: Vocabulary | None = None,
+                    ) -> SlaConfig:
     """Parse and validate ``config/sla.toml`` text.  Pass the routing config's queue names and
-    departments so escalations to unknown ones are refused."""
+    departments so escalations to unknown ones are refused, and the tickets' vocabulary so policies and
+    rules naming unknown types, priorities or categories are."""
+    vocabulary = (vocabulary or Vocabulary.base()).with_words(department=sorted(departments or ()))
     data, source = parse_toml(text, file)
     root = Section(data, (), file, source)
     root.only("holidays", "calendars", "policies", "escalations")
@@ -130,14 +137,21 @@ def load_sla_config(text: str, file: str, *, queues: Collection[str] | None = No
     for section in root.tables("policies"):
         section.only("name", "type", "priority", "calendar", "first_response", "resolution")
         calendar = section.get("calendar", str)
-        section.check("calendar", calendar in calendars, f"unknown calendar {calendar!r}")
+        section.check("calendar", calendar in calendars,
+                      f"unknown calendar {calendar!r} (known: {', '.join(calendars)})")
         priority = section.get("priority", str, ANY)
-        section.check("priority", priority == ANY or priority in PRIORITIES, f"unknown priority {priority!r}")
-        policies.append(SlaPolicy(section.get("name", str), section.get("type", str, ANY), priority,
+        section.check("priority", priority == ANY or priority in PRIORITIES,
+                      f"unknown priority {priority!r} (known: {', '.join(PRIORITIES)})")
+        ticket_type = section.get("type", str, ANY)
+        if priority != ANY:
+            vocabulary.check(section, "priority", "priority", priority)
+        if ticket_type != ANY:
+            vocabulary.check(section, "type", "type", ticket_type)
+        policies.append(SlaPolicy(section.get("name", str), ticket_type, priority,
                                   calendars[calendar], section.duration("first_response") or 0.0,
                                   section.duration("resolution") or 0.0))
     root.check("policies", bool(policies), "at least one SLA policy is required")
-    rules = [_rule(section, queues, departments) for section in root.tables("escalations")]
+    rules = [_rule(section, queues, departments, vocabulary) for section in root.tables("escalations")]
     names = [r.name for r in rules]
     for index, name in enumerate(names):
         root.check("escalations", names.count(name) == 1 or names.index(name) == index,

@@ -19,7 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from channels.base import Channel, ChannelError, DeliveryReceipt, Inbound, InboundSink, Outbound, utcnow
+from channels.base import (
+    CallControl,
+    Channel,
+    ChannelError,
+    DeliveryReceipt,
+    Inbound,
+    InboundSink,
+    Outbound,
+    utcnow,
+)
 from channels.voice.actions import composer
 from channels.voice.call_book import recording_url_for
 from channels.voice.codec import AmiFrameError, AmiMessage
@@ -46,7 +55,7 @@ class AmiStats:
     reconciles: int = 0
 
 
-class VoiceChannel(Channel):
+class VoiceChannel(Channel, CallControl):
     name = "voice"
 
     def __init__(self, settings: VoiceSettings, *, clock: Callable[[], datetime] = utcnow) -> None:

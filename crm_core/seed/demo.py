@@ -15,6 +15,7 @@ import psycopg
 
 from crm_core.database import libpq_dsn
 from crm_core.seed.codes import EIC_PREFIX, complete_eic
+from routing.vocabulary import LEGAL, REGULAR, VIP
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +59,22 @@ _FAMILY_FLAT = DemoAccount("0100000401", "м. Львів, вул. Городоц
                            "-1520.40", "owner")
 
 DEMO_CLIENTS: tuple[DemoClient, ...] = (
-    DemoClient("household", "Шевченко Олена Петрівна", "person", "regular", ("+380670000101",),
+    DemoClient("household", "Шевченко Олена Петрівна", "person", REGULAR, ("+380670000101",),
                "olena.shevchenko@demo.switchboard.ua", "100000101", None, (
                    DemoAccount("0100000101", "м. Київ, вул. Хрещатик, буд. 12, кв. 34", "Побутовий річний",
                                "-245.50", "owner"),
                    DemoAccount("0100000102", "Київська обл., Броварський р-н, с. Княжичі, вул. Шевченка, буд. 5",
                                "Побутовий річний", "120.00", "owner"))),
-    DemoClient("vip", "Коваленко Андрій Іванович", "person", "vip", ("+380500000202",), None, None,
+    DemoClient("vip", "Коваленко Андрій Іванович", "person", VIP, ("+380500000202",), None, None,
                "DemoViberUser0202AAAAA==", (
                    DemoAccount("0100000201", "м. Одеса, вул. Дерибасівська, буд. 3, кв. 5", "Побутовий фіксований",
                                "0.00", "owner"),)),
-    DemoClient("organisation", 'ОСББ "Хрещатик 12"', "organisation", "legal", ("+380441000303",),
+    DemoClient("organisation", 'ОСББ "Хрещатик 12"', "organisation", LEGAL, ("+380441000303",),
                "osbb.khreshchatyk12@demo.switchboard.ua", None, None, (
                    DemoAccount("0100000301", "м. Київ, вул. Хрещатик, буд. 12", "ОСББ", "-18340.75", "owner"),)),
-    DemoClient("spouse_husband", "Бондаренко Ігор Миколайович", "person", "regular",
+    DemoClient("spouse_husband", "Бондаренко Ігор Миколайович", "person", REGULAR,
                ("+380670000401", "+380321000404"), None, "100000401", None, (_FAMILY_FLAT,)),
-    DemoClient("spouse_wife", "Бондаренко Марія Олександрівна", "person", "regular",
+    DemoClient("spouse_wife", "Бондаренко Марія Олександрівна", "person", REGULAR,
                ("+380670000402", "+380321000404"), "maria.bondarenko@demo.switchboard.ua", None, None,
                (DemoAccount(_FAMILY_FLAT.account_no, _FAMILY_FLAT.service_address, _FAMILY_FLAT.tariff,
                             _FAMILY_FLAT.balance, "co_owner"),)),

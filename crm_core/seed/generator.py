@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from crm_core.seed import codes, names
 from crm_core.seed.places import COMMON_STREETS, VILLAGE_STREETS, City, villages_by_oblast
+from routing.vocabulary import LEGAL, REGULAR, VIP
 
 P_FEMALE = 0.53
 P_GENDERED_SURNAME = 0.15
@@ -131,7 +132,7 @@ class ChunkGenerator:
             male = rng.choice(names.MALE_NAMES)
             first, patronymic = male[0], father[1]
         surname = self._surname(surname_index, female)
-        segment = "vip" if rng.random() < P_VIP else "regular"
+        segment = VIP if rng.random() < P_VIP else REGULAR
         language = "en" if rng.random() < P_ENGLISH else "uk"
         rows.clients.append(f"{client_id}\tperson\t{surname} {first} {patronymic}\t{segment}\t{language}\n")
         landline = None
@@ -164,7 +165,7 @@ class ChunkGenerator:
         client_id = self._take_client_id()
         form = rng.choice(names.ORGANISATION_FORMS)
         title = rng.choice(names.ORGANISATION_NAMES)
-        rows.clients.append(f'{client_id}\torganisation\t{form} "{title}"\tlegal\tuk\n')
+        rows.clients.append(f'{client_id}\torganisation\t{form} "{title}"\t{LEGAL}\tuk\n')
         points = rows.contact_points
         points.append(f"{client_id}\tphone\t{codes.landline_phone(client_id)}\tt\n")
         if rng.random() < 0.5:

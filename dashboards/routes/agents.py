@@ -8,8 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from actors import messages as m
+from actors.runtime import ActorRef
 from channels.base import ChannelError
 from crm_core import reports
+from crm_core.phones import normalize_phone
 from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
@@ -27,7 +29,8 @@ STATE = Body("AgentState", {
 })
 REJECT = Body("RejectOffer", {"reason": Field(str, max_len=64)})
 CALL = Body("ClickToCall", {"number": Field(str, required=True, max_len=32),
-                            "conversation": Field(str, max_len=255)})
+                            "conversation": Field(str, max_len=255,
+                                                  description="the conversation whose ticket the call joins")})
 DESKTOP_EVENTS = ("agent", "offer", "conversation", "message", "screen_pop", "escalation", "ticket")
 
 
@@ -102,10 +105,18 @@ async def click_to_call(request: web.Request) -> web.Response:
     if not who.extension:
         raise ApiError(409, "no_extension")
     body = request[BODY]
+    if normalize_phone(body["number"]) is None:
+        raise bad_request("invalid_phone", body["number"], field="number")
+    ticket_number = None
+    if body.get("conversation"):
+        view = await ask(request, ActorRef("conversation", body["conversation"]), m.GetConversation())
+        if view["ticket"] is None:
+            raise ApiError(404, "not_found", "conversation")
+        ticket_number = view["ticket"]["number"]
     try:
-        result = await gateway(request).services.channels.perform(
-            "voice", "originate", extension=who.extension, number=body["number"],
-            conversation=body.get("conversation"))
+        call_id = await gateway(request).services.channels.call_control("voice").originate(
+            who.extension, body["number"], ticket_number=ticket_number)
     except ChannelError as exc:
         raise ApiError(503, "channel_unavailable", str(exc)) from None
-    return json_response({"placed": True, "result": result}, status=202)
+    return json_response({"placed": True, "call": call_id, "thread": f"voice:{call_id}", "ticket": ticket_number},
+                         status=202)

@@ -18,6 +18,7 @@ from dashboards.engine import ask
 from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
 from dashboards.schema import Body, Field
+from dashboards.transfer_targets import resolve_transfer, transfer_choices
 
 routes = ApiRoutes("conversations")
 
@@ -30,7 +31,8 @@ STATUS = Body("StatusChange", {"status": Field(str, required=True, max_len=32),
 CLASSIFY = Body("Classification", {"category": Field(str, max_len=64), "type": Field(str, max_len=32),
                                    "priority": Field(str, max_len=16)})
 TRANSFER = Body("Transfer", {"reason": Field(str, required=True, max_len=255),
-                             "queue": Field(str, max_len=64, description="a queue or a department's queue"),
+                             "queue": Field(str, max_len=64, description="a queue (its id or its name in any"
+                                            " language) or a department; the choices: GET /api/v1/transfer-targets"),
                              "agent_id": Field(int)})
 
 ACT = ("desktop", "conversations.any")
@@ -99,7 +101,8 @@ async def change_status(request: web.Request) -> web.Response:
     before = {"status": (view.get("ticket") or {}).get("status")}
     result = await ask(request, conversation_ref(request), m.ChangeStatus(who.author, body["status"], body.get("comment")))
     await audited(request, "ticket.status", before, {"status": body["status"], "comment": body.get("comment")})
-    return json_response(mask(result, who.role.mask))
+    after = await ask(request, conversation_ref(request), m.GetConversation(viewer=who.author))
+    return json_response(mask({**result, **after}, who.role.mask))
 
 
 @routes.route("POST", "/api/v1/conversations/{thread_key}/classification",
@@ -127,9 +130,17 @@ async def transfer(request: web.Request) -> web.Response:
     body = request[BODY]
     if ("queue" in body) == ("agent_id" in body):
         raise bad_request("invalid_body", "give either queue or agent_id", field="queue")
+    target = await resolve_transfer(request, body)
     view = await load_own(request, who)
     before = {k: (view.get("conversation") or {}).get(k) for k in ("queue", "agent_id")}
     result = await ask(request, conversation_ref(request), m.Transfer(
-        who.author, body["reason"], queue=body.get("queue"), agent_id=body.get("agent_id")))
+        who.author, body["reason"], queue=target.queue, agent_id=target.agent_id))
     await audited(request, "conversation.transfer", before, body)
     return json_response(mask(result, who.role.mask))
+
+
+@routes.route("GET", "/api/v1/transfer-targets",
+              "Where a conversation may be transferred: queues with their localised names and departments, agents"
+              " with their names and states", permission=ACT)
+async def transfer_targets(request: web.Request) -> web.Response:
+    return json_response(await transfer_choices(request))

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from actors import messages as m
 from actors.runtime.ref import ActorRef
-from crm_core import audit, tickets_query
+from crm_core import audit, notifications, tickets_query
 from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
@@ -21,6 +21,7 @@ from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
 from dashboards.routes.agents import STATE, checked_state
 from dashboards.schema import Body, Field
+from dashboards.transfer_targets import resolve_transfer
 
 routes = ApiRoutes("supervisor")
 
@@ -81,6 +82,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     async with gw.services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="escalation.ack", entity="escalation",
                            entity_id=escalation_id, after={"comment": comment})
+        await notifications.acknowledge_key(conn, escalation_id, who.author)
     await gw.services.hub.publish([{"type": "escalation_ack", "id": escalation_id,
                                     "state": {"by": who.author, "comment": comment, "at": time.time()}}])
     return json_response({"acknowledged": escalation_id})
@@ -94,8 +96,9 @@ async def reassign(request: web.Request) -> web.Response:
     if ("queue" in body) == ("agent_id" in body):
         raise bad_request("invalid_body", "give either queue or agent_id", field="queue")
     thread_key = request.match_info["thread_key"]
+    target = await resolve_transfer(request, body)
     result = await ask(request, ActorRef("conversation", thread_key), m.Transfer(
-        who.author, body["reason"], queue=body.get("queue"), agent_id=body.get("agent_id")))
+        who.author, body["reason"], queue=target.queue, agent_id=target.agent_id))
     async with gateway(request).services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="conversation.reassign", entity="conversation",
                            entity_id=thread_key, after=body)

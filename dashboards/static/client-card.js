@@ -71,7 +71,8 @@ function contactRows(card) {
   const editable = SB.me.permissions.includes("clients.edit");
   const rows = (card.contact_points || []).map(c => el("div", {class: "row"},
     `${t("contact." + c.kind, c.kind)}: ${c.value}${c.is_primary ? " ★" : ""}`,
-    c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls", {number: c.value})}}, t("desktop.call")) : null,
+    c.kind === "phone" ? el("button", {class: "call", on: {click: () => api("POST", "/api/v1/calls",
+      D.current ? {number: c.value, conversation: D.current} : {number: c.value})}}, t("desktop.call")) : null,
     editable ? el("button", {"aria-label": t("card.remove_contact"), title: t("card.remove_contact"),
       on: {click: () => confirm(t("card.remove_contact") + "?") && cardChange("POST", `/api/v1/clients/${card.client.id}/contact-points/${c.id}/remove`, {})}}, "✕") : null));
   if (!editable) return el("div", {}, rows);

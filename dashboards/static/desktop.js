@@ -59,14 +59,20 @@ function select(name, values, current, label) {
   return el("select", {name, "aria-label": name}, values.map(v => el("option", {value: v, selected: v === current}, label(v))));
 }
 
-function slaLine(ticket) {
-  const due = ticket.first_response_at ? ticket.resolution_due : ticket.first_response_due;
-  if (!due) return el("span", {class: "muted"}, t("app.none"));
-  return el("b", {id: "sla-timer", "data-due": due}, "");
+// The server's clocks: a paused clock (On Hold) shows its frozen time left, a met one that it was met.
+function slaLine(sla) {
+  const clocks = (sla && sla.clocks) || {};
+  const first = clocks.first_response;
+  const clock = first && first.state !== "stopped" ? first : clocks.resolution || first;
+  if (!clock) return el("span", {class: "muted"}, t("app.none"));
+  if (clock.state === "stopped") return el("span", {id: "sla-timer", class: "ok"}, t("desktop.sla_met"));
+  if (clock.state === "paused") return el("span", {id: "sla-timer", class: "muted"},
+    `${t("desktop.sla_paused")} · ${fmtDuration(Math.max(0, clock.remaining_s))} ${t("desktop.sla_left")}`);
+  return el("b", {id: "sla-timer", "data-due": clock.due_at}, "");
 }
 
 function tickSla() {
-  const node = document.getElementById("sla-timer"); if (!node) return;
+  const node = document.getElementById("sla-timer"); if (!node || !node.dataset.due) return;
   const left = (new Date(node.dataset.due) - Date.now()) / 1000;
   node.textContent = left > 0 ? `${fmtDuration(left)} ${t("desktop.sla_left")}` : t("desktop.sla_breached");
   node.className = left > 600 ? "ok" : left > 0 ? "warn" : "bad";
@@ -98,9 +104,14 @@ function showConversation(view) {
   classify.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(classify);
     await api("POST", path + "/classification", {category: f.get("category"), type: f.get("type"), priority: f.get("priority")}); openConversation(key); });
   const status = el("form", {id: "status-form", class: "row"}, select("status", transitions, null, v => t("status." + v, v)), el("button", {}, t("desktop.change_status")));
-  status.addEventListener("submit", async e => { e.preventDefault(); await api("POST", path + "/status", {status: new FormData(status).get("status")}); openConversation(key); });
-  const transfer = el("form", {id: "transfer", class: "row"}, el("input", {name: "queue", placeholder: t("desktop.transfer_queue")}),
-    el("input", {name: "agent_id", type: "number", placeholder: t("desktop.transfer_agent")}),
+  status.addEventListener("submit", async e => { e.preventDefault();
+    showConversation(await api("POST", path + "/status", {status: new FormData(status).get("status")})); });
+  const targets = D.targets || {queues: [], agents: []};
+  const transfer = el("form", {id: "transfer", class: "row"},
+    el("select", {name: "queue", "aria-label": t("desktop.transfer_queue")}, el("option", {value: ""}, t("desktop.transfer_queue")),
+      targets.queues.map(q => el("option", {value: q.queue}, q.department_name ? `${q.name} · ${q.department_name}` : q.name))),
+    el("select", {name: "agent_id", "aria-label": t("desktop.transfer_agent")}, el("option", {value: ""}, t("desktop.transfer_agent")),
+      targets.agents.map(a => el("option", {value: a.agent_id}, `${a.name} · ${t("state." + a.state, a.state)}`))),
     el("input", {name: "reason", required: true, placeholder: t("desktop.transfer_reason")}), el("button", {}, t("desktop.transfer")));
   transfer.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(transfer);
     const body = {reason: f.get("reason")}; if (f.get("agent_id")) body.agent_id = Number(f.get("agent_id")); else body.queue = f.get("queue");
@@ -111,8 +122,10 @@ function showConversation(view) {
     await api("POST", path + "/notes", {text: reply.value}); draft(""); openConversation(key); }}}, t("desktop.add_note"));
   document.getElementById("thread").replaceChildren(
     el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
-      el("span", {}, t("desktop.sla") + ": "), slaLine(ticket)),
-    el("div", {id: "messages"}, thread), classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer);
+      el("span", {}, t("desktop.sla") + ": "), slaLine(view.sla)),
+    el("div", {id: "messages"}, thread),
+    ...(view.conversation.status === "closed" ? [el("div", {id: "closed", class: "muted"}, t("desktop.conversation_closed"))]
+      : [classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer]));
   document.getElementById("thread").className = "";
   if (typing) reply.focus();
   renderCard(view.card, ticket);
@@ -186,6 +199,7 @@ function wireForms() {
   await boot("desktop");
   D.vocab = await api("GET", "/api/v1/vocabulary");
   wireForms();
+  api("GET", "/api/v1/transfer-targets").then(targets => { D.targets = targets; }).catch(() => {});
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
     screen_pop: onScreenPop, message: e => { if (e.id === D.current) openConversation(e.id).catch(() => {}); }}, D.vocab.heartbeat_s);
   setInterval(() => { renderState(); document.querySelectorAll("[data-offer]").forEach(n => {

@@ -123,6 +123,9 @@ async function refreshActors() {
   kind.replaceChildren(...W.available.map(k => el("option", {value: k}, t("wall." + k))));
   document.getElementById("add-widget").onclick = () => { W.widgets.push({kind: kind.value, filters: {}}); saveLayout(); refreshTickets(); refreshActors(); render(); };
   for (const e of (await api("GET", "/api/v1/supervisor/escalations")).escalations) W.escalations[e.id] = e;
+  // What came while no wall was open: the supervisor's notifications not yet acknowledged.
+  for (const n of (await api("GET", "/api/v1/notifications?open=1")).notifications)
+    if (!W.escalations[n.key]) W.escalations[n.key] = {id: n.key, at: n.created_at, ticket: n.ticket_number, queue: n.queue, ...n.data};
   liveStream("/api/v1/supervisor/stream", {
     snapshot: applySnapshot, queue: applyEvent("queues"), agent: applyEvent("agents"),
     conversation: (e, seq) => { applyEvent("conversations")(e, seq); refreshTickets(); },

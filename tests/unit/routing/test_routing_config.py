@@ -47,8 +47,7 @@ def test_unknown_queue_in_an_inline_target_list_names_its_line():
 
 
 def test_expression_that_does_not_parse_names_line_and_column():
-    text = ROUTING.replace("when = 'category == \"complaint\" or type == \"complaint\"'",
-                           "when = 'category == \"complaint\" or or type'")
+    text = ROUTING.replace("when = 'type == \"complaint\"'", "when = 'category == \"complaint\" or or type'")
     error = refused(text)
     assert error.line == line_of(text, "or or type")
     assert "column 28" in error.reason

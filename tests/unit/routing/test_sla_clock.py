@@ -81,7 +81,7 @@ def test_clock_pauses_on_hold_and_remaining_is_frozen():
 
 def test_ticket_sla_statuses_stop_and_reopen():
     config = load_sla_config((ROOT / "config" / "sla.toml").read_text(encoding="utf-8"), "config/sla.toml")
-    standard = config.policies.for_ticket("question", "normal")
+    standard = config.policies.for_ticket("request", "normal")
     assert standard.name == "standard" and standard.calendar.name == "office"
     sla = TicketSla(standard, kyiv(2026, 1, 5, 9, 0))
     assert sla.next_deadline() == ("first_response", kyiv(2026, 1, 5, 11, 0))
@@ -99,9 +99,9 @@ def test_ticket_sla_statuses_stop_and_reopen():
 def test_policy_choice_most_specific_wins():
     config = load_sla_config((ROOT / "config" / "sla.toml").read_text(encoding="utf-8"), "config/sla.toml")
     assert config.policies.for_ticket("emergency", "urgent").name == "emergency"
-    assert config.policies.for_ticket("question", "urgent").name == "urgent"
+    assert config.policies.for_ticket("request", "urgent").name == "urgent"
     assert config.policies.for_ticket("complaint", "normal").name == "complaint"
-    assert config.policies.for_ticket("question", "high").name == "high"
+    assert config.policies.for_ticket("request", "high").name == "high"
     assert date(2026, 4, 12) in config.calendars["office"].holidays  # Easter 2026
 
 
@@ -112,7 +112,7 @@ def test_escalation_levels_warning_breach_and_repeats():
                              queues=routing.queues,
                              departments={q.department for q in routing.queues.values()})
     rules = config.escalations
-    sla = TicketSla(config.policies.for_ticket("question", "urgent"), kyiv(2026, 1, 5, 9, 0))  # 15m / 4h 24x7
+    sla = TicketSla(config.policies.for_ticket("request", "urgent"), kyiv(2026, 1, 5, 9, 0))  # 15m / 4h 24x7
     attributes = {"segment": "regular"}
     fired: set[str] = set()
     assert rules.next_due(sla, attributes, fired) == kyiv(2026, 1, 5, 9, 12)  # 80 % of 15 minutes
@@ -137,7 +137,7 @@ def test_escalation_levels_warning_breach_and_repeats():
 
 def test_ticket_sla_survives_persistence():
     config = load_sla_config((ROOT / "config" / "sla.toml").read_text(encoding="utf-8"), "config/sla.toml")
-    policy = config.policies.for_ticket("question", "normal")
+    policy = config.policies.for_ticket("request", "normal")
     sla = TicketSla(policy, kyiv(2026, 1, 5, 9, 0))
     sla.status_changed(TicketStatus.ON_HOLD, kyiv(2026, 1, 5, 9, 30))
     sla.status_changed(TicketStatus.IN_PROGRESS, kyiv(2026, 1, 5, 10, 30))

@@ -21,7 +21,7 @@ def staffed_everywhere(queue: str, requirements: Requirements) -> bool:
 
 
 def test_gas_leak_goes_to_technical_as_urgent_then_widens(config):
-    call = {"channel": "voice", "category": "gas_leak", "priority": "normal"}
+    call = {"channel": "voice", "category": "emergency.gas_leak", "priority": "normal"}
     first = config.workflow.place(call, staffed=staffed_everywhere)
     assert first.queue == "technical"
     assert first.priority == "urgent"
@@ -35,7 +35,7 @@ def test_gas_leak_goes_to_technical_as_urgent_then_widens(config):
 
 
 def test_unstaffed_targets_are_skipped_at_once(config):
-    call = {"channel": "voice", "category": "gas_leak"}
+    call = {"channel": "voice", "category": "emergency.gas_leak"}
     nobody_in_technical = lambda queue, requirements: queue != "technical"  # noqa: E731
     placement = config.workflow.place(call, staffed=nobody_in_technical)
     assert placement.queue == "general" and placement.priority == "urgent"
@@ -80,7 +80,7 @@ def test_transfers_to_queue_department_and_named_agent(config):
 
 
 def test_a_passivated_conversation_resumes_its_placement(config):
-    call = {"channel": "voice", "category": "gas_leak"}
+    call = {"channel": "voice", "category": "emergency.gas_leak"}
     second = config.workflow.next_placement(config.workflow.place(call), call)
     resumed = config.workflow.resume(second.filter_name, second.index, call)
     assert resumed == second
