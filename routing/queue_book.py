@@ -8,7 +8,8 @@ A :class:`QueueBook` is pure and single-threaded; the queue actor owns one and f
   :meth:`QueueBook.update_agent` with every :class:`~routing.availability.AgentAvailability` snapshot;
 * :meth:`QueueBook.assign` after any of these: it returns the offers to make now.  An offered
   conversation is out of the waiting set and holds one slot of the agent's capacity until
-  :meth:`QueueBook.accepted` or :meth:`QueueBook.declined` (reject, timeout, no capacity).
+  :meth:`QueueBook.accepted` or :meth:`QueueBook.declined` (reject, timeout, no capacity).  An agent
+  is offered at most as many conversations at once as its snapshot's ``offer_room`` allows.
 
 Waiting conversations are grouped by requirements (and by the agents who declined them).  Each group
 keeps a heap ordered by the queue's :class:`~routing.priority.Ordering` key and the set of eligible
@@ -260,8 +261,8 @@ class QueueBook:
         slot = agents[agent_id]
         channel = group.channel
         slot.hold(conversation_id, channel)
-        if slot.free.get(channel, 0) <= slot.held[channel]:
-            free.discard(agent_id)
+        if slot.free_on(channel) <= 0:
+            self._reindex(slot)  # out of this channel, and out of all when its offer room is used up
         return Offer(conversation, agent_id)
 
     def accepted(self, conversation_id: str) -> WaitingConversation | None:
@@ -353,9 +354,8 @@ class QueueBook:
             for _, members in slot.channel_sets:
                 members.discard(agent_id)
             return
-        free, held = slot.free, slot.held
         for channel, members in slot.channel_sets:
-            if free.get(channel, 0) > held.get(channel, 0):
+            if slot.free_on(channel) > 0:
                 members.add(agent_id)
             else:
                 members.discard(agent_id)
