@@ -153,7 +153,8 @@ class ConversationRouting:
         leaves = previous if previous and previous != queue and self.row["routing_state"] in WAITING else None
         enqueue = m.Enqueue(conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
                             priority=priority, enqueued_at=enqueued_at, attributes=self._attributes(),
-                            requirements=requirements)
+                            requirements=requirements,
+                            preview=(self.ticket.get("attributes") or {}).get("preview") or "")
         return Waiting({"queue": queue, "routing_state": "queued", "agent_id": None, "state": state}, event,
                        enqueue, leaves)
 

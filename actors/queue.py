@@ -54,19 +54,20 @@ class QueueActor(Entity):
         async with self.ctx.db.connect() as conn:
             rows = (await conn.execute(
                 select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-                       Ticket.priority)
+                       Ticket.priority, Ticket.attributes)
                 .join(Ticket, Ticket.id == Conversation.ticket_id)
                 .where(Conversation.queue == self.name, Conversation.status == "open",
                        Conversation.routing_state.in_(("queued", "offered"))))).all()
             members = (await conn.execute(select(User.id).where(
                 User.active.is_(True), User.queues["names"].contains([self.name])))).scalars().all()
-        for thread, channel, state, number, priority in rows:
+        for thread, channel, state, number, priority, attributes in rows:
             route = (state or {}).get("routing") or {}
             self._wait(m.Enqueue(
                 conversation=thread, channel=channel, ticket_number=number,
                 priority=route.get("priority") or priority,
                 enqueued_at=float((state or {}).get("enqueued_at", time.time())),
-                requirements=requirements_from_json(route.get("requirements"), channel)))
+                requirements=requirements_from_json(route.get("requirements"), channel),
+                preview=(attributes or {}).get("preview") or ""))
         for agent_id in members:
             self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.AnnounceAvailability())
 
@@ -139,7 +140,7 @@ class QueueActor(Entity):
     def _availability(self, push: m.AgentAvailability) -> None:
         agent_id = str(push.agent_id)
         availability = AgentAvailability(agent_id, AgentStatus(push.state), push.free, push.idle_since,
-                                         frozenset(push.engaged), push.occupancy)
+                                         frozenset(push.engaged), push.occupancy, push.offer_room)
         slot = self.book.agent(agent_id)
         profile = push.profile or (slot.profile if slot is not None else AgentProfile.of(agent_id, push.skills))
         if slot is None or slot.profile != profile:
@@ -165,7 +166,8 @@ class QueueActor(Entity):
             self.ctx.system.tell(ActorRef("conversation", thread), m.OfferMade(int(agent_id), offer_id, self.name))
             self.ctx.system.tell(ActorRef("agent", agent_id), m.Offer(
                 offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
-                ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout))
+                ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout,
+                preview=entry.preview, auto_accept=self.config.offer_mode == "auto_accept"))
         self._arm_expiry()
 
     def _outcome(self, outcome: m.OfferOutcome) -> None:

@@ -22,6 +22,9 @@ from routing.strategies import STRATEGIES, Strategy, strategy_named
 from routing.workflow import MATCHABLE, Filter, Overflow, Target, Workflow
 
 #: Conversation attributes routing expressions may use.
+#: How a queue offers: ``reserve`` (the agent accepts or rejects within the offer timeout) or ``auto_accept``
+#: (the conversation is the agent's as soon as the agent has room for it).
+OFFER_MODES = ("reserve", "auto_accept")
 ATTRIBUTES = ("channel", "category", "type", "priority", "segment", "language", "department", "identified")
 
 
@@ -35,6 +38,7 @@ class QueueConfig:
     offer_timeout: float
     ordering: Ordering
     overflow: Overflow | None
+    offer_mode: str = "reserve"
 
     def new_strategy(self) -> Strategy:
         return strategy_named(self.strategy, sticky=self.sticky)
@@ -52,6 +56,7 @@ class RoutingConfig:
     wrap_up: Mapping[str, float]
     offer_timeout: float
     max_missed_offers: int
+    pending_offers: int
     queues: Mapping[str, QueueConfig]
     workflow: Workflow
 
@@ -126,7 +131,10 @@ def _check_overflow_cycles(queues: Mapping[str, QueueConfig], sections: Mapping[
 
 def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping[str, Section],
            offer_timeout: float) -> QueueConfig:
-    section.only("department", "channels", "strategy", "sticky", "offer_timeout", "overflow")
+    section.only("department", "channels", "strategy", "sticky", "offer_timeout", "overflow", "offer_mode")
+    offer_mode = section.get("offer_mode", str, "reserve")
+    section.check("offer_mode", offer_mode in OFFER_MODES,
+                  f"unknown offer_mode {offer_mode!r} (known: {', '.join(OFFER_MODES)})")
     strategy = section.get("strategy", str, "longest_idle")
     section.check("strategy", strategy in STRATEGIES,
                   f"unknown strategy {strategy!r} (known: {', '.join(sorted(STRATEGIES))})")
@@ -145,7 +153,7 @@ def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping
     channels = tuple(section.strings("channels", list(DEFAULT_CAPACITY)))
     return QueueConfig(name, section.get("department", str, None), channels, strategy,
                        section.get("sticky", bool, False), section.duration("offer_timeout", offer_timeout) or 0.0,
-                       ordering, overflow)
+                       ordering, overflow, offer_mode)
 
 
 def load_routing_config(text: str, file: str) -> RoutingConfig:
@@ -155,7 +163,7 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
     root.only("skills", "defaults", "priorities", "queues", "workflow")
     skills = tuple(root.strings("skills", []))
     defaults = root.table("defaults", {})
-    defaults.only("offer_timeout", "max_missed_offers", "capacity", "wrap_up")
+    defaults.only("offer_timeout", "max_missed_offers", "pending_offers", "capacity", "wrap_up")
     capacity = dict(DEFAULT_CAPACITY)
     cap = defaults.table("capacity", {})
     for channel in cap.data:
@@ -167,6 +175,8 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
     offer_timeout = defaults.duration("offer_timeout", 20.0) or 20.0
     misses = defaults.get("max_missed_offers", int, 3)
     defaults.check("max_missed_offers", misses >= 0, "max_missed_offers must not be negative")
+    pending = defaults.get("pending_offers", int, 1)
+    defaults.check("pending_offers", pending >= 0, "pending_offers must not be negative (0: capacity only)")
     ordering = _ordering(root.table("priorities", {}))
     queue_sections = dict(root.table("queues").items())
     root.check("queues", bool(queue_sections), "at least one queue is required")
@@ -174,7 +184,7 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
               for name, section in queue_sections.items()}
     _check_overflow_cycles(queues, queue_sections)
     workflow = _workflow(root.table("workflow"), queue_sections, skills)
-    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, queues, workflow)
+    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, pending, queues, workflow)
 
 
 Config = TypeVar("Config")

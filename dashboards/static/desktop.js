@@ -24,12 +24,19 @@ function renderOffers() {
     const left = o.state.expires_at - Date.now() / 1000;
     box.append(el("div", {class: "offer", "data-offer": o.id},
       el("div", {}, el("b", {}, t("channel." + o.state.channel, o.state.channel)), " · ", o.state.ticket || "", " · ", o.state.queue),
-      o.state.summary && o.state.summary.text ? el("div", {class: "muted"}, o.state.summary.text) : null,
+      o.state.preview ? el("div", {class: "offer-preview muted"}, o.state.preview) : null,
       el("div", {class: "row"}, el("span", {}, t("desktop.expires_in") + ": ", el("b", {class: "offer-left"}, fmtDuration(left))),
         el("button", {class: "primary accept", on: {click: () => accept(o.id)}}, t("desktop.accept")),
         el("button", {class: "reject", on: {click: () => reject(o.id)}}, t("desktop.reject")))));
+    if (!o.shown && document.visibilityState === "visible") { o.shown = true; offerShown(o.id); }
   }
 }
+
+// Only offers the agent was shown count as missed: tell the server once the card is on screen.
+async function offerShown(offerId) {
+  try { await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/shown`); } catch (e) { /* withdrawn meanwhile */ }
+}
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") renderOffers(); });
 
 function renderConversations() {
   const box = document.getElementById("conversations"); box.replaceChildren();
