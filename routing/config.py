@@ -17,6 +17,7 @@ from routing.config_source import ConfigError, Section, parse_toml
 from routing.expressions import ExpressionError, parse
 from routing.priority import DEFAULT_POINTS, PRIORITIES, Ordering
 from routing.queue_book import QueueBook
+from routing.service_level import ServiceLevelConfig, load_service_level
 from routing.skills import DEFAULT_CAPACITY, MAX_LEVEL, MIN_LEVEL, VOICE
 from routing.strategies import STRATEGIES, Strategy, strategy_named
 from routing.workflow import MATCHABLE, Filter, Overflow, Target, Workflow
@@ -59,6 +60,7 @@ class RoutingConfig:
     pending_offers: int
     queues: Mapping[str, QueueConfig]
     workflow: Workflow
+    service_level: ServiceLevelConfig = ServiceLevelConfig()
 
     def queue_for_department(self, department: str) -> str | None:
         """The first queue of a department (transfers to a department land there)."""
@@ -160,7 +162,7 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
     """Parse and validate ``config/routing.toml`` text; raises ConfigError with file and line."""
     data, source = parse_toml(text, file)
     root = Section(data, (), file, source)
-    root.only("skills", "defaults", "priorities", "queues", "workflow")
+    root.only("skills", "defaults", "priorities", "queues", "workflow", "service_level")
     skills = tuple(root.strings("skills", []))
     defaults = root.table("defaults", {})
     defaults.only("offer_timeout", "max_missed_offers", "pending_offers", "capacity", "wrap_up")
@@ -184,7 +186,8 @@ def load_routing_config(text: str, file: str) -> RoutingConfig:
               for name, section in queue_sections.items()}
     _check_overflow_cycles(queues, queue_sections)
     workflow = _workflow(root.table("workflow"), queue_sections, skills)
-    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, pending, queues, workflow)
+    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, pending, queues, workflow,
+                         load_service_level(root.table("service_level", {}), queues))
 
 
 Config = TypeVar("Config")
