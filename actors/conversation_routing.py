@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors.call_back import is_call_back
 from actors.call_life import CallLife, observe_mode
 from actors.routing_rules import requirements_from_json, requirements_to_json, routing_channel
 from actors.runtime import ActorRef
@@ -266,7 +267,7 @@ class ConversationRouting:
         waited = time.time() - float(self.row["state"].get("enqueued_at", time.time()))
         await self._assigned(assign.agent_id, f"agent:{assign.agent_id}",
                              {"queue": self.row["queue"], "waited_s": round(waited, 3)})
-        if self.row["channel"] == "voice" and not observe_mode(self.ticket):
+        if self.row["channel"] == "voice" and not observe_mode(self.ticket) and not is_call_back(self.ticket):
             await CallLife.redirect_to(self, assign.agent_id)
         return await self.view()
 

@@ -116,7 +116,14 @@ function showConversation(view) {
     await api("POST", path + "/reply", {text: reply.value, dedupe_key: replyKey()}); draft(""); openConversation(key); }}}, t("desktop.reply"));
   const note = el("button", {id: "add-note", on: {click: async () => {
     await api("POST", path + "/notes", {text: reply.value}); draft(""); openConversation(key); }}}, t("desktop.add_note"));
+  // A call-back (the caller hung up before an agent answered): the number and a click-to-call.
+  const back = (ticket.attributes || {}).call_back;
+  const callBack = back ? el("div", {id: "call-back", class: "row"}, el("b", {}, t("desktop.call_back") + ": "), back.number || "",
+    back.wait_seconds != null ? el("span", {class: "muted"}, `${t("desktop.call_back_waited")} ${fmtDuration(back.wait_seconds)}`) : null,
+    back.number ? el("button", {class: "primary call", on: {click: async () => {
+      await api("POST", "/api/v1/calls", {number: back.number, conversation: key}); toast(t("desktop.call_back_placed")); }}}, t("desktop.call")) : null) : null;
   document.getElementById("thread").replaceChildren(
+    callBack,
     el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
       el("span", {}, t("desktop.sla") + ": "), slaLine(ticket)),
     el("div", {id: "messages"}, thread), classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer);
