@@ -229,8 +229,13 @@ class AgentActor(Entity):
         self.ctx.cancel_timer(f"offer:{offer_id}")
         self.channels.pop(offer.conversation, None)
         now = time.time()
-        miss: MissOutcome = (self.work.reject(offer.conversation, now) if outcome == "rejected"
-                             else self.work.offer_timed_out(offer.conversation, now))
+        if outcome == "rejected":
+            miss: MissOutcome = self.work.reject(offer.conversation, now)
+        elif offer.ringing:  # rung at several agents at once: nobody is to blame for letting it ring
+            self.work.release(offer.conversation, now)
+            miss = MissOutcome(self.work.misses, False, counted=False)
+        else:
+            miss = self.work.offer_timed_out(offer.conversation, now)
         self._tell_queue(offer, outcome)
         self._publish_offer_closed(offer_id, outcome, reason)
         if not miss.counted:

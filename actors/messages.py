@@ -143,6 +143,7 @@ class Offer:
     expires_in_s: float = 30.0
     preview: str = ""
     auto_accept: bool = False
+    ringing: bool = False  # rung at several agents at once: letting it ring is no miss
 
 
 @dataclass(frozen=True, slots=True)

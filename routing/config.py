@@ -23,9 +23,10 @@ from routing.strategies import STRATEGIES, Strategy, strategy_named
 from routing.workflow import MATCHABLE, Filter, Overflow, Target, Workflow
 
 #: Conversation attributes routing expressions may use.
-#: How a queue offers: ``reserve`` (the agent accepts or rejects within the offer timeout) or ``auto_accept``
-#: (the conversation is the agent's as soon as the agent has room for it).
-OFFER_MODES = ("reserve", "auto_accept")
+#: How a queue offers: ``reserve`` (one agent accepts or rejects within the offer timeout), ``ring_all``
+#: (every eligible agent free for it at once; the first to accept takes it) or ``auto_accept`` (the
+#: conversation is the agent's as soon as the agent has room for it).
+OFFER_MODES = ("reserve", "ring_all", "auto_accept")
 ATTRIBUTES = ("channel", "category", "type", "priority", "segment", "language", "department", "identified")
 
 
@@ -46,7 +47,7 @@ class QueueConfig:
 
     def new_book(self) -> QueueBook:
         """An empty queue book for this queue (the queue actor's decision structure)."""
-        return QueueBook(self.name, self.new_strategy(), self.ordering)
+        return QueueBook(self.name, self.new_strategy(), self.ordering, ring_all=self.offer_mode == "ring_all")
 
 
 @dataclass(frozen=True, slots=True)

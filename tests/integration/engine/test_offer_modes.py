@@ -50,6 +50,13 @@ async def reserving(fresh_db_url, tmp_path):
 
 
 @pytest.fixture
+async def ringing(fresh_db_url, tmp_path):
+    local, services = await _engine(fresh_db_url, tmp_path, "ring_all")
+    yield services
+    await local.stop()
+
+
+@pytest.fixture
 async def auto_accepting(fresh_db_url, tmp_path):
     local, services = await _engine(fresh_db_url, tmp_path, "auto_accept")
     yield services
@@ -149,3 +156,25 @@ async def test_an_auto_accept_queue_assigns_without_an_offer_to_answer(auto_acce
             {"k": item.thread_key})).scalars().all()
     assert "assigned" in kinds
     assert (await view(services, maria))["misses"] == 0
+
+
+async def test_a_ring_all_queue_rings_every_free_agent_and_the_first_accept_takes_it(ringing):
+    services = ringing
+    olena = await available_agent(services, "ring-olena")
+    taras = await available_agent(services, "ring-taras")
+    item = chat("Потрібна консультація щодо договору")
+    await services.inbox.store(item)
+
+    async def both_rung():
+        offers = [await first_offer(services, ref) for ref in (olena, taras)]
+        return offers if all(offers) else None
+
+    olena_offer, taras_offer = await eventually(both_rung)
+    assert olena_offer["conversation"] == taras_offer["conversation"] == item.thread_key
+    await services.system.ask(taras, m.AcceptOffer(taras_offer["offer_id"]))
+    assert item.thread_key in (await view(services, taras))["conversations"]
+    await eventually(lambda: _no_offer(services, olena))  # withdrawn, without blame
+    state = await view(services, olena)
+    assert state["misses"] == 0 and state["state"] == "available"
+    with pytest.raises(LookupError):
+        await services.system.ask(olena, m.AcceptOffer(olena_offer["offer_id"]))

@@ -107,3 +107,56 @@ def test_accepting_resets_and_only_shown_offers_are_counted_after_a_reject():
 def test_shown_is_refused_for_an_offer_that_is_not_pending():
     agent = signed_in()
     assert not agent.shown("nothing")
+
+
+def ring_all_book(*names: str) -> tuple[QueueBook, dict[str, AgentState]]:
+    book = QueueBook("general", strategy_named("longest_idle"), ring_all=True)
+    agents = {}
+    for n, name in enumerate(names):
+        agent = agents[name] = AgentState(AgentProfile.of(name), wrap_up={})
+        agent.sign_in(float(n))
+        book.put_agent(agent.profile, agent.availability())
+    return book, agents
+
+
+def test_ring_all_offers_one_conversation_to_every_free_agent_and_the_first_accept_takes_it():
+    book, agents = ring_all_book("olena", "taras", "maria")
+    book.add("c1", CHAT, enqueued_at=0)
+    book.add("c2", CHAT, enqueued_at=1)
+    offers = book.assign(2)
+    assert len(offers) == 1  # each agent has one pending offer: all three ring for c1, c2 waits
+    offer = offers[0]
+    assert {offer.agent_id, *offer.ringing} == {"olena", "taras", "maria"}
+    for name in agents:
+        assert agents[name].reserve("c1", "chat", 2)
+        book.update_agent(agents[name].availability())
+    agents["maria"].accept("c1", 3)
+    book.accepted("c1", "maria")
+    for name in ("olena", "taras"):  # withdrawn from the others, without blame
+        agents[name].release("c1", 3)
+        book.update_agent(agents[name].availability())
+    book.update_agent(agents["maria"].availability())
+    rung = book.assign(4)
+    assert len(rung) == 1 and rung[0].conversation.conversation_id == "c2"
+    assert {rung[0].agent_id, *rung[0].ringing} == {"olena", "taras", "maria"}  # Maria has chat room
+
+
+def test_ring_all_waits_again_only_when_everyone_rung_declined():
+    book, _ = ring_all_book("olena", "taras")
+    book.add("c1", VOICE, enqueued_at=0)
+    assert len(book.assign(1)) == 1
+    assert book.declined("c1", agent_id="olena") is None
+    assert book.offered_to("c1") == "taras" and len(book) == 0
+    again = book.declined("c1", agent_id="taras")
+    assert again is not None and again.declined_by == {"olena", "taras"} and len(book) == 1
+
+
+def test_a_reserve_queue_offers_to_one_agent():
+    book = QueueBook("general", strategy_named("longest_idle"))
+    for n, name in enumerate(("olena", "taras")):
+        agent = AgentState(AgentProfile.of(name), wrap_up={})
+        agent.sign_in(float(n))
+        book.put_agent(agent.profile, agent.availability())
+    book.add("c1", VOICE, enqueued_at=0)
+    offers = book.assign(1)
+    assert [(o.agent_id, o.ringing) for o in offers] == [("olena", ())]
