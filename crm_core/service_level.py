@@ -7,7 +7,7 @@ only counts.
   its wait is ``waited_s`` (or ``assigned_at - created_at`` when the event had none);
 - abandoned: a call whose caller hung up before an agent answered (``attributes.call.abandoned``),
   or a ticket closed without ever being assigned; its wait is the call's ``wait_seconds`` (or the time
-  from creation to closing).
+  from creation to closing); it counts in the queue the caller left, not in the call-back queue.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ def call_abandoned() -> Any:
     return func.coalesce(Ticket.attributes["call"]["abandoned"].as_string() == "true", false())
 
 
+def contact_queue() -> Any:
+    """The queue a contact is measured in: a call-back's is the queue the caller left (none when
+    VICIdial routed the call), not the call-back queue it waits in afterwards."""
+    call_back = Ticket.attributes["call_back"]
+    return case((call_back.is_not(None), call_back["from_queue"].as_string()), else_=Ticket.queue)
+
+
 def _kind(kinds: Mapping[str, str]) -> Any:
     return case({channel: literal(kind) for channel, kind in kinds.items()}, value=Ticket.channel,
                 else_=literal(CHAT)) if kinds else literal(CHAT)
@@ -69,13 +76,14 @@ async def service_levels(conn: AsyncConnection, config: ServiceLevelConfig, kind
     abandon_wait = func.coalesce(cast(Ticket.attributes["call"]["wait_seconds"].as_string(), Float),
                                  _seconds(func.coalesce(Ticket.closed_at, Ticket.updated_at) - Ticket.created_at))
     kind = _kind(kinds).label("kind")
+    queue = contact_queue().label("queue")
     thresholds = config.thresholds()
     columns = [func.count().filter(answered).label("answered"), func.count().filter(abandoned).label("abandoned")]
     for n, threshold in enumerate(thresholds):
         columns.append(func.count().filter(and_(answered, answer_wait <= threshold)).label(f"answered_{n}"))
         columns.append(func.count().filter(and_(abandoned, abandon_wait <= threshold)).label(f"abandoned_{n}"))
     period = [Ticket.created_at >= start, *([Ticket.created_at < end] if end is not None else [])]
-    statement = select(Ticket.queue, kind, *columns).where(*period).group_by(Ticket.queue, kind)
+    statement = select(queue, kind, *columns).where(*period).group_by(queue, kind)
     per_queue: dict[str | None, tuple[ContactCounts, dict[str, str]]] = {}
     for row in (await conn.execute(statement)).all():
         target = config.target(row.queue, row.kind)
