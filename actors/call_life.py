@@ -77,7 +77,7 @@ class CallLife:
         if event == "ringing" and agent:
             await CallLife._screen_pop(conversation, str(agent))
         elif event in ("answered", "transferred") and agent and observe_mode(item):
-            await CallLife._follow_agent(conversation, str(agent))
+            await CallLife._follow_agent(conversation, str(agent), item)
         elif event == "hangup":
             await CallLife._hung_up(conversation, item)
 
@@ -94,11 +94,14 @@ class CallLife:
                                  at_once=True)
 
     @staticmethod
-    async def _follow_agent(conversation: Any, extension: str) -> None:
+    async def _follow_agent(conversation: Any, extension: str, item: Inbound) -> None:
         agent_id = await agent_of_extension(conversation, extension)
         if agent_id is None or agent_id == conversation.row["agent_id"]:
             return
-        await conversation.hand_to_agent(agent_id, author="pbx", reason="answered in VICIdial")
+        # The caller waited from the call's first event (the ticket's creation) to this answer.
+        waited = (item.occurred_at - conversation.ticket["created_at"]).total_seconds() \
+            if conversation.row["agent_id"] is None and conversation.ticket.get("created_at") else None
+        await conversation.hand_to_agent(agent_id, author="pbx", reason="answered in VICIdial", waited_s=waited)
 
     @staticmethod
     async def _hung_up(conversation: Any, item: Inbound) -> None:

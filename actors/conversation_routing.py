@@ -330,15 +330,19 @@ class ConversationRouting:
                                                           "reason": transfer.reason, "from_agent": previous_agent})
         return await self.view()
 
-    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, kind: str = "assigned") -> None:
-        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick)."""
+    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, kind: str = "assigned",
+                            waited_s: float | None = None) -> None:
+        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick;
+        ``waited_s``: how long the contact waited for it, when known, for the speed of answer)."""
         previous = self.row["agent_id"]
         if previous is not None and previous != agent_id:
             self.ctx.system.tell(ActorRef("agent", str(previous)),
                                  m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
         if self.row["routing_state"] in WAITING and self.row["queue"]:
             self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id, "moved"))
-        data = {"reason": reason, "from_agent": previous}
+        data: dict[str, Any] = {"reason": reason, "from_agent": previous}
+        if waited_s is not None:
+            data["waited_s"] = round(max(0.0, waited_s), 3)
         if kind != "assigned":
             async with self.ctx.db.begin() as conn:
                 await db.add_events(conn, self.ticket["id"], [(author, kind, {"to": "agent", "target": agent_id,

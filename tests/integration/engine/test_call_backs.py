@@ -6,12 +6,16 @@ An unanswered call of our own makes no call-back."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import text
 
 from actors import messages as m
 from actors.runtime import ActorRef
 from channels.base import Address, Inbound
+from crm_core import reports
+from crm_core.tickets_query import TicketFilter
 from tests.support.engine import add_agent, eventually
 
 CALLER = "+380671112299"
@@ -100,3 +104,29 @@ async def test_an_unanswered_call_of_our_own_makes_no_call_back(engine):
 
     ticket = await eventually(hung_up)
     assert ticket["type"] != "callback" and ticket["queue"] != "callback"
+
+
+async def test_a_call_answered_in_vicidial_records_how_long_the_caller_waited(engine):
+    agent_id = await add_agent(engine, "asa-taras")
+    async with engine.db.begin() as conn:
+        await conn.execute(text("UPDATE users SET extension = '1077' WHERE id = :i"), {"i": agent_id})
+    linkedid = uuid.uuid4().hex[:12]
+    started = call_event(linkedid, "started", "observe")
+    await engine.inbox.store(started)
+    await eventually(lambda: ticket_of(engine, linkedid))
+    answered = replace(call_event(linkedid, "answered", "observe", agent="1077"),
+                       occurred_at=started.occurred_at + timedelta(seconds=14))
+    await engine.inbox.store(answered)
+
+    async def waited():
+        async with engine.db.connect() as conn:
+            return (await conn.execute(text(
+                "SELECT t.waited_s FROM tickets t JOIN conversations c ON c.id = t.conversation_id"
+                " WHERE c.thread_key = :k"), {"k": f"voice:{linkedid}"})).scalar()
+
+    assert 10 <= await eventually(waited) <= 20
+    async with engine.db.connect() as conn:
+        summary = await reports.summary(conn, TicketFilter(channels=("voice",)),
+                                        started.occurred_at - timedelta(minutes=1),
+                                        started.occurred_at + timedelta(minutes=1))
+    assert summary["asa_s"] is not None  # the voice report said ASA "—"
