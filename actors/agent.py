@@ -4,7 +4,9 @@ It wraps :class:`routing.agent_state.AgentState`: offline, available, busy, wrap
 available) and break (with a reason code); capacity per kind of work (calls, chats, e-mails, from
 ``config/routing.toml`` with the agent's own overrides).  A queue's offer is only a request: the agent
 reserves a slot or refuses it.  Accepting asks the conversation to assign itself; a rejected or
-timed-out offer is a miss, and ``max_missed_offers`` misses in a row put the agent on break.  Going
+timed-out offer is a miss when the desktop displayed it (``OfferShown``), and ``max_missed_offers``
+misses in a row put the agent on break; ``pending_offers`` caps the offers waiting at once.  A queue in
+``auto_accept`` mode hands the conversation over as soon as the agent reserves it.  Going
 offline sends every conversation in hand back to its queue.  After every change the agent's
 availability is pushed to each of its queues and to the live event stream.
 """
@@ -81,7 +83,7 @@ class AgentActor(Entity):
         self.name = user.full_name
         self.queues: list[str] = list((user.queues or {}).get("names", []))
         self.work = AgentState(agent_profile(user, config), wrap_up=config.wrap_up,
-                               max_misses=config.max_missed_offers)
+                               max_misses=config.max_missed_offers, pending_offers=config.pending_offers)
         self.channels: dict[str, str] = {}  # conversation -> its channel as the desktop shows it
         self.offers: dict[str, m.Offer] = {}
         now = time.time()
@@ -104,8 +106,17 @@ class AgentActor(Entity):
         match message:
             case m.SetAgentState(state=state, reason=reason):
                 return await self._change_state(state, reason)
+            case m.Offer(auto_accept=True):
+                if self._offer(message) and message.offer_id in self.offers:
+                    try:
+                        await self._accept(message.offer_id)
+                    except LookupError as exc:
+                        log.info("agent %s: auto-accepted offer %s failed: %s", self.agent_id, message.offer_id, exc)
+                return None
             case m.Offer():
                 return self._offer(message)
+            case m.OfferShown(offer_id=offer_id):
+                return self._shown(offer_id)
             case m.AcceptOffer(offer_id=offer_id):
                 return await self._accept(offer_id)
             case m.RejectOffer(offer_id=offer_id, reason=reason):
@@ -181,9 +192,16 @@ class AgentActor(Entity):
         self.ctx.publish({"type": "offer", "id": offer.offer_id, "agent_id": self.agent_id,
                           "state": {"conversation": offer.conversation, "queue": offer.queue,
                                     "channel": offer.channel, "ticket": offer.ticket_number,
-                                    "summary": offer.summary, "expires_at": time.time() + offer.expires_in_s}})
+                                    "summary": offer.summary, "preview": offer.preview,
+                                    "expires_at": time.time() + offer.expires_in_s}})
         self._push()
         return True
+
+    def _shown(self, offer_id: str) -> bool:
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise LookupError(f"offer {offer_id} is no longer open")
+        return self.work.shown(offer.conversation)
 
     async def _accept(self, offer_id: str) -> dict[str, Any]:
         offer = self.offers.get(offer_id)
@@ -211,10 +229,18 @@ class AgentActor(Entity):
         self.ctx.cancel_timer(f"offer:{offer_id}")
         self.channels.pop(offer.conversation, None)
         now = time.time()
-        miss: MissOutcome = (self.work.reject(offer.conversation, now) if outcome == "rejected"
-                             else self.work.offer_timed_out(offer.conversation, now))
+        if outcome == "rejected":
+            miss: MissOutcome = self.work.reject(offer.conversation, now)
+        elif offer.ringing:  # rung at several agents at once: nobody is to blame for letting it ring
+            self.work.release(offer.conversation, now)
+            miss = MissOutcome(self.work.misses, False, counted=False)
+        else:
+            miss = self.work.offer_timed_out(offer.conversation, now)
         self._tell_queue(offer, outcome)
         self._publish_offer_closed(offer_id, outcome, reason)
+        if not miss.counted:
+            log.info("agent %s: offer %s timed out before the desktop displayed it; not a miss", self.agent_id,
+                     offer_id)
         if miss.put_on_break:
             log.info("agent %s put on break after %s missed offers", self.agent_id, miss.misses)
         return await self._changed()
@@ -285,14 +311,16 @@ class AgentActor(Entity):
                 "idle_since": work.idle_since, "wrap_up_until": work.wrap_up_until,
                 "occupancy": round(availability.occupancy, 3), "conversations": sorted(work.in_hand),
                 "offers": [{"offer_id": o.offer_id, "conversation": o.conversation, "queue": o.queue,
-                            "channel": o.channel, "ticket": o.ticket_number} for o in self.offers.values()]}
+                            "channel": o.channel, "ticket": o.ticket_number, "preview": o.preview}
+                           for o in self.offers.values()]}
 
     def _push(self) -> None:
         availability = self.work.availability()
         push = m.AgentAvailability(agent_id=self.agent_id, state=availability.status.value,
                                    free=dict(availability.free), skills=dict(self.work.profile.skills),
                                    idle_since=availability.idle_since, profile=self.work.profile,
-                                   engaged=availability.engaged, occupancy=availability.occupancy)
+                                   engaged=availability.engaged, occupancy=availability.occupancy,
+                                   offer_room=availability.offer_room)
         for queue in self.queues:
             self.ctx.system.tell(ActorRef("queue", queue), push)
         self.ctx.publish({"type": "agent", "id": str(self.agent_id), "agent_id": self.agent_id,

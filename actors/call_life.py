@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from actors import messages as m
+from actors.call_back import call_back, is_abandoned_inbound, is_call_back
 from actors.conversation_view import ticket_summary
 from actors.runtime import ActorRef
 from channels.base import Inbound
@@ -76,9 +77,9 @@ class CallLife:
         if event == "ringing" and agent:
             await CallLife._screen_pop(conversation, str(agent))
         elif event in ("answered", "transferred") and agent and observe_mode(item):
-            await CallLife._follow_agent(conversation, str(agent))
+            await CallLife._follow_agent(conversation, str(agent), item)
         elif event == "hangup":
-            await CallLife._hung_up(conversation, bool(meta.get("abandoned")))
+            await CallLife._hung_up(conversation, item)
 
     @staticmethod
     async def _screen_pop(conversation: Any, extension: str) -> None:
@@ -93,24 +94,34 @@ class CallLife:
                                  at_once=True)
 
     @staticmethod
-    async def _follow_agent(conversation: Any, extension: str) -> None:
+    async def _follow_agent(conversation: Any, extension: str, item: Inbound) -> None:
         agent_id = await agent_of_extension(conversation, extension)
         if agent_id is None or agent_id == conversation.row["agent_id"]:
             return
-        await conversation.hand_to_agent(agent_id, author="pbx", reason="answered in VICIdial")
+        # The caller waited from the call's first event (the ticket's creation) to this answer.
+        waited = (item.occurred_at - conversation.ticket["created_at"]).total_seconds() \
+            if conversation.row["agent_id"] is None and conversation.ticket.get("created_at") else None
+        await conversation.hand_to_agent(agent_id, author="pbx", reason="answered in VICIdial", waited_s=waited)
 
     @staticmethod
-    async def _hung_up(conversation: Any, abandoned: bool) -> None:
+    async def _hung_up(conversation: Any, item: Inbound) -> None:
+        """The caller is gone: the agent is released, or the call leaves its queue; an inbound call
+        nobody answered becomes a call-back."""
         row = conversation.row
+        abandoned = is_abandoned_inbound(item.metadata)
+        if is_call_back(conversation.ticket):
+            return  # a call-back already waits or was taken: the later call's hang-up changes nothing
         if row["agent_id"] is not None:
             conversation.ctx.system.tell(ActorRef("agent", str(row["agent_id"])),
                                          m.ConversationReleased(conversation.ref.id, "voice"))
         elif row["routing_state"] in ("queued", "offered") and row["queue"]:
-            conversation.ctx.system.tell(ActorRef("queue", row["queue"]), m.Dequeue(conversation.ref.id))
+            conversation.ctx.system.tell(ActorRef("queue", row["queue"]),
+                                         m.Dequeue(conversation.ref.id, "abandoned" if abandoned else "moved"))
             row["routing_state"] = "done"
         if abandoned:
             conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id,
                                       "state": {"ticket": conversation.ticket["number"]}})
+            await call_back(conversation, item)
 
     @staticmethod
     async def redirect_to(conversation: Any, agent_id: int) -> None:

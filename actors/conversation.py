@@ -20,7 +20,7 @@ from typing import Any
 from actors import messages as m
 from actors.call_life import CallLife, CallRecord, observe_mode
 from actors.conversation_routing import ROUTE_REMINDER, ConversationRouting, Waiting, routing_attributes
-from actors.conversation_view import conversation_event, message_event, public, ticket_summary
+from actors.conversation_view import conversation_event, message_event, offer_preview, public, ticket_summary
 from actors.runtime import Batch, Entity, ReminderFired
 from actors.sla_clock import SLA_REMINDER, TicketSlaClock, new_ticket_sla
 from actors.ticket_reclassification import TicketReclassification
@@ -357,7 +357,8 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
             priority=result.priority, status=tickets.lifecycle.initial, sla_policy=policy,
             queue=placement.queue if placement else None, **due,
             attributes={"segment": segment, "client_name": getattr(who, "full_name", None),
-                        "language": getattr(who, "language", None) or "uk", "sla": sla_state})
+                        "language": getattr(who, "language", None) or "uk", "sla": sla_state,
+                        "preview": offer_preview(item.subject, item.text)})
         self.ticket = {"id": None, "number": number, **values}  # what the queue place is decided from
         waiting = None
         if placement is not None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors import messages as m
+from actors.call_back import is_call_back
 from actors.call_life import CallLife, observe_mode
 from actors.routing_rules import requirements_from_json, requirements_to_json, routing_channel
 from actors.runtime import ActorRef
@@ -153,7 +154,8 @@ class ConversationRouting:
         leaves = previous if previous and previous != queue and self.row["routing_state"] in WAITING else None
         enqueue = m.Enqueue(conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
                             priority=priority, enqueued_at=enqueued_at, attributes=self._attributes(),
-                            requirements=requirements)
+                            requirements=requirements,
+                            preview=(self.ticket.get("attributes") or {}).get("preview") or "")
         return Waiting({"queue": queue, "routing_state": "queued", "agent_id": None, "state": state}, event,
                        enqueue, leaves)
 
@@ -265,7 +267,7 @@ class ConversationRouting:
         waited = time.time() - float(self.row["state"].get("enqueued_at", time.time()))
         await self._assigned(assign.agent_id, f"agent:{assign.agent_id}",
                              {"queue": self.row["queue"], "waited_s": round(waited, 3)})
-        if self.row["channel"] == "voice" and not observe_mode(self.ticket):
+        if self.row["channel"] == "voice" and not observe_mode(self.ticket) and not is_call_back(self.ticket):
             await CallLife.redirect_to(self, assign.agent_id)
         return await self.view()
 
@@ -328,15 +330,19 @@ class ConversationRouting:
                                                           "reason": transfer.reason, "from_agent": previous_agent})
         return await self.view()
 
-    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, kind: str = "assigned") -> None:
-        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick)."""
+    async def hand_to_agent(self, agent_id: int, *, author: str, reason: str, kind: str = "assigned",
+                            waited_s: float | None = None) -> None:
+        """Give the conversation to a named agent, outside the queue (named transfer, VICIdial's pick;
+        ``waited_s``: how long the contact waited for it, when known, for the speed of answer)."""
         previous = self.row["agent_id"]
         if previous is not None and previous != agent_id:
             self.ctx.system.tell(ActorRef("agent", str(previous)),
                                  m.ConversationReleased(self.ref.id, self.row["channel"], wrap_up=False))
         if self.row["routing_state"] in WAITING and self.row["queue"]:
             self.ctx.system.tell(ActorRef("queue", self.row["queue"]), m.Dequeue(self.ref.id, "moved"))
-        data = {"reason": reason, "from_agent": previous}
+        data: dict[str, Any] = {"reason": reason, "from_agent": previous}
+        if waited_s is not None:
+            data["waited_s"] = round(max(0.0, waited_s), 3)
         if kind != "assigned":
             async with self.ctx.db.begin() as conn:
                 await db.add_events(conn, self.ticket["id"], [(author, kind, {"to": "agent", "target": agent_id,

@@ -17,6 +17,16 @@ def public(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: plain(v) for k, v in row.items()} if row is not None else None
 
 
+PREVIEW_CHARS = 160
+
+
+def offer_preview(subject: str | None, text: str | None) -> str:
+    """The start of a contact's first message as the offer card shows it (subject first for e-mail)."""
+    words = " — ".join(part.strip() for part in (subject, text) if part and part.strip())
+    flat = " ".join(words.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS - 1].rstrip() + "…"
+
+
 def ticket_summary(ticket: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(ticket.get(k)) for k in TICKET_SUMMARY_FIELDS}
 

@@ -130,7 +130,9 @@ class SetAgentState:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """A reservation: the queue offers a conversation to the agent until ``expires_in_s`` passes."""
+    """A reservation: the queue offers a conversation to the agent until ``expires_in_s`` passes.
+    ``preview`` is the start of the contact's first message (the desktop's offer card); with
+    ``auto_accept`` the agent takes it at once (the queue's ``offer_mode``)."""
 
     offer_id: str
     conversation: str
@@ -139,6 +141,16 @@ class Offer:
     ticket_number: str | None
     summary: dict[str, Any] = field(default_factory=dict)
     expires_in_s: float = 30.0
+    preview: str = ""
+    auto_accept: bool = False
+    ringing: bool = False  # rung at several agents at once: letting it ring is no miss
+
+
+@dataclass(frozen=True, slots=True)
+class OfferShown:
+    """The agent's desktop displayed the offer (only displayed offers count as missed)."""
+
+    offer_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +207,7 @@ class Enqueue:
     attributes: dict[str, Any] = field(default_factory=dict)
     preferred_agent: int | None = None
     requirements: Requirements | None = None  # None: any agent who takes the channel
+    preview: str = ""  # the start of the first message, for the offer card
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +247,7 @@ class AgentAvailability:
     profile: AgentProfile | None = None
     engaged: frozenset[str] = frozenset()  # conversations held or offered
     occupancy: float = 0.0
+    offer_room: int = 1  # more offers the agent may have pending now
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,25 +48,27 @@ class QueueActor(Entity):
         self.reservations = Reservations(self.name, config.offer_timeout + OFFER_GRACE_S)
         self.entries: dict[str, m.Enqueue] = {}
         self.offer_ids: dict[str, str] = {}  # offer id (as agents see it) -> reservation id
+        self.offer_agents: dict[str, str] = {}  # offer id -> the agent it went to
         self.stats = {"offered": 0, "answered": 0, "abandoned": 0, "refused": 0, "timeouts": 0, "rejected": 0,
                       "moved": 0, "overflowed": 0}
         self._publish_due = False
         async with self.ctx.db.connect() as conn:
             rows = (await conn.execute(
                 select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-                       Ticket.priority)
+                       Ticket.priority, Ticket.attributes)
                 .join(Ticket, Ticket.id == Conversation.ticket_id)
                 .where(Conversation.queue == self.name, Conversation.status == "open",
                        Conversation.routing_state.in_(("queued", "offered"))))).all()
             members = (await conn.execute(select(User.id).where(
                 User.active.is_(True), User.queues["names"].contains([self.name])))).scalars().all()
-        for thread, channel, state, number, priority in rows:
+        for thread, channel, state, number, priority, attributes in rows:
             route = (state or {}).get("routing") or {}
             self._wait(m.Enqueue(
                 conversation=thread, channel=channel, ticket_number=number,
                 priority=route.get("priority") or priority,
                 enqueued_at=float((state or {}).get("enqueued_at", time.time())),
-                requirements=requirements_from_json(route.get("requirements"), channel)))
+                requirements=requirements_from_json(route.get("requirements"), channel),
+                preview=(attributes or {}).get("preview") or ""))
         for agent_id in members:
             self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.AnnounceAvailability())
 
@@ -139,7 +141,7 @@ class QueueActor(Entity):
     def _availability(self, push: m.AgentAvailability) -> None:
         agent_id = str(push.agent_id)
         availability = AgentAvailability(agent_id, AgentStatus(push.state), push.free, push.idle_since,
-                                         frozenset(push.engaged), push.occupancy)
+                                         frozenset(push.engaged), push.occupancy, push.offer_room)
         slot = self.book.agent(agent_id)
         profile = push.profile or (slot.profile if slot is not None else AgentProfile.of(agent_id, push.skills))
         if slot is None or slot.profile != profile:
@@ -155,21 +157,27 @@ class QueueActor(Entity):
         if not offers:
             return
         timeout = self.config.offer_timeout
-        for conversation, agent_id in offers:
+        auto_accept = self.config.offer_mode == "auto_accept"
+        for conversation, agent_id, ringing in offers:
             thread = conversation.conversation_id
             entry = self.entries[thread]
             reservation = self.reservations.offer(thread, agent_id, conversation.requirements.channel, now)
-            offer_id = uuid.uuid4().hex
-            self.offer_ids[offer_id] = reservation.reservation_id
             self.stats["offered"] += 1
-            self.ctx.system.tell(ActorRef("conversation", thread), m.OfferMade(int(agent_id), offer_id, self.name))
-            self.ctx.system.tell(ActorRef("agent", agent_id), m.Offer(
-                offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
-                ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout))
+            for agent in (agent_id, *ringing):
+                offer_id = uuid.uuid4().hex
+                self.offer_ids[offer_id] = reservation.reservation_id
+                self.offer_agents[offer_id] = agent
+                if not ringing:  # rung at once, it stays queued: whoever accepts first takes it
+                    self.ctx.system.tell(ActorRef("conversation", thread), m.OfferMade(int(agent), offer_id, self.name))
+                self.ctx.system.tell(ActorRef("agent", agent), m.Offer(
+                    offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
+                    ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout,
+                    preview=entry.preview, auto_accept=auto_accept, ringing=bool(ringing)))
         self._arm_expiry()
 
     def _outcome(self, outcome: m.OfferOutcome) -> None:
         reservation_id = self.offer_ids.pop(outcome.offer_id, None)
+        self.offer_agents.pop(outcome.offer_id, None)
         thread = outcome.conversation
         current = self.reservations.open_for(thread)
         is_current = current is not None and current.reservation_id == reservation_id
@@ -181,7 +189,8 @@ class QueueActor(Entity):
             self.entries.pop(thread, None)
             if is_current:
                 self.reservations.accept(current.reservation_id, now)
-                self.book.accepted(thread)
+                self.book.accepted(thread, str(outcome.agent_id))
+                self._withdraw(current.reservation_id, None, thread, tell_conversation=False)  # others rung
             elif thread in self.book:
                 other = self.book.offered_to(thread)
                 self.book.remove(thread)
@@ -192,14 +201,18 @@ class QueueActor(Entity):
             return
         if not is_current:
             return
-        if outcome.outcome in ("rejected", "timeout"):
+        missed = outcome.outcome in ("rejected", "timeout")
+        if missed:
             self.stats["rejected" if outcome.outcome == "rejected" else "timeouts"] += 1
-            self.reservations.reject(current.reservation_id, now)
-            self.book.declined(thread, exclude=True)
         else:
             self.stats["refused"] += outcome.outcome == "refused"
+        if self.book.declined(thread, exclude=missed, agent_id=str(outcome.agent_id)) is None \
+                and self.book.offered_to(thread) is not None:
+            return  # others are still rung for it
+        if missed:
+            self.reservations.reject(current.reservation_id, now)
+        else:
             self.reservations.cancel(current.reservation_id, now)
-            self.book.declined(thread, exclude=False)
         self.reservations.forget_closed()
         self.ctx.system.tell(ActorRef("conversation", thread), m.OfferWithdrawn(outcome.offer_id))
 
@@ -214,14 +227,14 @@ class QueueActor(Entity):
         self._arm_expiry()
 
     def _withdraw(self, reservation_id: str, agent_id: str | None, thread: str, tell_conversation: bool) -> None:
-        offer_id = next((o for o, r in self.offer_ids.items() if r == reservation_id), None)
-        if offer_id is None:
-            return
-        del self.offer_ids[offer_id]
-        if agent_id is not None:
-            self.ctx.system.tell(ActorRef("agent", agent_id), m.WithdrawOffer(offer_id))
-        if tell_conversation:
-            self.ctx.system.tell(ActorRef("conversation", thread), m.OfferWithdrawn(offer_id))
+        """Withdraw every open offer of the reservation (one, or each agent rung for it)."""
+        for offer_id in [o for o, r in self.offer_ids.items() if r == reservation_id]:
+            del self.offer_ids[offer_id]
+            agent = self.offer_agents.pop(offer_id, None) or agent_id
+            if agent is not None:
+                self.ctx.system.tell(ActorRef("agent", agent), m.WithdrawOffer(offer_id))
+            if tell_conversation:
+                self.ctx.system.tell(ActorRef("conversation", thread), m.OfferWithdrawn(offer_id))
 
     def _arm_expiry(self) -> None:
         next_expiry = self.reservations.next_expiry()

@@ -10,7 +10,9 @@ Definitions (each over tickets created in the period and matching the filters):
 - FCR: resolved tickets that no later ticket of the client links to as a repeat contact, over resolved;
 - ASA: the wait in the queue before an agent first took the conversation (``waited_s``);
 - AHT: from the first assignment (``assigned_at``) to resolution;
-- abandonment: tickets closed without ever being assigned to an agent, over all.
+- abandonment: calls the caller hung up before an agent answered, and tickets closed without ever being
+  assigned to an agent, over all (as :mod:`crm_core.service_level` counts them);
+- service level per queue: :mod:`crm_core.service_level`.
 
 Each query is one pass over the period's tickets: what other tables know (the first ``assigned`` event,
 repeat-contact links) is kept on the ticket row by database triggers (migration 0003).  Every figure is
@@ -30,6 +32,7 @@ from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal_colu
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.models import Ticket
+from crm_core.service_level import call_abandoned
 from crm_core.tickets_query import CLOSED_STATUSES, TicketFilter, conditions, sla_breached
 
 BUCKETS = ("hour", "day", "week", "month")
@@ -81,7 +84,8 @@ def _parts() -> dict[str, Any]:
         "handling_s": func.sum(_seconds(Ticket.resolved_at - Ticket.assigned_at)),
         "waited": func.count(Ticket.waited_s),
         "waited_s": func.sum(Ticket.waited_s),
-        "abandoned": func.count().filter(and_(Ticket.status == "closed", Ticket.assigned_at.is_(None))),
+        "abandoned": func.count().filter(or_(call_abandoned(),
+                                             and_(Ticket.status == "closed", Ticket.assigned_at.is_(None)))),
     }
 
 

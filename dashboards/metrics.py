@@ -15,6 +15,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from dashboards.contact_centre_metrics import ContactCentreMetrics
 from dashboards.context import gateway
 
 
@@ -33,6 +34,7 @@ class GatewayMetrics:
         self.logins = Counter("switchboard_logins", "Login attempts", ("outcome",), registry=self.registry)
         self.inbound = Counter("switchboard_api_inbound", "Items received on the generic API channel",
                                ("source", "outcome"), registry=self.registry)
+        self.contact_centre = ContactCentreMetrics(self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -62,5 +64,6 @@ async def measure(request: web.Request, handler: web.Handler) -> web.StreamRespo
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    await gateway(request).metrics.contact_centre.refresh(gateway(request).services)
     body = gateway(request).metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

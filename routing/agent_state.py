@@ -2,7 +2,12 @@
 
 The agent actor owns one :class:`AgentState` and is the single authority over the agent's capacity: an
 offer from a queue is only a request (:meth:`AgentState.reserve` may refuse it), and after every change
-the actor pushes :meth:`AgentState.availability` to the agent's queues.  Timers are the actor's: the
+the actor pushes :meth:`AgentState.availability` to the agent's queues.
+
+Capacity limits what an agent *holds*; how many offers are *pending* at once is a setting of its own
+(``pending_offers``, one by default): while that many wait for an answer the agent is offered nothing
+more.  Only an offer the desktop acknowledged as displayed (:meth:`AgentState.shown`) counts as missed
+when it times out; an offer nobody saw goes back without blame.  Timers are the actor's: the
 methods return the instants at which it must call back (end of wrap-up).
 """
 
@@ -28,23 +33,26 @@ class MissOutcome:
 
     misses: int
     put_on_break: bool
+    counted: bool = True
 
 
 class AgentState:
     """One agent's working state.  All instants are seconds since the epoch (UTC)."""
 
     def __init__(self, profile: AgentProfile, *, wrap_up: Mapping[str, float] | None = None,
-                 max_misses: int = 3) -> None:
+                 max_misses: int = 3, pending_offers: int = 1) -> None:
         self.profile = profile
         self.capacity: dict[str, int] = dict(profile.capacity)
         self.wrap_up: dict[str, float] = dict(wrap_up if wrap_up is not None else {VOICE: 30.0})
         self.max_misses = max_misses
+        self.pending_offers = pending_offers  # 0: no limit beyond capacity
         self.misses = 0
         self.break_reason: str | None = None
         self.wrap_up_until: float | None = None
         self.idle_since = 0.0
         self.in_hand: dict[str, str] = {}
         self.offers: dict[str, str] = {}
+        self.displayed: set[str] = set()
         self._mode = AgentStatus.OFFLINE
 
     @property
@@ -58,7 +66,16 @@ class AgentState:
             return self._mode
         return AgentStatus.BUSY if self.in_hand or self.offers else AgentStatus.AVAILABLE
 
+    def offer_room(self) -> int:
+        """How many more offers the agent may have pending now (capacity aside)."""
+        if not self.pending_offers:
+            return sum(self.capacity.values())
+        return max(0, self.pending_offers - len(self.offers))
+
     def free(self, channel: str) -> int:
+        """Free capacity on ``channel`` for a new offer: none while the agent has its pending offers."""
+        if not self.offer_room():
+            return 0
         used = sum(1 for c in self.in_hand.values() if c == channel) + \
             sum(1 for c in self.offers.values() if c == channel)
         return max(0, self.capacity.get(channel, 0) - used)
@@ -71,7 +88,7 @@ class AgentState:
             agent_id=self.agent_id, status=self.status,
             free={channel: self.free(channel) for channel in self.capacity},
             idle_since=self.idle_since, engaged=frozenset(self.in_hand) | frozenset(self.offers),
-            occupancy=used / total if total else 1.0)
+            occupancy=used / total if total else 1.0, offer_room=self.offer_room())
 
     def set_capacity(self, channel: str, slots: int) -> None:
         if slots < 0:
@@ -92,6 +109,7 @@ class AgentState:
         returned = list(self.in_hand) + list(self.offers)
         self.in_hand.clear()
         self.offers.clear()
+        self.displayed.clear()
         self._mode = AgentStatus.OFFLINE
         self.break_reason = None
         self.wrap_up_until = None
@@ -119,7 +137,7 @@ class AgentState:
         not taking work or has no free capacity on the channel; true and one slot held otherwise."""
         if conversation_id in self.offers or conversation_id in self.in_hand:
             return True
-        if self.status not in OFFERABLE or self.free(channel) <= 0:
+        if self.status not in OFFERABLE or self.free(channel) <= 0:  # free is 0 without offer room
             return False
         self.offers[conversation_id] = channel
         return True
@@ -130,16 +148,30 @@ class AgentState:
         channel = self.offers.pop(conversation_id, None)
         if channel is None:
             raise AgentStateError(f"no offer of {conversation_id!r} to accept")
+        self.displayed.discard(conversation_id)
         self.in_hand[conversation_id] = channel
         self.misses = 0
 
+    def shown(self, conversation_id: str) -> bool:
+        """The desktop displayed the offer of ``conversation_id``; False when no such offer is pending."""
+        if conversation_id not in self.offers:
+            return False
+        self.displayed.add(conversation_id)
+        return True
+
     def reject(self, conversation_id: str, now: float) -> MissOutcome:
+        """The agent declined an offer (the agent saw it, so it is a miss)."""
         return self._miss(conversation_id)
 
     def offer_timed_out(self, conversation_id: str, now: float) -> MissOutcome:
+        """Nobody answered the offer: a miss when it was displayed, otherwise released without blame."""
+        if conversation_id in self.offers and conversation_id not in self.displayed:
+            self.release(conversation_id, now)
+            return MissOutcome(self.misses, False, counted=False)
         return self._miss(conversation_id)
 
     def _miss(self, conversation_id: str) -> MissOutcome:
+        self.displayed.discard(conversation_id)
         if self.offers.pop(conversation_id, None) is None:
             return MissOutcome(self.misses, False)
         self.misses += 1
@@ -152,6 +184,7 @@ class AgentState:
     def take(self, conversation_id: str, channel: str, now: float) -> None:
         """A conversation handed directly to this agent (transfer to a named agent, supervisor action)."""
         self.offers.pop(conversation_id, None)
+        self.displayed.discard(conversation_id)
         self.in_hand[conversation_id] = channel
 
     def finish(self, conversation_id: str, now: float) -> float | None:
@@ -172,6 +205,7 @@ class AgentState:
     def release(self, conversation_id: str, now: float) -> None:
         """The conversation left the agent without wrap-up (transferred away, taken back)."""
         self.offers.pop(conversation_id, None)
+        self.displayed.discard(conversation_id)
         self.in_hand.pop(conversation_id, None)
         if not self.in_hand and not self.offers and self._mode is AgentStatus.AVAILABLE:
             self.idle_since = now

@@ -34,7 +34,8 @@ class AgentAvailability(NamedTuple):
 
     ``free`` is the free capacity per channel counting every conversation the agent holds or has been
     offered; ``engaged`` names those conversations; ``idle_since`` is when the agent last had nothing to
-    do (longest-idle routing); ``occupancy`` is the used share of capacity, 0..1 (least-occupied routing).
+    do (longest-idle routing); ``occupancy`` is the used share of capacity, 0..1 (least-occupied routing);
+    ``offer_room`` is how many more offers may be pending at once (the agent's ``pending_offers``).
     """
 
     agent_id: str
@@ -43,13 +44,14 @@ class AgentAvailability(NamedTuple):
     idle_since: float = 0.0
     engaged: frozenset[str] = frozenset()
     occupancy: float = 0.0
+    offer_room: int = 1
 
 
 class AgentSlot:
     """The queue book's mutable view of one agent: profile, latest snapshot and the book's own holds."""
 
     __slots__ = ("profile", "order", "status", "free", "idle_since", "occupancy", "holds", "accepted",
-                 "held", "channel_sets", "groups")
+                 "held", "channel_sets", "groups", "offer_room")
 
     def __init__(self, profile: AgentProfile, order: int) -> None:
         self.profile = profile
@@ -58,6 +60,7 @@ class AgentSlot:
         self.free: dict[str, int] = {}
         self.idle_since = 0.0
         self.occupancy = 0.0
+        self.offer_room = 1
         self.holds: dict[str, str] = {}
         self.accepted: set[str] = set()
         self.held: dict[str, int] = {}
@@ -65,7 +68,10 @@ class AgentSlot:
         self.groups: dict[str, set[Any]] = {}
 
     def free_on(self, channel: str) -> int:
-        """Free capacity on ``channel`` after this book's holds not yet seen in a snapshot."""
+        """Free capacity on ``channel`` after this book's holds not yet seen in a snapshot; none when the
+        agent has as many offers pending as it may."""
+        if self.offer_room <= len(self.holds) - len(self.accepted):
+            return 0
         return self.free.get(channel, 0) - self.held.get(channel, 0)
 
     def offerable_on(self, channel: str) -> bool:
@@ -73,7 +79,7 @@ class AgentSlot:
 
     def apply(self, availability: AgentAvailability) -> None:
         """Take a new snapshot; holds it already counts (engaged) or that were accepted are dropped."""
-        _, self.status, free, self.idle_since, engaged, self.occupancy = availability
+        _, self.status, free, self.idle_since, engaged, self.occupancy, self.offer_room = availability
         self.free = dict(free)
         if self.holds:
             accepted = self.accepted

@@ -17,12 +17,17 @@ from routing.config_source import ConfigError, Section, parse_toml
 from routing.expressions import ExpressionError, parse
 from routing.priority import DEFAULT_POINTS, PRIORITIES, Ordering
 from routing.queue_book import QueueBook
+from routing.service_level import ServiceLevelConfig, load_service_level
 from routing.skills import DEFAULT_CAPACITY, MAX_LEVEL, MIN_LEVEL, VOICE
 from routing.strategies import STRATEGIES, Strategy, strategy_named
 from routing.vocabulary import Vocabulary
 from routing.workflow import MATCHABLE, Filter, Overflow, Target, Workflow
 
 #: Conversation attributes routing expressions may use.
+#: How a queue offers: ``reserve`` (one agent accepts or rejects within the offer timeout), ``ring_all``
+#: (every eligible agent free for it at once; the first to accept takes it) or ``auto_accept`` (the
+#: conversation is the agent's as soon as the agent has room for it).
+OFFER_MODES = ("reserve", "ring_all", "auto_accept")
 ATTRIBUTES = ("channel", "category", "type", "priority", "segment", "language", "department", "identified")
 
 
@@ -36,13 +41,14 @@ class QueueConfig:
     offer_timeout: float
     ordering: Ordering
     overflow: Overflow | None
+    offer_mode: str = "reserve"
 
     def new_strategy(self) -> Strategy:
         return strategy_named(self.strategy, sticky=self.sticky)
 
     def new_book(self) -> QueueBook:
         """An empty queue book for this queue (the queue actor's decision structure)."""
-        return QueueBook(self.name, self.new_strategy(), self.ordering)
+        return QueueBook(self.name, self.new_strategy(), self.ordering, ring_all=self.offer_mode == "ring_all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +59,10 @@ class RoutingConfig:
     wrap_up: Mapping[str, float]
     offer_timeout: float
     max_missed_offers: int
+    pending_offers: int
     queues: Mapping[str, QueueConfig]
     workflow: Workflow
+    service_level: ServiceLevelConfig = ServiceLevelConfig()
 
     def queue_for_department(self, department: str) -> str | None:
         """The first queue of a department (transfers to a department land there)."""
@@ -137,7 +145,10 @@ def _check_overflow_cycles(queues: Mapping[str, QueueConfig], sections: Mapping[
 
 def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping[str, Section],
            offer_timeout: float, vocabulary: Vocabulary) -> QueueConfig:
-    section.only("department", "channels", "strategy", "sticky", "offer_timeout", "overflow")
+    section.only("department", "channels", "strategy", "sticky", "offer_timeout", "overflow", "offer_mode")
+    offer_mode = section.get("offer_mode", str, "reserve")
+    section.check("offer_mode", offer_mode in OFFER_MODES,
+                  f"unknown offer_mode {offer_mode!r} (known: {', '.join(OFFER_MODES)})")
     strategy = section.get("strategy", str, "longest_idle")
     section.check("strategy", strategy in STRATEGIES,
                   f"unknown strategy {strategy!r} (known: {', '.join(sorted(STRATEGIES))})")
@@ -157,7 +168,7 @@ def _queue(name: str, section: Section, ordering: Ordering, queue_names: Mapping
     vocabulary.check_all(section, "channels", "channel", channels)
     return QueueConfig(name, section.get("department", str, None), channels, strategy,
                        section.get("sticky", bool, False), section.duration("offer_timeout", offer_timeout) or 0.0,
-                       ordering, overflow)
+                       ordering, overflow, offer_mode)
 
 
 def load_routing_config(text: str, file: str, vocabulary: Vocabulary | None = None) -> RoutingConfig:
@@ -167,10 +178,10 @@ def load_routing_config(text: str, file: str, vocabulary: Vocabulary | None = No
     vocabulary = vocabulary or Vocabulary.base()
     data, source = parse_toml(text, file)
     root = Section(data, (), file, source)
-    root.only("skills", "defaults", "priorities", "queues", "workflow")
+    root.only("skills", "defaults", "priorities", "queues", "workflow", "service_level")
     skills = tuple(root.strings("skills", []))
     defaults = root.table("defaults", {})
-    defaults.only("offer_timeout", "max_missed_offers", "capacity", "wrap_up")
+    defaults.only("offer_timeout", "max_missed_offers", "pending_offers", "capacity", "wrap_up")
     capacity = dict(DEFAULT_CAPACITY)
     cap = defaults.table("capacity", {})
     for channel in cap.data:
@@ -185,6 +196,8 @@ def load_routing_config(text: str, file: str, vocabulary: Vocabulary | None = No
     offer_timeout = defaults.duration("offer_timeout", 20.0) or 20.0
     misses = defaults.get("max_missed_offers", int, 3)
     defaults.check("max_missed_offers", misses >= 0, "max_missed_offers must not be negative")
+    pending = defaults.get("pending_offers", int, 1)
+    defaults.check("pending_offers", pending >= 0, "pending_offers must not be negative (0: capacity only)")
     ordering = _ordering(root.table("priorities", {}), vocabulary)
     queue_sections = dict(root.table("queues").items())
     root.check("queues", bool(queue_sections), "at least one queue is required")
@@ -193,7 +206,8 @@ def load_routing_config(text: str, file: str, vocabulary: Vocabulary | None = No
     _check_overflow_cycles(queues, queue_sections)
     vocabulary = vocabulary.with_words(department=sorted({q.department for q in queues.values() if q.department}))
     workflow = _workflow(root.table("workflow"), queue_sections, skills, vocabulary)
-    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, queues, workflow)
+    return RoutingConfig(file, skills, capacity, wrap_up, offer_timeout, misses, pending, queues, workflow,
+                         load_service_level(root.table("service_level", {}), queues))
 
 
 Config = TypeVar("Config")

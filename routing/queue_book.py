@@ -8,7 +8,10 @@ A :class:`QueueBook` is pure and single-threaded; the queue actor owns one and f
   :meth:`QueueBook.update_agent` with every :class:`~routing.availability.AgentAvailability` snapshot;
 * :meth:`QueueBook.assign` after any of these: it returns the offers to make now.  An offered
   conversation is out of the waiting set and holds one slot of the agent's capacity until
-  :meth:`QueueBook.accepted` or :meth:`QueueBook.declined` (reject, timeout, no capacity).
+  :meth:`QueueBook.accepted` or :meth:`QueueBook.declined` (reject, timeout, no capacity).  An agent
+  is offered at most as many conversations at once as its snapshot's ``offer_room`` allows.  A
+  ring-all book offers each conversation to every eligible agent free for it at once; the first accept
+  takes it, and it waits again only when every one of them declined.
 
 Waiting conversations are grouped by requirements (and by the agents who declined them).  Each group
 keeps a heap ordered by the queue's :class:`~routing.priority.Ordering` key and the set of eligible
@@ -34,8 +37,11 @@ __all__ = ["Offer", "QueueBook", "WaitingConversation"]
 class QueueBook:
     """The waiting conversations and agents of one queue, and the routing decision over them."""
 
-    def __init__(self, name: str, strategy: Strategy, ordering: Ordering | None = None) -> None:
+    def __init__(self, name: str, strategy: Strategy, ordering: Ordering | None = None, *,
+                 ring_all: bool = False) -> None:
         self.name = name
+        self.ring_all = ring_all
+        self._ringing: dict[str, set[str]] = {}
         self.strategy = strategy
         self.ordering = ordering or Ordering()
         self._groups: dict[tuple[Requirements, frozenset[str]], Group] = {}
@@ -77,7 +83,8 @@ class QueueBook:
         if offered is None:
             return None
         conversation, agent_id = offered
-        self._release(agent_id, conversation_id)
+        for agent in {agent_id} | self._ringing.pop(conversation_id, set()):
+            self._release(agent, conversation_id)
         return conversation
 
     def widen(self, conversation_id: str, requirements: Requirements) -> bool:
@@ -165,6 +172,8 @@ class QueueBook:
                 group.eligible.discard(agent_id)
         returned = []
         for conversation_id in list(slot.holds):
+            if self._stop_ringing(conversation_id, agent_id):
+                continue
             offered = self._offered.pop(conversation_id, None)
             if offered is not None:
                 self._link(offered[0])
@@ -260,35 +269,76 @@ class QueueBook:
         slot = agents[agent_id]
         channel = group.channel
         slot.hold(conversation_id, channel)
-        if slot.free.get(channel, 0) <= slot.held[channel]:
-            free.discard(agent_id)
-        return Offer(conversation, agent_id)
+        if slot.free_on(channel) <= 0:
+            self._reindex(slot)  # out of this channel, and out of all when its offer room is used up
+        if not self.ring_all or len(candidates) < 2:
+            return Offer(conversation, agent_id)
+        ringing = tuple(sorted(candidates - {agent_id}))
+        for other in ringing:
+            other_slot = agents[other]
+            other_slot.hold(conversation_id, channel)
+            if other_slot.free_on(channel) <= 0:
+                self._reindex(other_slot)
+        self._ringing[conversation_id] = set(ringing)
+        return Offer(conversation, agent_id, ringing)
 
-    def accepted(self, conversation_id: str) -> WaitingConversation | None:
-        """The agent took the offer: the conversation leaves the queue.  The capacity hold stays until
-        the agent's next snapshot, which counts the conversation itself."""
+    def accepted(self, conversation_id: str, agent_id: str | None = None) -> WaitingConversation | None:
+        """The agent (``agent_id``, by default the one offered) took the offer: the conversation leaves
+        the queue and the other agents rung for it are free again.  The taker's capacity hold stays
+        until the agent's next snapshot, which counts the conversation itself."""
         offered = self._offered.pop(conversation_id, None)
         if offered is None:
             return None
-        conversation, agent_id = offered
+        conversation, offered_to = offered
+        agent_id = agent_id or offered_to
+        for other in ({offered_to} | self._ringing.pop(conversation_id, set())) - {agent_id}:
+            self._release(other, conversation_id)
         slot = self._agents.get(agent_id)
         if slot is not None and conversation_id in slot.holds:
             slot.accepted.add(conversation_id)
         return conversation
 
-    def declined(self, conversation_id: str, *, exclude: bool = True) -> WaitingConversation | None:
+    def declined(self, conversation_id: str, *, exclude: bool = True,
+                 agent_id: str | None = None) -> WaitingConversation | None:
         """The offer was rejected or timed out (or the agent had no capacity after all): the
         conversation waits again with its place kept; with ``exclude`` it is not offered to that agent
-        again while it stays in this queue."""
+        again while it stays in this queue.  In a ring-all queue, ``agent_id`` names who declined: the
+        conversation stays out (None is returned) while others are still rung for it."""
+        if agent_id is not None and self._stop_ringing(conversation_id, agent_id, exclude=exclude):
+            return None
         offered = self._offered.pop(conversation_id, None)
         if offered is None:
             return None
-        conversation, agent_id = offered
+        conversation, offered_to = offered
+        declined = {offered_to} | self._ringing.pop(conversation_id, set())
+        for agent in declined:
+            self._release(agent, conversation_id)
+        if exclude:
+            conversation.declined_by = conversation.declined_by | declined
+        self._link(conversation)
+        return conversation
+
+    def _stop_ringing(self, conversation_id: str, agent_id: str, *, exclude: bool = True) -> bool:
+        """One of several agents rung for a conversation is out of it; False when it was the last."""
+        ringing = self._ringing.get(conversation_id)
+        if not ringing or conversation_id not in self._offered:
+            return False
+        conversation, offered_to = self._offered[conversation_id]
+        everyone = ringing | {offered_to}
+        if agent_id not in everyone:
+            return False
+        everyone.discard(agent_id)
         self._release(agent_id, conversation_id)
         if exclude:
             conversation.declined_by = conversation.declined_by | {agent_id}
-        self._link(conversation)
-        return conversation
+        lead = offered_to if offered_to != agent_id else min(everyone)
+        self._offered[conversation_id] = (conversation, lead)
+        everyone.discard(lead)
+        if everyone:
+            self._ringing[conversation_id] = everyone
+        else:
+            del self._ringing[conversation_id]
+        return True
 
     def offered_to(self, conversation_id: str) -> str | None:
         offered = self._offered.get(conversation_id)
@@ -353,9 +403,8 @@ class QueueBook:
             for _, members in slot.channel_sets:
                 members.discard(agent_id)
             return
-        free, held = slot.free, slot.held
         for channel, members in slot.channel_sets:
-            if free.get(channel, 0) > held.get(channel, 0):
+            if slot.free_on(channel) > 0:
                 members.add(agent_id)
             else:
                 members.discard(agent_id)

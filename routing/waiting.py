@@ -38,10 +38,12 @@ class WaitingConversation:
 
 
 class Offer(NamedTuple):
-    """A decision of :meth:`QueueBook.assign`: offer ``conversation`` to ``agent_id`` now."""
+    """A decision of :meth:`QueueBook.assign`: offer ``conversation`` to ``agent_id`` now (and, in a
+    ring-all queue, to the ``ringing`` agents at the same time: the first to accept takes it)."""
 
     conversation: WaitingConversation
     agent_id: str
+    ringing: tuple[str, ...] = ()
 
 
 #: A heap entry: (ordering key, enqueued_at, sequence, conversation id).  Plain values only, so the

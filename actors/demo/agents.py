@@ -114,6 +114,7 @@ class SandboxAgents:
 
     async def _take_offer(self, agent_id: int, offer_id: str, thread_key: str, ticket: str | None) -> None:
         try:
+            self.services.system.tell(ActorRef("agent", str(agent_id)), m.OfferShown(offer_id))  # the card shows
             await self._pause(self.timings[0])
             if thread_key in self._threads:
                 return

@@ -69,6 +69,13 @@ async def reject_offer(request: web.Request) -> web.Response:
                                    m.RejectOffer(request.match_info["offer_id"], reason)))
 
 
+@routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/shown",
+              "The desktop displays the offer (only displayed offers count as missed)", permission="desktop")
+async def offer_shown(request: web.Request) -> web.Response:
+    shown = await ask(request, principal(request).agent_ref, m.OfferShown(request.match_info["offer_id"]))
+    return json_response({"shown": shown})
+
+
 @routes.route("GET", "/api/v1/agents/me/stream",
               "Server-sent events for this agent: own state, offers, conversations, screen pops",
               permission="desktop", produces="text/event-stream")

@@ -12,6 +12,7 @@ from dashboards.context import gateway, principal
 from dashboards.errors import bad_request
 from dashboards.filters import period, ticket_filter
 from dashboards.routes.tickets import TICKET_FILTERS, own_only
+from dashboards.service_level import queue_service_levels
 
 routes = ApiRoutes("reports")
 
@@ -34,7 +35,9 @@ async def summary(request: web.Request) -> web.Response:
 
     async with gw.services.db.connect() as conn:
         report = await reports.period_report(conn, flt, start, end, bucket)
-    return json_response({"from": start, "to": end, "bucket": bucket, **report})
+    levels = await queue_service_levels(gw.services, start, end)
+    return json_response({"from": start, "to": end, "bucket": bucket, **report,
+                          "service_level": [level.as_json() for level in levels]})
 
 
 @routes.route("GET", "/api/v1/exports/tickets.csv", "Every matching ticket as CSV, streamed",

@@ -21,6 +21,7 @@ from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
 from dashboards.routes.agents import STATE, checked_state
 from dashboards.schema import Body, Field
+from dashboards.service_level import queue_service_levels, start_of_today
 from dashboards.transfer_targets import resolve_transfer
 
 routes = ApiRoutes("supervisor")
@@ -53,6 +54,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
         return mask(event, fields)
 
     return await sse.stream(request, select, lambda: wall_snapshot(request))
+
+
+@routes.route("GET", "/api/v1/supervisor/service-level",
+              "Today's service level per queue: answered within the queue's threshold, abandoned counted as "
+              "configured", permission="wall.view")
+async def service_level(request: web.Request) -> web.Response:
+    start = start_of_today()
+    levels = await queue_service_levels(gateway(request).services, start)
+    return json_response({"from": start, "queues": [level.as_json() for level in levels]})
 
 
 @routes.route("GET", "/api/v1/supervisor/actors", "Every live actor with its host, mailbox depth and state",

@@ -24,12 +24,19 @@ function renderOffers() {
     const left = o.state.expires_at - Date.now() / 1000;
     box.append(el("div", {class: "offer", "data-offer": o.id},
       el("div", {}, el("b", {}, t("channel." + o.state.channel, o.state.channel)), " · ", o.state.ticket || "", " · ", o.state.queue),
-      o.state.summary && o.state.summary.text ? el("div", {class: "muted"}, o.state.summary.text) : null,
+      o.state.preview ? el("div", {class: "offer-preview muted"}, o.state.preview) : null,
       el("div", {class: "row"}, el("span", {}, t("desktop.expires_in") + ": ", el("b", {class: "offer-left"}, fmtDuration(left))),
         el("button", {class: "primary accept", on: {click: () => accept(o.id)}}, t("desktop.accept")),
         el("button", {class: "reject", on: {click: () => reject(o.id)}}, t("desktop.reject")))));
+    if (!o.shown && document.visibilityState === "visible") { o.shown = true; offerShown(o.id); }
   }
 }
+
+// Only offers the agent was shown count as missed: tell the server once the card is on screen.
+async function offerShown(offerId) {
+  try { await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/shown`); } catch (e) { /* withdrawn meanwhile */ }
+}
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") renderOffers(); });
 
 function renderConversations() {
   const box = document.getElementById("conversations"); box.replaceChildren();
@@ -120,7 +127,14 @@ function showConversation(view) {
     await api("POST", path + "/reply", {text: reply.value, dedupe_key: replyKey()}); draft(""); openConversation(key); }}}, t("desktop.reply"));
   const note = el("button", {id: "add-note", on: {click: async () => {
     await api("POST", path + "/notes", {text: reply.value}); draft(""); openConversation(key); }}}, t("desktop.add_note"));
+  // A call-back (the caller hung up before an agent answered): the number and a click-to-call.
+  const back = (ticket.attributes || {}).call_back;
+  const callBack = back ? el("div", {id: "call-back", class: "row"}, el("b", {}, t("desktop.call_back") + ": "), back.number || "",
+    back.wait_seconds != null ? el("span", {class: "muted"}, `${t("desktop.call_back_waited")} ${fmtDuration(back.wait_seconds)}`) : null,
+    back.number ? el("button", {class: "primary call", on: {click: async () => {
+      await api("POST", "/api/v1/calls", {number: back.number, conversation: key}); toast(t("desktop.call_back_placed")); }}}, t("desktop.call")) : null) : null;
   document.getElementById("thread").replaceChildren(
+    callBack,
     el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
       el("span", {}, t("desktop.sla") + ": "), slaLine(view.sla)),
     el("div", {id: "messages"}, thread),

@@ -1,7 +1,13 @@
 /* The supervisor wall: live per-queue and per-agent state pushed over server-sent events, open tickets
    with SLA status, the escalations feed and the actor view, as widgets the user arranges. */
 "use strict";
-const W = {queues: {}, agents: {}, conversations: {}, escalations: {}, widgets: [], available: [], seq: 0, vocab: null};
+const W = {queues: {}, agents: {}, conversations: {}, escalations: {}, widgets: [], available: [], seq: 0, vocab: null, levels: {}};
+
+// Today's service level per queue, from the tickets (the same figure as the reports and /metrics).
+async function refreshServiceLevel() {
+  const data = await api("GET", "/api/v1/supervisor/service-level");
+  W.levels = {}; for (const q of data.queues) W.levels[q.queue] = q; render();
+}
 const FILTERS = {tickets: ["channel", "category", "queue", "agent_id", "sla"], agents: ["queue"], queues: [], escalations: ["queue"], actors: []};
 
 function applySnapshot(data) {
@@ -21,10 +27,11 @@ function queuesWidget() {
   return el("table", {class: "queues"}, el("tr", {}, ["wall.queue", "wall.waiting", "wall.longest_wait", "wall.offered", "wall.answered",
     "wall.abandoned", "wall.service_level", "wall.sla_breaches"].map(k => el("th", {}, t(k)))),
     Object.values(W.queues).sort((a, b) => a.id.localeCompare(b.id)).map(q => {
-      const s = q.state.stats || {}, level = s.offered ? Math.round(100 * (s.answered || 0) / s.offered) + "%" : t("app.none");
+      const s = q.state.stats || {}, sl = W.levels[q.id] || {};
+      const level = sl.service_level_pct == null ? t("app.none") : Math.round(sl.service_level_pct) + "%";
       return el("tr", {"data-queue": q.id}, el("td", {}, q.id), el("td", {class: "waiting"}, q.state.waiting_count),
         el("td", {}, fmtDuration(q.state.longest_wait_s)), el("td", {}, s.offered || 0), el("td", {}, s.answered || 0),
-        el("td", {}, s.abandoned || 0), el("td", {}, level), el("td", {class: breachesOf(q.id) ? "bad" : ""}, breachesOf(q.id)));
+        el("td", {}, sl.abandoned || 0), el("td", {title: Object.values(sl.targets || {}).join(", ")}, level), el("td", {class: breachesOf(q.id) ? "bad" : ""}, breachesOf(q.id)));
     }));
 }
 
@@ -133,5 +140,5 @@ async function refreshActors() {
     escalation: (e, seq) => { W.escalations[e.id] = {id: e.id, at: new Date(e.at * 1000).toISOString(), ...e.state}; W.seq = seq; render(); },
     escalation_ack: (e, seq) => { if (W.escalations[e.id]) W.escalations[e.id].acknowledged_by = e.state.by; W.seq = seq; render(); },
   }, W.vocab.heartbeat_s);
-  refreshActors(); setInterval(refreshActors, 5000); setInterval(render, 1000);
+  refreshActors(); setInterval(refreshActors, 5000); refreshServiceLevel(); setInterval(refreshServiceLevel, 15000); setInterval(render, 1000);
 })();

@@ -51,7 +51,7 @@ class _Agent:
     def snapshot(self) -> AgentAvailability:
         in_hand = self.in_hand
         return AgentAvailability(self.agent_id, _BUSY if in_hand else _AVAILABLE, self.free,
-                                 self.idle_since, frozenset(in_hand))
+                                 self.idle_since, frozenset(in_hand), offer_room=sum(self.free.values()))
 
 
 class _Call:

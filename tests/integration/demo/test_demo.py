@@ -27,8 +27,10 @@ WEB_CHANNELS = {"webchat", "web_form", "app"}
 
 def small_demo() -> dict:
     demo = read_toml(Settings.load().config_dir / "demo.toml")
-    # Viber users open their chats before they write (one round of the crowd), so Viber plays faster here.
-    traffic = {**demo["traffic"], "viber_per_s": 1.0, "accept_after_s": [0.2, 1.0], "answer_after_s": [0.5, 2.0],
+    # Every channel plays faster than the demo's balanced day, so each one has tickets within PLAY_S; Viber
+    # users open their chats before they write (one round of the crowd), so Viber plays fastest.
+    traffic = {**demo["traffic"], "calls_per_s": 0.3, "telegram_per_s": 0.5, "email_per_s": 0.3, "web_per_s": 1.0,
+               "viber_per_s": 1.0, "accept_after_s": [0.2, 1.0], "answer_after_s": [0.5, 2.0],
                "resolve_after_s": [1.0, 3.0]}
     return {**demo, "seed": {"accounts": 2_000}, "traffic": traffic}
 

@@ -206,14 +206,17 @@ async def test_misses_put_the_agent_on_break_and_offline_returns_conversations_w
     items = [chat("Допоможіть, будь ласка") for _ in range(2)]
     for item in items:
         await services.inbox.store(item)
-    for item in items:
-        offer = await eventually(lambda item=item: offer_of(services, ivan, item.thread_key))
+    rejected = []
+    for _ in items:  # one offer at a time, in the order the queue serves them
+        offer = await eventually(lambda: _new_offer(services, ivan, rejected))
         await services.system.ask(ivan, m.RejectOffer(offer["offer_id"]))
+        rejected.append(offer["conversation"])
+    assert sorted(rejected) == sorted(item.thread_key for item in items)
     view = await services.system.ask(ivan, m.GetAgent())
     assert view["state"] == "break" and view["reason"] == "missed_offers" and view["misses"] == 2
 
     petro = await agent(services, "miss-petro")
-    item = items[0]
+    item = next(item for item in items if item.thread_key == rejected[0])
     offer = await eventually(lambda: offer_of(services, petro, item.thread_key))
     await services.system.ask(petro, m.AcceptOffer(offer["offer_id"]))
     before = (await conversation(services, item.thread_key))["conversation"]["state"]["enqueued_at"]
@@ -223,6 +226,13 @@ async def test_misses_put_the_agent_on_break_and_offline_returns_conversations_w
     assert ("requeued", "agent went offline") in [(k, d.get("reason")) for k, d in await events_of(services, item.thread_key)]
     await services.system.ask(ivan, m.SetAgentState("available"))  # back from the break: takes it
     assert await eventually(lambda: offer_of(services, ivan, item.thread_key))
+
+
+async def _new_offer(services, ref, seen):
+    offers = [o for o in await offers_of(services, ref) if o["conversation"] not in seen]
+    if not offers:
+        await asyncio.sleep(0.02)
+    return offers[0] if offers else None
 
 
 async def _waiting(services, thread):

@@ -19,8 +19,10 @@ def test_default_capacity_one_call_three_chats_five_emails():
     assert state.availability().free == {"voice": 1, "chat": 3, "email": 5}
     for n in range(3):
         assert state.reserve(f"chat{n}", "chat", 1)
+        state.accept(f"chat{n}", 1)
     assert not state.reserve("chat3", "chat", 1)
     assert state.reserve("call", "voice", 1)
+    state.accept("call", 1)
     assert not state.reserve("call2", "voice", 1)
     snapshot = state.availability()
     assert snapshot.free == {"voice": 0, "chat": 0, "email": 5}
@@ -66,8 +68,10 @@ def test_misses_put_the_agent_on_break_after_n_and_accept_resets_them():
     state.finish("b", 5)
     state.wrap_up_done(100)
     state.reserve("c", "voice", 101)
+    state.shown("c")
     assert not state.offer_timed_out("c", 121).put_on_break
     state.reserve("d", "voice", 122)
+    state.shown("d")
     outcome = state.offer_timed_out("d", 142)
     assert outcome.put_on_break and outcome.misses == 2
     assert state.status is AgentStatus.BREAK and state.break_reason == MISSED_OFFERS

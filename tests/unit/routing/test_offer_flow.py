@@ -34,6 +34,7 @@ class Centre:
                 self.book.declined(conversation_id, exclude=False)
                 continue
             self.offers.offer(conversation_id, offer.agent_id, "voice", now)
+            agent.shown(conversation_id)  # the desktop displayed the offer card
             self.push(offer.agent_id)
             made[conversation_id] = offer.agent_id
         return made

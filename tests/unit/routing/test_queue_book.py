@@ -16,9 +16,9 @@ def book(strategy: str = "longest_idle", *, sticky: bool = False, ordering: Orde
 
 def available(agent_id: str, *, voice: int = 1, chat: int = 3, email: int = 5, idle_since: float = 0.0,
               status: AgentStatus = AgentStatus.AVAILABLE, engaged: frozenset[str] = frozenset(),
-              occupancy: float = 0.0) -> AgentAvailability:
+              occupancy: float = 0.0, offer_room: int = 1) -> AgentAvailability:
     return AgentAvailability(agent_id, status, {"voice": voice, "chat": chat, "email": email}, idle_since,
-                             engaged, occupancy)
+                             engaged, occupancy, offer_room)
 
 
 def join(queue: QueueBook, agent_id: str, skills=None, **state) -> None:
@@ -46,7 +46,7 @@ def test_last_voice_slot_is_offered_once_until_the_outcome():
 
 def test_chat_capacity_three_then_full():
     queue = book()
-    join(queue, "taras")
+    join(queue, "taras", offer_room=3)  # pending_offers = 3: capacity is the limit
     for n in range(5):
         queue.add(f"chat{n}", CHAT, enqueued_at=n)
     assert pairs(queue.assign(10)) == [("chat0", "taras"), ("chat1", "taras"), ("chat2", "taras")]
@@ -92,7 +92,7 @@ def test_skill_levels_and_language_decide_eligibility():
     queue = book()
     join(queue, "junior", {"billing": 2}, idle_since=0)
     queue.put_agent(AgentProfile.of("senior", {"billing": 4}, languages=["uk", "en"]),
-                    available("senior", idle_since=100))
+                    available("senior", idle_since=100, offer_room=2))
     queue.add("hard", Requirements.of("voice", {"billing": 3}), enqueued_at=0)
     queue.add("english", Requirements.of("chat", language="en"), enqueued_at=1)
     offers = dict(pairs(queue.assign(200)))
