@@ -1,6 +1,6 @@
 """One long-lived Ray actor per channel account: it runs the channel (AMI connection, Telegram poller,
-IMAP mailbox, Viber webhook) and stores what arrives through the inbox before the channel acknowledges
-it to its peer."""
+IMAP mailbox, Viber webhook) and stores what arrives through the inbox's intake before the channel
+acknowledges it to its peer; what the store keeps refusing, or the channel cannot read, is parked."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.runtime.heap import settle_heap
+from actors.runtime.logs import configure as configure_logs
 from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class ChannelRunner:
         self.name = name
         self.inbox = inbox
         self.channel = build_channel(name, settings)
+        self.channel.parking = inbox.intake.park_unreadable
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
 
@@ -45,7 +47,7 @@ class ChannelRunner:
         delay = 1.0
         while True:
             try:
-                await self.channel.start(self.inbox.store)
+                await self.channel.start(self.inbox.intake.sink)
             except Exception as exc:
                 log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
                 await asyncio.sleep(delay)
@@ -68,7 +70,7 @@ class ChannelRunner:
             raise ChannelError(f"channel {self.name} takes no webhooks")
         reply = self.channel.handle_webhook(headers, body)
         for inbound in reply.inbounds:
-            await self.inbox.store(await self.channel.download_attachments(inbound))
+            await self.inbox.intake.take(await self.channel.download_attachments(inbound))
         return reply
 
     async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
@@ -89,6 +91,7 @@ class ChannelActor(ChannelRunner):
     """The Ray actor of one channel account; its services are built in its own process."""
 
     def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
+        configure_logs()
         self.services = services_factory()
         super().__init__(name, settings, self.services.inbox)
         # Also after Ray restarts the actor: the channel reconnects to its peer by itself.
