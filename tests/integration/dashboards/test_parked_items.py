@@ -1,0 +1,100 @@
+"""Parked items (issue 14, part 2): an item the store keeps refusing, in the middle of normal traffic on the
+generic API channel and on Viber's webhook, is parked and answered as taken, so the peer does not send
+it for ever; the items around it are stored; admins list the dead letters and replay them once fixed,
+idempotently; /metrics counts what waits.  Viber callbacks come from the Viber sandbox over real sockets
+through the gateway's webhook route."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from actors.system import LocalEngine
+from channels.sandbox.viber import ViberSandbox, ViberUser
+from dashboards.app import build_app
+from tests.integration.dashboards.test_dashboards_inbound import FORM_KEY, form
+from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.poison import (
+    REFUSED,
+    accept_marked_items,
+    inbox_items,
+    original_of,
+    parked_rows,
+    refuse_marked_items,
+)
+
+
+async def test_a_refused_api_item_is_parked_listed_for_admins_and_replayed_once(engine, web, login_as):
+    await refuse_marked_items(engine.db)
+    first = await web.post("/api/v1/inbound/contact_form", json=form(dedupe_key="f-1"), headers=FORM_KEY)
+    refused = await web.post("/api/v1/inbound/contact_form", headers=FORM_KEY,
+                             json=form(dedupe_key="f-2", text=f"Звернення {REFUSED}"))
+    last = await web.post("/api/v1/inbound/contact_form", json=form(dedupe_key="f-3"), headers=FORM_KEY)
+    assert (first.status, refused.status, last.status) == (202, 202, 202)
+    assert await refused.json() == {"parked": True, "thread": "form-1"}
+    assert set(await inbox_items(engine.db)) == {"api:contact_form:f-1", "api:contact_form:f-3"}
+
+    metrics = await (await web.get("/metrics")).text()
+    assert 'switchboard_parked_items{channel="web_form"} 1.0' in metrics
+    assert 'switchboard_api_inbound_total{outcome="parked",source="contact_form"} 1.0' in metrics
+
+    supervisor = await login_as("supervisor")
+    assert (await web.get("/api/v1/parked", headers=supervisor.headers)).status == 403
+    admin = await login_as("admin")
+    listing = await (await web.get("/api/v1/parked", headers=admin.headers)).json()
+    [item] = listing["items"]
+    assert (item["channel"], item["item_key"], item["form"], item["attempts"]) == (
+        "web_form", "api:contact_form:f-2", "inbound", 3)
+    assert REFUSED in item["raw"] and "value refused by a check" in item["error"]
+
+    still = await web.post(f"/api/v1/parked/{item['id']}/replay", headers=admin.headers)
+    assert still.status == 409 and (await still.json())["error"] == "still_refused"
+    await accept_marked_items(engine.db)
+    replayed = await web.post(f"/api/v1/parked/{item['id']}/replay", headers=admin.headers)
+    assert replayed.status == 200, await replayed.text()
+    body = await replayed.json()
+    assert body["replayed"] is True and isinstance(body["inbox_id"], int) and body["duplicate"] is False
+    again = await (await web.post(f"/api/v1/parked/{item['id']}/replay", headers=admin.headers)).json()
+    assert again["duplicate"] is True and again["inbox_id"] is None
+    items = await inbox_items(engine.db)
+    assert list(items).count("api:contact_form:f-2") == 1 and items["api:contact_form:f-2"]["text"].endswith(REFUSED)
+    assert (await (await web.get("/api/v1/parked", headers=admin.headers)).json())["items"] == []
+    assert 'switchboard_parked_items{channel="web_form"} 0.0' in await (await web.get("/metrics")).text()
+    missing = await web.post("/api/v1/parked/999999/replay", headers=admin.headers)
+    assert missing.status == 404 and (await missing.json())["error"] == "parked_item_not_found"
+
+
+HANNA = ViberUser(id="hAnNa5Zq1+Lw0Qz7Jt3XQw==", name="Ганна")
+IVAN = ViberUser(id="iVaN9Xk2+Ab3Cd4Ef5Gh6==", name="Іван")
+
+
+@pytest.fixture
+async def viber_engine(fresh_db_url, tmp_path):
+    sandbox = ViberSandbox()
+    await sandbox.start()
+    local = LocalEngine(fresh_db_url, channels={"viber": channel_table(
+        "viber", token=sandbox.account.token, api_url=sandbox.api_url, state_path=str(tmp_path / "unsub.json"))})
+    services = await local.start()
+    client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
+    await client.start_server()
+    sandbox.account.webhook_url = str(client.make_url("/webhooks/viber"))
+    yield services, sandbox
+    await client.close()
+    await local.stop()
+    await sandbox.stop()
+
+
+async def test_viber_callbacks_around_a_refused_one_are_stored_and_every_one_answered_200(viber_engine):
+    services, sandbox = viber_engine
+    await refuse_marked_items(services.db)
+    answers = [await sandbox.user_sends_text(HANNA, "Добрий день"),
+               await sandbox.user_sends_text(IVAN, f"Показники {REFUSED}"),
+               await sandbox.user_sends_text(HANNA, "Лічильник \ud83d"),
+               await sandbox.user_sends_text(IVAN, "Дякую")]
+    assert [answer.status for answer in answers] == [200, 200, 200, 200]
+    texts = {payload["text"]: payload for payload in (await inbox_items(services.db)).values()}
+    assert {"Добрий день", "Лічильник \ufffd", "Дякую"} <= set(texts)
+    assert original_of(texts["Лічильник \ufffd"])["text"] == "Лічильник \ud83d"
+    parked = await parked_rows(services.db)
+    assert [(p["channel"], p["form"]) for p in parked] == [("viber", "inbound")]
+    assert REFUSED in bytes(parked[0]["raw"]).decode()
