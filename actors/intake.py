@@ -55,7 +55,9 @@ def is_outage(error: BaseException) -> bool:
 
 
 def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:2000]
+    """The error in a line or two: the driver's own message, without the statement and its parameters."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    return f"{type(cause).__name__}: {cause}".strip()[:2000]
 
 
 class Intake:
