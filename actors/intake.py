@@ -7,6 +7,10 @@ moves on instead of retrying it forever with everything behind it waiting.  A st
 reached (the database is down, a connection was lost) is no fault of the item: that error goes back to
 the channel, which keeps the item unacknowledged and tries again, so nothing is parked for an outage.
 
+An item stored but skipped on purpose (a bounce, an auto-reply: recorded, never answered; malformed mail
+kept raw) is logged and counted by reason (:func:`skip_reason`), so that an operator tells "skipped on
+purpose" from "lost" in the log and in ``/metrics``.
+
 A parked item is listed for admins and replayed once fixed; replay goes through the inbox again, so its
 dedupe key still holds: nothing is doubled.
 """
@@ -54,6 +58,20 @@ def is_outage(error: BaseException) -> bool:
     return isinstance(error, OSError | TimeoutError | PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError)
 
 
+def skip_reason(inbound: Inbound) -> str | None:
+    """Why a stored item will not be answered, in a word fit for a metric label; None for a client's item."""
+    if inbound.metadata.get("malformed"):
+        return "malformed_kept_raw"
+    if inbound.kind != "control":
+        return None
+    why = str(inbound.metadata.get("automatic_reason") or "")
+    if "bounce" in why or "delivery-status" in why:
+        return "bounce"
+    if "our" in why:
+        return "mail_loop"
+    return "auto_reply" if why else "control"
+
+
 def describe(error: BaseException) -> str:
     """The error in a line or two: the driver's own message, without the statement and its parameters."""
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
@@ -74,7 +92,7 @@ class Intake:
         """Store ``inbound`` or park it; raises only when the store (or the dead letters) cannot be reached."""
         for attempt in range(1, self.attempts + 1):
             try:
-                return Taken(inbox_id=await self._store(inbound))
+                taken = Taken(inbox_id=await self._store(inbound))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - judged below: outage or refusal
@@ -85,7 +103,20 @@ class Intake:
                 log.info("intake: %s item %s refused by the store (%s); attempt %d of %d", inbound.channel,
                          inbound.dedupe_key, describe(error), attempt, self.attempts)
                 await asyncio.sleep(self.retry_first_s * 2 ** (attempt - 1))
+                continue
+            if taken.inbox_id is not None and (reason := skip_reason(inbound)) is not None:
+                await self._count_skipped(inbound, reason)
+            return taken
         raise AssertionError("unreachable")
+
+    async def _count_skipped(self, inbound: Inbound, reason: str) -> None:
+        log.info("intake: %s item %s stored, skipped on purpose: %s (%s)", inbound.channel,
+                 inbound.dedupe_key, reason, inbound.metadata.get("automatic_reason") or inbound.metadata.get("malformed"))
+        try:
+            async with self._engine.begin() as conn:
+                await parked_store.count_skipped(conn, inbound.channel, reason)
+        except Exception as exc:  # noqa: BLE001 - the item is stored; only its count is missing
+            log.warning("intake: skipped %s item %s not counted (%s)", inbound.channel, inbound.dedupe_key, describe(exc))
 
     async def sink(self, inbound: Inbound) -> None:
         """The :data:`channels.base.InboundSink` of a channel."""

@@ -301,6 +301,15 @@ class ParkedItem(Base):
                       Index("ix_parked_items_waiting", "id", postgresql_where="replayed_at IS NULL"))
 
 
+class IntakeSkip(Base):
+    """How many items of a channel were stored but skipped on purpose (never answered), by reason."""
+
+    __tablename__ = "intake_skips"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+
+
 class Reminder(Base):
     """A durable reminder of an entity actor, fired by the host that owns ``shard``."""
 

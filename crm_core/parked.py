@@ -1,5 +1,5 @@
 """The dead letters of the intake: items a channel received but could not store or read after bounded
-attempts.  Parking never refuses an item for its content (the payload is bytes, the key is indexed by a
+attempts; and the running totals of items it stored but skipped on purpose, by reason.  Parking never refuses an item for its content (the payload is bytes, the key is indexed by a
 digest, text is made storable), so a parked item never blocks what comes behind it; parking the same
 item again (a channel that restarted before it moved on) updates its row."""
 
@@ -80,6 +80,19 @@ async def waiting_by_channel(conn: AsyncConnection) -> dict[str, int]:
     rows = (await conn.execute(text(
         "SELECT channel, count(*) FROM parked_items WHERE replayed_at IS NULL GROUP BY channel"))).all()
     return {channel: int(count) for channel, count in rows}
+
+
+async def count_skipped(conn: AsyncConnection, channel: str, reason: str) -> None:
+    await conn.execute(text(
+        "INSERT INTO intake_skips (channel, reason, total) VALUES (:channel, :reason, 1)"
+        " ON CONFLICT (channel, reason) DO UPDATE SET total = intake_skips.total + 1"),
+        {"channel": channel[:16], "reason": reason[:32]})
+
+
+async def skipped_totals(conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """(channel, reason) -> how many items were skipped on purpose, ever."""
+    rows = (await conn.execute(text("SELECT channel, reason, total FROM intake_skips"))).all()
+    return {(channel, reason): int(total) for channel, reason, total in rows}
 
 
 def as_json(record: ParkedRecord) -> dict[str, Any]:

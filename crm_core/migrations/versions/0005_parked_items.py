@@ -1,4 +1,5 @@
-"""parked items: what a channel received but could not store or read after bounded attempts
+"""parked items: what a channel received but could not store or read after bounded attempts; the
+running totals of items the intake stored but skipped on purpose (bounces, auto-replies, malformed mail)
 
 Revision ID: 0005
 Revises: 0004
@@ -31,7 +32,14 @@ def upgrade() -> None:
     # By a digest of the key: a key too long for a btree must not make parking refuse the item too.
     op.execute("CREATE UNIQUE INDEX ux_parked_items_key ON parked_items (channel, md5(item_key))")
     op.create_index("ix_parked_items_waiting", "parked_items", ["id"], postgresql_where=sa.text("replayed_at IS NULL"))
+    op.create_table(
+        "intake_skips",
+        sa.Column("channel", sa.String(16), primary_key=True),
+        sa.Column("reason", sa.String(32), primary_key=True),
+        sa.Column("total", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("intake_skips")
     op.drop_table("parked_items")

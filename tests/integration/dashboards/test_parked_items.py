@@ -98,3 +98,22 @@ async def test_viber_callbacks_around_a_refused_one_are_stored_and_every_one_ans
     parked = await parked_rows(services.db)
     assert [(p["channel"], p["form"]) for p in parked] == [("viber", "inbound")]
     assert REFUSED in bytes(parked[0]["raw"]).decode()
+
+
+async def test_items_skipped_on_purpose_are_counted_once_in_metrics_whichever_process_took_them(engine, web):
+    from channels.base import Address, Inbound
+
+    def mail(n: int, **metadata) -> Inbound:
+        return Inbound(channel="email", thread_key=f"email:<skip-{n}@example.com>", dedupe_key=f"email:skip:{n}",
+                       sender=Address("email", "mailer-daemon@example.com"), kind="control" if
+                       metadata.get("automatic_reason") else "message", metadata=metadata)
+
+    auto_reply = mail(1, automatic_reason="Auto-Submitted: auto-replied")
+    for inbound in (auto_reply, auto_reply, mail(2, automatic_reason="bounce: X-Failed-Recipients"),
+                    mail(3, malformed="no From header", raw="UmVjZWl2ZWQ6"), mail(4)):
+        await engine.inbox.intake.take(inbound)
+    metrics = await (await web.get("/metrics")).text()
+    assert 'switchboard_intake_skipped_total{channel="email",reason="auto_reply"} 1.0' in metrics
+    assert 'switchboard_intake_skipped_total{channel="email",reason="bounce"} 1.0' in metrics
+    assert 'switchboard_intake_skipped_total{channel="email",reason="malformed_kept_raw"} 1.0' in metrics
+    assert metrics.count("switchboard_intake_skipped_total{") == 3
