@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -13,7 +14,16 @@ from typing import Any
 
 from actors.runtime.heap import settle_heap
 from actors.runtime.logs import configure as configure_logs
-from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
+from channels.base import (
+    Channel,
+    ChannelError,
+    DeliveryReceipt,
+    Outbound,
+    UnreadableItem,
+    WebhookChannel,
+    WebhookRejected,
+    WebhookReply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +55,14 @@ class ChannelRunner:
 
     async def _keep_starting(self) -> None:
         delay = 1.0
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 await self.channel.start(self.inbox.intake.sink)
             except Exception as exc:
-                log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
+                log.error("channel %s did not start, attempt %d (%s: %s); trying again in %.0f s", self.name, attempt,
+                          type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             else:
@@ -68,9 +81,18 @@ class ChannelRunner:
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         if not isinstance(self.channel, WebhookChannel):
             raise ChannelError(f"channel {self.name} takes no webhooks")
-        reply = self.channel.handle_webhook(headers, body)
-        for inbound in reply.inbounds:
-            await self.inbox.intake.take(await self.channel.download_attachments(inbound))
+        try:
+            reply = self.channel.handle_webhook(headers, body)
+            inbounds = [await self.channel.download_attachments(inbound) for inbound in reply.inbounds]
+        except WebhookRejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a body the handler chokes on: the peer would resend it for ever
+            await self.inbox.intake.park_unreadable(UnreadableItem(
+                self.channel.name, f"webhook:{hashlib.sha256(body).hexdigest()}", body,
+                f"{type(exc).__name__}: {exc}", 1))
+            return WebhookReply()
+        for inbound in inbounds:
+            await self.inbox.intake.take(inbound)
         return reply
 
     async def perform(self, action: str, kwargs: dict[str, Any]) -> Any:
