@@ -83,14 +83,14 @@ async def viber_engine(fresh_db_url, tmp_path):
     client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
     await client.start_server()
     sandbox.account.webhook_url = str(client.make_url("/webhooks/viber"))
-    yield services, sandbox
+    yield services, sandbox, client
     await client.close()
     await local.stop()
     await sandbox.stop()
 
 
 async def test_viber_callbacks_around_a_refused_one_are_stored_and_every_one_answered_200(viber_engine):
-    services, sandbox = viber_engine
+    services, sandbox, client = viber_engine
     await refuse_marked_items(services.db)
     answers = [await sandbox.user_sends_text(HANNA, "Добрий день"),
                await sandbox.user_sends_text(IVAN, f"Показники {REFUSED}"),
@@ -103,6 +103,14 @@ async def test_viber_callbacks_around_a_refused_one_are_stored_and_every_one_ans
     parked = await parked_rows(services.db)
     assert [(p["channel"], p["form"]) for p in parked] == [("viber", "inbound")]
     assert REFUSED in bytes(parked[0]["raw"]).decode()
+
+    forged = await sandbox.send_raw({"event": "message", "timestamp": 1700000000000, "message_token": 1,
+                                     "sender": {"id": HANNA.id}, "message": {"type": "text", "text": "x"}},
+                                    signature="0" * 64)
+    assert forged.status == 403
+    metrics = await (await client.get("/metrics")).text()
+    assert 'switchboard_webhooks_refused_total{channel="viber",status="403"} 1.0' in metrics
+    assert 'switchboard_parked_items{channel="viber"} 1.0' in metrics
 
 
 async def test_items_skipped_on_purpose_are_counted_once_in_metrics_whichever_process_took_them(engine, web):
