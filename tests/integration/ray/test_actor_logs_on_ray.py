@@ -1,6 +1,7 @@
 """Skipped is visible (issue 14, part 2): a channel actor's INFO lines, and the lines of an item it parks,
 reach the console of the process that started the engine, as JSON (Ray forwards each worker's stderr to
-the driver; an actor process that configured no logging drops every INFO line)."""
+the driver; an actor process that configured no logging drops every INFO line).  A replay the channel
+still refuses reaches the caller across Ray as the channel's own error."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import uuid
 
 import pytest
 
+from channels.base import ChannelError
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
+from channels.serialization import exact_bytes
+from channels.telegram.polling import UnreadableUpdate
 from crm_core.database import async_engine
 from tests.integration.engine.test_channel_paths import channel_table
 from tests.support.engine import eventually
@@ -57,6 +61,14 @@ async def test_channel_actor_info_and_parking_lines_reach_the_console_as_json(fr
             return started and retried and parked
 
         await eventually(logged, timeout_s=30)
+
+        # Replaying a parked update it still cannot read: the refusal crosses the Ray boundary intact.
+        choking = {"update_id": 77, "message": {**sandbox.state.user_message(SandboxUser(id=380_000_445, first_name="О")),
+                                                "document": {"file_id": "d", "file_unique_id": "u", "file_size": "9"}}}
+        with pytest.raises(UnreadableUpdate, match="TypeError"):
+            await engine.channel_actors["telegram"].perform.remote("read_again", {"raw": exact_bytes(choking)})
+        with pytest.raises(ChannelError, match="must be an update"):
+            await engine.channel_actors["telegram"].perform.remote("read_again", {"raw": b"[]"})
     finally:
         await asyncio.to_thread(engine.stop)
         await sandbox.stop()
