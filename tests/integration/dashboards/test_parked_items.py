@@ -17,6 +17,7 @@ from channels.sandbox.telegram.state import SandboxUser
 from channels.sandbox.viber import ViberSandbox, ViberUser
 from dashboards.app import build_app
 from tests.integration.dashboards.test_dashboards_inbound import FORM_KEY, form
+from tests.integration.dashboards.test_webchat import SITE, say, start
 from tests.integration.engine.test_channel_paths import channel_table
 from tests.support.poison import (
     REFUSED,
@@ -166,3 +167,20 @@ async def test_a_telegram_webhook_update_the_handler_chokes_on_is_parked_raw_and
     [parked] = await parked_rows(services.db)
     assert (parked["channel"], parked["form"]) == ("telegram", "peer") and "TypeError" in parked["error"]
     assert json.loads(bytes(parked["raw"])) == choking
+
+
+@pytest.fixture
+def site_chat_allowed(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_WEBCHAT_ORIGINS", SITE)
+
+
+async def test_a_web_chat_message_the_store_refuses_is_parked_and_the_visitor_goes_on(site_chat_allowed, engine, web):
+    await refuse_marked_items(engine.db)
+    session = await start(web)
+    answers = [await say(web, session, "Добрий день", "w-1"), await say(web, session, f"Питання {REFUSED}", "w-2"),
+               await say(web, session, "Ще питання", "w-3")]
+    assert [answer.status for answer in answers] == [202, 202, 202]
+    assert await answers[1].json() == {"id": "w-2", "parked": True}
+    texts = {payload["text"] for payload in (await inbox_items(engine.db)).values()}
+    assert {"Добрий день", "Ще питання"} <= texts and f"Питання {REFUSED}" not in texts
+    assert [(p["channel"], p["form"]) for p in await parked_rows(engine.db)] == [("webchat", "inbound")]
