@@ -1,24 +1,28 @@
 """One long-lived Ray actor per channel account: it runs the channel (AMI connection, Telegram poller,
-IMAP mailbox, Viber webhook) and stores what arrives through the inbox before the channel acknowledges
-it to its peer."""
+IMAP mailbox, Viber webhook) and stores what arrives through the inbox's intake before the channel
+acknowledges it to its peer; what the store keeps refusing, or the channel cannot read, is parked."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.runtime.heap import settle_heap
+from actors.runtime.logs import configure as configure_logs
 from channels.base import (
     CallControl,
     Channel,
     ChannelError,
     DeliveryReceipt,
     Outbound,
+    UnreadableItem,
     WebhookChannel,
+    WebhookRejected,
     WebhookReply,
 )
 
@@ -37,6 +41,7 @@ class ChannelRunner:
         self.name = name
         self.inbox = inbox
         self.channel = build_channel(name, settings)
+        self.channel.parking = inbox.intake.park_unreadable
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
 
@@ -51,11 +56,14 @@ class ChannelRunner:
 
     async def _keep_starting(self) -> None:
         delay = 1.0
+        attempt = 0
         while True:
+            attempt += 1
             try:
-                await self.channel.start(self.inbox.store)
+                await self.channel.start(self.inbox.intake.sink)
             except Exception as exc:
-                log.error("channel %s did not start (%s); trying again in %.0f s", self.name, exc, delay)
+                log.error("channel %s did not start, attempt %d (%s: %s); trying again in %.0f s", self.name, attempt,
+                          type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             else:
@@ -74,9 +82,18 @@ class ChannelRunner:
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         if not isinstance(self.channel, WebhookChannel):
             raise ChannelError(f"channel {self.name} takes no webhooks")
-        reply = self.channel.handle_webhook(headers, body)
-        for inbound in reply.inbounds:
-            await self.inbox.store(await self.channel.download_attachments(inbound))
+        try:
+            reply = self.channel.handle_webhook(headers, body)
+            inbounds = [await self.channel.download_attachments(inbound) for inbound in reply.inbounds]
+        except WebhookRejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a body the handler chokes on: the peer would resend it for ever
+            await self.inbox.intake.park_unreadable(UnreadableItem(
+                self.channel.name, f"webhook:{hashlib.sha256(body).hexdigest()}", body,
+                f"{type(exc).__name__}: {exc}", 1))
+            return WebhookReply()
+        for inbound in inbounds:
+            await self.inbox.intake.take(inbound)
         return reply
 
     def call_control(self) -> CallControl:
@@ -134,6 +151,7 @@ class ChannelActor(ChannelRunner):
     """The Ray actor of one channel account; its services are built in its own process."""
 
     def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
+        configure_logs()
         self.services = services_factory()
         super().__init__(name, settings, self.services.inbox)
         # Also after Ray restarts the actor: the channel reconnects to its peer by itself.

@@ -5,6 +5,10 @@ Storing is idempotent by ``dedupe_key``; the statement that stores an item also 
 host of its conversation's shard (:mod:`actors.inbox_notices`), and an item whose host missed the notice
 or died before handling it is delivered again by :meth:`InboxWriter.redeliver_pending`.
 
+Text is made storable first: a NUL or half a surrogate pair (PostgreSQL refuses both) becomes U+FFFD,
+and the item as it came is kept byte-exact beside it (``payload["original"]``, the base64 of its JSON).
+An item the store still refuses is parked by the :class:`~actors.intake.Intake` in front of the inbox.
+
 Items arriving while a commit is on its way are stored together by the next one (group commit): under
 load one INSERT (committed on its own, on the process's autocommit pool) takes many items, instead of a
 round trip and a WAL flush each.
@@ -13,6 +17,7 @@ round trip and a WAL flush each.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from dataclasses import dataclass, field
@@ -24,9 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from actors import messages as m
 from actors.inbox_notices import NOTICE_PAYLOAD_LIMIT, Hand, InboxNotices
+from actors.intake import Intake
 from actors.runtime import ActorRef, ActorSystem
 from channels.base import Inbound
-from channels.serialization import inbound_to_json
+from channels.serialization import exact_bytes, inbound_to_json, storable
 from crm_core import driver_sql
 from crm_core import tickets as ticket_store
 
@@ -34,6 +40,10 @@ log = logging.getLogger(__name__)
 
 #: At most this many items in one INSERT.
 BATCH_LIMIT = 500
+
+# Made once: ``json.dumps`` with options builds an encoder for every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_ESCAPED_NUL = "\\u0000"
 
 # The columns travel as binary arrays (``%b``): the text form escapes every quote of every payload, a
 # dozen times the client CPU of the binary form.
@@ -66,6 +76,8 @@ class InboxWriter:
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
         self._followed: list[InboxNotices] = []
+        #: Where channels hand their items: stores through this inbox, parks what it keeps refusing.
+        self.intake = Intake(self.store, engine)
 
     async def follow(self, shard: int, hand: Hand) -> None:
         """Hand every item announced for ``shard`` to ``hand`` (its host), from once this returns."""
@@ -83,8 +95,10 @@ class InboxWriter:
         thread_key = await self._thread_of(inbound)
         payload = inbound_to_json(inbound)
         payload["thread_key"] = thread_key
-        item = _Pending(inbound.dedupe_key, inbound.channel, thread_key,
-                        self.system.shard(ActorRef("conversation", thread_key)), payload, json.dumps(payload))
+        payload, body = storable_payload(payload)
+        thread_key = payload["thread_key"]
+        item = _Pending(payload["dedupe_key"], inbound.channel, thread_key,
+                        self.system.shard(ActorRef("conversation", thread_key)), payload, body)
         self._waiting.append(item)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting(), name="inbox-commit")
@@ -147,6 +161,21 @@ class InboxWriter:
         for inbox_id, thread_key, payload in rows:
             self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
         return len(rows)
+
+
+def storable_payload(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The payload PostgreSQL will take and its JSON: as it is when it holds no NUL, lone surrogate or
+    non-finite number, else made storable with the original kept byte-exact in ``"original"``."""
+    try:
+        body = _ENCODER.encode(payload)
+        body.encode("utf-8")  # a lone surrogate has no UTF-8
+        if _ESCAPED_NUL not in body:
+            return payload, body
+    except ValueError:  # NaN or infinity (JSON has no word for them), or a lone surrogate
+        pass
+    safe = storable(payload)
+    safe["original"] = base64.b64encode(exact_bytes(payload)).decode("ascii")
+    return safe, _ENCODER.encode(safe)
 
 
 def _fail(batch: list[_Pending], error: Exception) -> None:

@@ -131,6 +131,25 @@ DeliverySink = Callable[[DeliveryUpdate], Awaitable[None]]
 """Records a :class:`DeliveryUpdate` durably; returns once it is safe to acknowledge it to the peer."""
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableItem:
+    """What a peer sent that the channel could not turn into items after a bounded number of attempts
+    (a payload its handler chokes on): kept byte-exact so that it can be read again once fixed."""
+
+    channel: ChannelName
+    item_key: str  # the peer's own id of it: an update id, an IMAP UID, an AMI event's place in the stream
+    raw: bytes
+    error: str
+    attempts: int
+
+
+ParkingSink = Callable[[UnreadableItem], Awaitable[None]]
+"""Parks an :class:`UnreadableItem` durably; returns once the channel may acknowledge it and move on."""
+
+#: How often a channel tries to read one item before it parks it.
+READ_ATTEMPTS = 3
+
+
 class ChannelError(Exception):
     """A channel could not do what it was asked; the message says why."""
 
@@ -162,6 +181,8 @@ class Channel(abc.ABC):
     """A channel account: one AMI connection, one bot, one mailbox, one API source."""
 
     name: ChannelName
+    #: Where the channel parks what it cannot read; the engine sets it before ``start``.
+    parking: ParkingSink | None = None
 
     @abc.abstractmethod
     async def start(self, sink: InboundSink) -> None:

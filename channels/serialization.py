@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -39,3 +42,39 @@ def inbound_from_json(raw: dict[str, Any]) -> Inbound:
         attachments=tuple(attachment_from_json(a) for a in raw.get("attachments", ())),
         occurred_at=datetime.fromisoformat(raw["occurred_at"]), metadata=raw.get("metadata", {}),
     )
+
+
+#: What takes the place of a character PostgreSQL refuses to store: NUL, or half a surrogate pair.
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """``value`` with every NUL and lone surrogate replaced by U+FFFD.  A decoded JSON string may hold a
+    lone surrogate (``"\\ud83d"``); a well-formed pair was already joined by the decoder, so every
+    surrogate left in a ``str`` is a lone one."""
+    return _UNSTORABLE.sub(REPLACEMENT, value)
+
+
+def storable(value: Any) -> Any:
+    """A JSON tree (dicts, lists, strings, numbers) with every string, keys included, made storable,
+    and every float that is not finite (no JSON for it) made ``None``."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_text(str(key)): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def exact_bytes(value: Any) -> bytes:
+    """The JSON of ``value`` as UTF-8, byte-exact even where it holds lone surrogates (``surrogatepass``):
+    what a peer sent, kept as it came beside the storable form."""
+    return json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
+def from_exact_bytes(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8", "surrogatepass"))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -299,6 +300,34 @@ class InboxItem(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=_now())
     processed_at: Mapped[datetime | None]
     __table_args__ = (Index("ix_inbox_pending", "shard", "id", postgresql_where="processed_at IS NULL"),)
+
+
+class ParkedItem(Base):
+    """An item a channel received but could not store (``form="inbound"``) or read (``form="peer"``)
+    after bounded attempts: kept byte-exact with the last error, for an admin to replay once fixed."""
+
+    __tablename__ = "parked_items"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    item_key: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(16))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    parked_at: Mapped[datetime] = mapped_column(server_default=_now())
+    replayed_at: Mapped[datetime | None]
+    inbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    __table_args__ = (Index("ux_parked_items_key", "channel", func.md5(item_key), unique=True),
+                      Index("ix_parked_items_waiting", "id", postgresql_where="replayed_at IS NULL"))
+
+
+class IntakeSkip(Base):
+    """How many items of a channel were stored but skipped on purpose (never answered), by reason."""
+
+    __tablename__ = "intake_skips"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
 
 
 class Reminder(Base):

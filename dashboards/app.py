@@ -33,6 +33,7 @@ from dashboards.routes import (
     inbound,
     meter_readings,
     notifications,
+    parked,
     reports,
     supervisor,
     system,
@@ -46,7 +47,8 @@ from dashboards.settings import DashboardSettings
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes,
               client_edits.routes, client_billing.routes, client_passport.routes,
               meter_readings.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes,
+              parked.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

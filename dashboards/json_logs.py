@@ -3,26 +3,15 @@ of each request), so the log shipper needs no parsing rules."""
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
+from actors.runtime.logs import JsonFormatter, configure
 from dashboards.context import PRINCIPAL
 
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(), "level": record.levelname,
-                "logger": record.name, "message": record.getMessage()}
-        for key in ("method", "path", "status", "duration_ms", "remote", "user"):
-            if hasattr(record, key):
-                line[key] = getattr(record, key)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+__all__ = ["INTAKE_PATHS", "JsonAccessLogger", "JsonFormatter", "configure"]
 
 
 #: Paths of the channel intake: hundreds of requests a second, each one already recorded in the inbox, so
@@ -40,12 +29,3 @@ class JsonAccessLogger(AbstractAccessLogger):
         self.logger.log(level, "%s %s %s", request.method, request.path, response.status, extra={
             "method": request.method, "path": request.path, "status": response.status,
             "duration_ms": round(time * 1000, 2), "remote": request.remote, "user": who.id if who else None})
-
-
-def configure(level: int = logging.INFO) -> None:
-    """Send every log record of this process to stderr as JSON lines."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)

@@ -1,8 +1,12 @@
-"""Prometheus metrics of the gateway: requests by route and status, latency, open event streams and
-how far the gateway's relay has followed the event hub."""
+"""Prometheus metrics of the gateway: requests by route and status, latency, open event streams, how far
+the gateway's relay has followed the event hub, and what the intake skipped: webhooks refused, and the
+parked items (dead letters) waiting for a replay, counted from the database at each scrape, whichever
+process parked them."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from aiohttp import web
@@ -14,9 +18,31 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from crm_core import parked as parked_store
 from dashboards.contact_centre_metrics import ContactCentreMetrics
 from dashboards.context import gateway
+
+log = logging.getLogger(__name__)
+
+PARKED_COUNT_TIMEOUT_S = 2.0
+
+
+class SkippedItems(Collector):
+    """``switchboard_intake_skipped_total{channel, reason}``: items stored but skipped on purpose, whichever
+    process took them; the running totals live in the database and are read at each scrape."""
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, str], int] = {}
+
+    def collect(self) -> list[CounterMetricFamily]:
+        family = CounterMetricFamily("switchboard_intake_skipped", "Items stored but skipped on purpose "
+                                     "(bounces, auto-replies, malformed mail kept raw)", labels=("channel", "reason"))
+        for (channel, reason), total in sorted(self.totals.items()):
+            family.add_metric((channel, reason), total)
+        return [family]
 
 
 class GatewayMetrics:
@@ -35,6 +61,12 @@ class GatewayMetrics:
         self.inbound = Counter("switchboard_api_inbound", "Items received on the generic API channel",
                                ("source", "outcome"), registry=self.registry)
         self.contact_centre = ContactCentreMetrics(self.registry)
+        self.webhooks_refused = Counter("switchboard_webhooks_refused", "Webhook requests refused, nothing stored",
+                                        ("channel", "status"), registry=self.registry)
+        self.skipped = SkippedItems()
+        self.registry.register(self.skipped)
+        self.parked = Gauge("switchboard_parked_items", "Inbound items parked (dead letters) waiting for a replay",
+                            ("channel",), registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -63,7 +95,27 @@ async def measure(request: web.Request, handler: web.Handler) -> web.StreamRespo
         metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
+async def count_intake(request: web.Request) -> None:
+    gw = gateway(request)
+    try:
+        async with asyncio.timeout(PARKED_COUNT_TIMEOUT_S), gw.services.db.connect() as conn:
+            waiting = await parked_store.waiting_by_channel(conn)
+            gw.metrics.skipped.totals = await parked_store.skipped_totals(conn)
+    except Exception as exc:  # noqa: BLE001 - the other metrics are served without this one
+        log.warning("metrics: parked and skipped items not counted (%s)", exc)
+        return
+    for channel in {labels[0] for labels in _label_sets(gw.metrics.parked)} - set(waiting):
+        gw.metrics.parked.labels(channel).set(0)
+    for channel, count in waiting.items():
+        gw.metrics.parked.labels(channel).set(count)
+
+
+def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
+    return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]
+
+
 async def metrics_endpoint(request: web.Request) -> web.Response:
     await gateway(request).metrics.contact_centre.refresh(gateway(request).services)
+    await count_intake(request)
     body = gateway(request).metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

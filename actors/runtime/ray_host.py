@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.runtime.heap import settle_heap
 from actors.runtime.host import EntityHost, HostSettings
+from actors.runtime.logs import configure as configure_logs
 from actors.runtime.outbox import EventOutbox
 from actors.runtime.placement import Placement
 from actors.runtime.system import ActorSystem, LocalTransport, RayTransport
@@ -36,6 +37,7 @@ class HostActor:
 
     def __init__(self, hosted: Sequence[tuple[str, int, str]], shards: Mapping[str, int], namespace: str,
                  placement: Placement, services_factory: Callable[[ActorSystem], Any]) -> None:
+        configure_logs()
         local = LocalTransport()
         self.system = ActorSystem(shards, RayTransport(namespace, placement, local))
         self.services = services_factory(self.system)

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
@@ -21,14 +20,17 @@ from channels.base import (
     Inbound,
     InboundSink,
     Outbound,
+    UnreadableItem,
     WebhookChannel,
     WebhookRejected,
     WebhookReply,
 )
+from channels.serialization import exact_bytes, from_exact_bytes
+from channels.telegram.bot import TolerantBot
 from channels.telegram.outbound import OutboundSender
-from channels.telegram.polling import ALLOWED_UPDATES, UpdatePoller
+from channels.telegram.polling import ALLOWED_UPDATES, UnreadableUpdate, UpdatePoller
 from channels.telegram.settings import TelegramSettings
-from channels.telegram.updates import file_id_of, parse_update
+from channels.telegram.updates import dedupe_key_of, file_id_of, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class TelegramChannel(WebhookChannel):
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
-        self.bot = Bot(
+        self.bot = TolerantBot(
             settings.token,
             base_url=settings.bot_url,
             base_file_url=settings.file_url,
@@ -64,7 +66,7 @@ class TelegramChannel(WebhookChannel):
             if self.settings.mode == "polling":
                 await self.bot.delete_webhook(drop_pending_updates=False)
                 self.poller = UpdatePoller(
-                    self.bot, self._deliver, timeout_s=self.settings.poll_timeout_s,
+                    self.bot, self._deliver, self._park, timeout_s=self.settings.poll_timeout_s,
                     limit=self.settings.poll_limit, retry_initial_s=self.settings.sink_retry_initial_s,
                     retry_max_s=self.settings.sink_retry_max_s)
                 self._poll_task = asyncio.create_task(self.poller.run(), name="telegram-poller")
@@ -111,6 +113,19 @@ class TelegramChannel(WebhookChannel):
             body_out = json.dumps({"method": "answerCallbackQuery", "callback_query_id": query_id}).encode()
         return WebhookReply(inbounds=(inbound,), body=body_out)
 
+    async def _park(self, raw: Mapping[str, Any], error: str, attempts: int) -> None:
+        if self.parking is None:
+            raise ChannelError("telegram: nowhere to park an unreadable update")
+        await self.parking(UnreadableItem("telegram", dedupe_key_of(int(raw["update_id"])), exact_bytes(raw),
+                                          error, attempts))
+
+    async def read_again(self, raw: bytes) -> None:
+        """Deliver a parked update once more (an admin's replay, once the channel can read it)."""
+        update = from_exact_bytes(raw)
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise ChannelError("telegram: a parked update must be an update's JSON")
+        await self._deliver(update)
+
     async def fetch_file(self, file_ref: str) -> bytes:
         """The bytes of an attachment this channel reported (``telegram-file:<file_id>``)."""
         file_id = file_id_of(file_ref)
@@ -144,12 +159,16 @@ class TelegramChannel(WebhookChannel):
         return dataclasses.replace(inbound, attachments=tuple(attachments))
 
     async def _deliver(self, raw: Mapping[str, Any]) -> None:
-        inbound = parse_update(raw, self.bot)
-        if inbound is None:
-            return
         if self._sink is None:
             raise ChannelError("telegram: channel not started")
-        await self._sink(await self.download_attachments(inbound))
+        try:
+            inbound = parse_update(raw, self.bot)
+            if inbound is None:
+                return
+            inbound = await self.download_attachments(inbound)
+        except Exception as exc:  # noqa: BLE001 - whatever the handler chokes on, the update is unreadable
+            raise UnreadableUpdate(f"{type(exc).__name__}: {exc}") from exc
+        await self._sink(inbound)
         query_id = inbound.metadata.get("callback_query_id")
         if query_id:
             try:

@@ -11,7 +11,10 @@ whether or not the handlers finished, so an update being processed during a cras
 forever; here ``getUpdates`` is called raw and every update is handed over (and parsed) on its own.
 
 Within a batch, updates of different chats are delivered concurrently and updates of one chat in
-order.  A failing delivery is retried with backoff until it succeeds: it is never skipped.
+order.  A delivery that fails because the engine cannot store it now is retried with backoff until it
+succeeds (the engine's intake parks an item it keeps refusing).  An update the channel itself cannot read
+(:class:`UnreadableUpdate`: its handler chokes on it) is tried ``READ_ATTEMPTS`` times and then parked with
+its raw JSON, so the offset moves on and the chats behind it are served.
 """
 
 from __future__ import annotations
@@ -24,12 +27,21 @@ from typing import Any
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
+from channels.base import READ_ATTEMPTS, ChannelError
+
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 UpdateDelivery = Callable[[Mapping[str, Any]], Awaitable[None]]
 """Hands one raw update (its JSON, ``update_id`` an int) over; returns once it is safely stored."""
+
+UpdateParking = Callable[[Mapping[str, Any], str, int], Awaitable[None]]
+"""Parks one raw update the channel could not read, with the error and the number of attempts."""
+
+
+class UnreadableUpdate(ChannelError):
+    """The channel could not turn an update into an item (not a failure of the store)."""
 
 
 def _chat_of(raw: Mapping[str, Any]) -> object:
@@ -45,10 +57,11 @@ def _chat_of(raw: Mapping[str, Any]) -> object:
 class UpdatePoller:
     """Fetches updates with ``getUpdates`` and hands each to ``deliver`` before confirming it."""
 
-    def __init__(self, bot: Bot, deliver: UpdateDelivery, *, timeout_s: int, limit: int,
+    def __init__(self, bot: Bot, deliver: UpdateDelivery, park: UpdateParking, *, timeout_s: int, limit: int,
                  retry_initial_s: float, retry_max_s: float) -> None:
         self._bot = bot
         self._deliver = deliver
+        self._park = park
         self._timeout_s = timeout_s
         self._limit = limit
         self._retry_initial_s = retry_initial_s
@@ -101,14 +114,30 @@ class UpdatePoller:
 
     async def _deliver_until_done(self, raw: Mapping[str, Any]) -> None:
         delay = self._retry_initial_s
+        unreadable = 0
         while True:
             try:
                 await self._deliver(raw)
                 return
             except asyncio.CancelledError:
                 raise
+            except UnreadableUpdate as exc:
+                unreadable += 1
+                if unreadable >= READ_ATTEMPTS and await self._parked(raw, exc, unreadable):
+                    return
+                log.warning("telegram: update %s unreadable (%s), attempt %d of %d; retrying in %.1fs",
+                            raw["update_id"], exc, unreadable, READ_ATTEMPTS, delay)
             except Exception:
-                log.exception("telegram: delivering update %s failed; retrying in %.1fs",
-                              raw["update_id"], delay)
-                await asyncio.sleep(delay)
-                delay = min(self._retry_max_s, delay * 2)
+                log.exception("telegram: delivering update %s failed; retrying in %.1fs", raw["update_id"], delay)
+            await asyncio.sleep(delay)
+            delay = min(self._retry_max_s, delay * 2)
+
+    async def _parked(self, raw: Mapping[str, Any], error: UnreadableUpdate, attempts: int) -> bool:
+        try:
+            await self._park(raw, str(error), attempts)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("telegram: parking update %s failed; it is tried again", raw["update_id"])
+            return False
+        return True

@@ -3,7 +3,9 @@ peers call us (Viber, Telegram in webhook mode).
 
 ``POST /api/v1/inbound/<source>`` with ``X-Api-Key``: the key is checked before the body is read; the
 body is checked strictly; the item is stored in the inbox (idempotent by ``dedupe_key`` within the
-source) before the answer, so a 202 means it will not be lost and a repeat answers ``duplicate``.
+source) before the answer, so a 202 means it will not be lost and a repeat answers ``duplicate``; an item
+the store keeps refusing is parked for an admin (202 with ``parked``), never refused to the client for
+ever.
 """
 
 from __future__ import annotations
@@ -96,13 +98,16 @@ async def receive(request: web.Request) -> web.Response:
     source = _source(request)
     body = INBOUND.validate(await read_json(request, gw.settings.limits.inbound_body_bytes))
     inbound = to_inbound(source, body, request)
-    inbox_id = await gw.services.inbox.store(inbound)
+    taken = await gw.services.inbox.intake.take(inbound)
     thread = body["thread"]
-    if inbox_id is None:
+    if taken.parked_id is not None:  # kept for an admin to replay: the client must not send it again
+        gw.metrics.inbound.labels(source.name, "parked").inc()
+        return json_response({"parked": True, "thread": thread}, status=202)
+    if taken.duplicate:
         gw.metrics.inbound.labels(source.name, "duplicate").inc()
         return json_response({"duplicate": True, "thread": thread})
     gw.metrics.inbound.labels(source.name, "stored").inc()
-    return json_response({"inbox_id": inbox_id, "thread": thread}, status=202)
+    return json_response({"inbox_id": taken.inbox_id, "thread": thread}, status=202)
 
 
 @routes.route("POST", "/webhooks/{channel}", "A channel peer's webhook (Viber callbacks, Telegram webhook mode)",
@@ -118,6 +123,7 @@ async def webhook(request: web.Request) -> web.Response:
     try:
         reply = await gw.services.channels.webhook(request.match_info["channel"], dict(request.headers), body)
     except WebhookRejected as exc:
+        gw.metrics.webhooks_refused.labels(request.match_info["channel"][:16], str(exc.status)).inc()
         return json_response({"error": "webhook_rejected", "detail": exc.reason}, status=exc.status)
     except ChannelError as exc:
         raise ApiError(404, "unknown_channel", str(exc)) from None

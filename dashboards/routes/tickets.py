@@ -89,9 +89,12 @@ async def create_ticket(request: web.Request) -> web.Response:
         channel="web_form", thread_key=f"web_form:walk_in:{who.id}:{visit}", dedupe_key=f"walk_in:{who.id}:{visit}",
         sender=Address(body["contact_kind"], body["contact"].strip(), body.get("name")), text=body["text"],
         subject=body.get("subject"), metadata={"walk_in": True, "created_by": who.author})
-    inbox_id = await gw.services.inbox.store(inbound)
-    if inbox_id is None:
+    taken = await gw.services.inbox.intake.take(inbound)
+    if taken.parked_id is not None:
+        return json_response({"parked": True, "thread": inbound.thread_key}, status=202)
+    if taken.duplicate:
         return json_response({"duplicate": True, "thread": inbound.thread_key})
+    inbox_id = taken.inbox_id
     async with gw.services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="ticket.create_by_hand", entity="conversation",
                            entity_id=inbound.thread_key, after={"contact_kind": body["contact_kind"],

@@ -178,12 +178,15 @@ async def send_message(request: web.Request) -> web.Response:
     inbound = Inbound(channel="webchat", thread_key=thread_key(visitor.source, visitor.thread),
                       dedupe_key=client_key_prefix(visitor.source, visitor.thread) + key, sender=sender,
                       text=body["text"], metadata={"source": visitor.source})
-    inbox_id = await gw.services.inbox.store(inbound)
-    if inbox_id is None:
+    taken = await gw.services.inbox.intake.take(inbound)
+    if taken.parked_id is not None:
+        gw.metrics.inbound.labels(visitor.source, "parked").inc()
+        return json_response({"id": key, "parked": True}, status=202)
+    if taken.duplicate:
         gw.metrics.inbound.labels(visitor.source, "duplicate").inc()
         return json_response({"id": key, "duplicate": True})
     gw.metrics.inbound.labels(visitor.source, "stored").inc()
-    return json_response({"id": key, "inbox_id": inbox_id}, status=202)
+    return json_response({"id": key, "inbox_id": taken.inbox_id}, status=202)
 
 
 @routes.route("GET", "/api/v1/webchat/stream", "The visitor's transcript, then the agents' replies as they "

@@ -36,6 +36,8 @@ class BotApiServer:
         self.state = BotApiState(bot_id=int(token.split(":", 1)[0]))
         self.webhook: dict[str, Any] | None = None
         self.webhook_failures = 0
+        #: When set, ``getMe`` answers with these fields only, as a minimal Bot API server or proxy does.
+        self.get_me_fields: tuple[str, ...] | None = None
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -103,8 +105,11 @@ class BotApiServer:
         return True
 
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {**self.state.bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        me = {**self.state.bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
+              "supports_inline_queries": False}
+        if self.get_me_fields is not None:
+            me = {key: value for key, value in me.items() if key in self.get_me_fields}
+        return me
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:

@@ -181,7 +181,10 @@ class ViberRestServer:
         target = url or self.account.webhook_url
         if not target:
             raise RuntimeError("no webhook is set")
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode()
+        except UnicodeEncodeError:  # half a surrogate pair has no UTF-8: sent escaped, as JSON allows
+            body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json",
                    "X-Viber-Content-Signature": self.sign(body) if signature is None else signature}
         if signature == "":
