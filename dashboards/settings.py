@@ -13,7 +13,7 @@ API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance")
 PERMISSIONS = ("desktop", "conversations.any", "clients.search", "tickets.read", "tickets.read_own",
                "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
-               "reports.export", "audit.read")
+               "reports.export", "audit.read", "admin.users", "admin.roles", "admin.keys")
 
 
 class DashboardConfigError(ValueError):
@@ -32,11 +32,11 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class ApiSource:
-    """One source of the generic API channel (a web site's chat, a form, the mobile app)."""
+    """One source of the generic API channel (a web site's chat, a form, the mobile app); its keys are in
+    the database (``crm_core.api_keys``)."""
 
     name: str
     channel: str
-    key_sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ class DashboardSettings:
             for name, table in raw.get("inbound", {}).get("sources", {}).items():
                 if table["channel"] not in API_CHANNELS:
                     raise ValueError(f"source {name}: channel must be one of {API_CHANNELS}")
-                sources[name] = ApiSource(name, table["channel"], str(table["key_sha256"]).lower())
+                sources[name] = ApiSource(name, table["channel"])
             available = tuple(widgets.get("available", cls.widgets))
             defaults = {role: tuple(names) for role, names in widgets.get("defaults", {}).items()}
             if unknown := {w for names in defaults.values() for w in names} - set(available):

@@ -9,6 +9,7 @@ from crm_core import users
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, TOKEN, Principal, gateway, principal
 from dashboards.errors import ApiError
+from dashboards.first_start import require_administrator
 from dashboards.i18n import LANG_COOKIE
 from dashboards.schema import Body, Field
 
@@ -32,6 +33,7 @@ def menu(who: Principal) -> list[str]:
 async def login(request: web.Request) -> web.Response:
     gw = gateway(request)
     body = request[BODY]
+    await require_administrator(gw)
     async with gw.services.db.begin() as conn:
         user = await users.authenticate(conn, body["login"], body["password"])
         if user is None or user["role"] not in gw.settings.roles:
