@@ -22,6 +22,8 @@ from dashboards.metrics import GatewayMetrics, measure
 from dashboards.middleware import authenticate, refuse_clearly
 from dashboards.relay import EventRelay
 from dashboards.routes import (
+    admin_keys,
+    admin_users,
     agents,
     auth,
     clients,
@@ -38,7 +40,7 @@ from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes, webchat.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes, admin_users.routes, admin_keys.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

@@ -44,3 +44,9 @@ class SessionCache:
 
     def forget(self, token: str) -> None:
         self.entries.pop(token, None)
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop every cached session of the user (deactivated, password reset, sessions ended): their next
+        request asks the database, which no longer knows them."""
+        for token in [t for t, (_, who, _) in self.entries.items() if who.id == user_id]:
+            self.entries.pop(token, None)

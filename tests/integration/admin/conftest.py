@@ -12,7 +12,7 @@ import pytest
 
 from actors.cli import main
 from actors.settings import DEFAULT_CONFIG_DIR
-from tests.integration.dashboards.conftest import engine, web  # noqa: F401  (fixtures)
+from tests.integration.dashboards.conftest import engine, login_as, web  # noqa: F401  (fixtures)
 
 STRONG = "Gorlivka-kotel-2026-vesna"
 
