@@ -8,7 +8,6 @@ when it, lower-cased, or what is left of it after stripping trailing digits and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 
 MIN_LENGTH = 12
@@ -36,7 +35,6 @@ def _common() -> frozenset[str]:
 @dataclass(frozen=True, slots=True)
 class PasswordPolicy:
     min_length: int = MIN_LENGTH
-    max_age: timedelta | None = None  # optional rotation: a password older than this must be changed
 
     def check(self, password: str, login: str = "") -> None:
         """Raise :class:`WeakPassword` unless ``password`` may be used by ``login``."""
@@ -48,6 +46,3 @@ class PasswordPolicy:
         stripped = folded.rstrip("0123456789!@#$%^&*.?-_ ")
         if folded in _common() or stripped in _common() or len(set(folded)) <= 2:
             raise WeakPassword("common", "one of the most common passwords")
-
-    def expired(self, age: timedelta) -> bool:
-        return self.max_age is not None and age > self.max_age

@@ -155,3 +155,24 @@ async def password_matches(conn: AsyncConnection, login: str, password: str) -> 
     """Whether the active user ``login`` still has ``password`` (a known demo password, say)."""
     row = (await conn.execute(select(User.password_hash).where(User.login == login, User.active.is_(True)))).first()
     return row is not None and await asyncio.to_thread(verify_password, row.password_hash, password)
+
+
+SESSION_ID_CHARS = 16
+
+
+async def list_sessions(conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """The user's unexpired sessions; a session's id is the start of its token's digest (never the token)."""
+    statement = (select(UserSession.token_sha256, UserSession.created_at, UserSession.expires_at)
+                 .where(UserSession.user_id == user_id, UserSession.expires_at > func.now())
+                 .order_by(UserSession.created_at.desc()))
+    return [{"id": row.token_sha256[:SESSION_ID_CHARS], "created_at": row.created_at, "expires_at": row.expires_at}
+            for row in (await conn.execute(statement)).all()]
+
+
+async def end_session(conn: AsyncConnection, user_id: int, session_id: str) -> bool:
+    """End one session of the user by its id; whether there was one."""
+    if len(session_id) != SESSION_ID_CHARS or not all(c in "0123456789abcdef" for c in session_id):
+        return False
+    result = await conn.execute(delete(UserSession.__table__).where(
+        UserSession.user_id == user_id, func.left(UserSession.token_sha256, SESSION_ID_CHARS) == session_id))
+    return bool(result.rowcount)

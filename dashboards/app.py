@@ -33,14 +33,17 @@ from dashboards.routes import (
     supervisor,
     system,
     tickets,
+    user_sessions,
     webchat,
 )
 from dashboards.routes.pages import add_pages
+from dashboards.session_purge import purge_expired
 from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes, webchat.routes, admin_users.routes, admin_keys.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes, admin_users.routes, admin_keys.routes,
+              user_sessions.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
@@ -70,6 +73,7 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
         await relay.stop()
 
     app.cleanup_ctx.append(follow_events)
+    app.cleanup_ctx.append(purge_expired)
     return app
 
 

@@ -17,7 +17,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(), "level": record.levelname,
                 "logger": record.name, "message": record.getMessage()}
-        for key in ("method", "path", "status", "duration_ms", "remote", "user"):
+        for key in ("method", "path", "status", "duration_ms", "remote", "user", "event"):
             if hasattr(record, key):
                 line[key] = getattr(record, key)
         if record.exc_info:

@@ -55,6 +55,7 @@ class DashboardSettings:
     sources: Mapping[str, ApiSource]
     session_ttl: timedelta = timedelta(hours=12)
     session_cookie: str = "sb_session"
+    session_purge_every_s: float = 600.0
     limits: Limits = field(default_factory=Limits)
     default_language: str = "uk"
     languages: tuple[str, ...] = ("uk", "en")
@@ -83,6 +84,7 @@ class DashboardSettings:
             return cls(roles=roles, sources=sources,
                        session_ttl=timedelta(hours=float(session.get("ttl_hours", 12))),
                        session_cookie=session.get("cookie", "sb_session"),
+                       session_purge_every_s=float(session.get("purge_every_minutes", 10)) * 60,
                        limits=Limits(**raw.get("limits", {})),
                        default_language=i18n.get("default", "uk"), languages=tuple(i18n.get("languages", ("uk", "en"))),
                        heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core import api_keys
+from dashboards import security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway, principal
 from dashboards.errors import ApiError
@@ -38,6 +39,7 @@ async def rotate(request: web.Request) -> web.Response:
     source = _source(request)
     async with gateway(request).services.db.begin() as conn:
         issued = await api_keys.rotate_key(conn, source, principal(request).author)
+    security_events.emit(request, "api_key.rotated", source=source, key_id=issued.id)
     return json_response({"id": issued.id, "source": source, "key": issued.key}, status=201,
                          headers={"Cache-Control": "no-store"})
 
@@ -48,4 +50,5 @@ async def disable(request: web.Request) -> web.Response:
     source = _source(request)
     async with gateway(request).services.db.begin() as conn:
         disabled = await api_keys.disable_keys(conn, source, principal(request).author)
+    security_events.emit(request, "api_key.disabled", source=source, key_ids=disabled)
     return json_response({"source": source, "disabled": disabled})

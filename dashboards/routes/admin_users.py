@@ -13,6 +13,7 @@ from actors import messages as m
 from actors.runtime.ref import ActorRef
 from crm_core import user_admin, user_import, users
 from crm_core.password_policy import PasswordPolicy
+from dashboards import security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, Gateway, gateway, principal
 from dashboards.errors import ApiError, bad_request
@@ -104,6 +105,7 @@ async def create(request: web.Request) -> web.Response:
             created = await users.get_user(conn, user_id)
     except user_admin.AdminRefused as exc:
         raise refused(exc) from None
+    security_events.emit(request, "user.created", user_id=user_id, login=login, role=body["role"])
     return json_response(created, status=201)
 
 
@@ -119,6 +121,8 @@ async def change(request: web.Request) -> web.Response:
     except user_admin.AdminRefused as exc:
         raise refused(exc) from None
     gw.sessions.forget_user(user_id)  # a new role counts from the next request
+    security_events.emit(request, "user.role_changed" if "role" in changes else "user.updated", user_id=user_id,
+                         fields=sorted(changes))
     if set(changes) & set(PROFILE_FIELDS):
         _profile_changed(gw, user_id)
     return json_response(after)
@@ -132,6 +136,8 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     except user_admin.AdminRefused as exc:
         raise refused(exc) from None
     gw.sessions.forget_user(user_id)
+    if changed:
+        security_events.emit(request, "user.activated" if active else "user.deactivated", user_id=user_id)
     return json_response({"id": user_id, "active": active, "changed": changed})
 
 
@@ -156,6 +162,7 @@ async def reset_password(request: web.Request) -> web.Response:
     except user_admin.AdminRefused as exc:
         raise refused(exc) from None
     gw.sessions.forget_user(user_id)
+    security_events.emit(request, "user.password_reset", user_id=user_id)
     return web.Response(status=204)
 
 
@@ -177,4 +184,5 @@ async def import_csv(request: web.Request) -> web.Response:
     async with gw.services.db.begin() as conn:
         report = await user_import.import_users(conn, who.author, rows)
     report.refused = refused_rows
+    security_events.emit(request, "user.imported", imported=len(report.imported), refused=len(refused_rows))
     return json_response(report.public())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core import users
+from dashboards import security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, TOKEN, Principal, gateway, principal
 from dashboards.errors import ApiError
@@ -38,9 +39,11 @@ async def login(request: web.Request) -> web.Response:
         user = await users.authenticate(conn, body["login"], body["password"])
         if user is None or user["role"] not in gw.settings.roles:
             gw.metrics.logins.labels("refused").inc()
+            await security_events.login(request, body["login"], None)
             raise ApiError(401, "invalid_credentials")
         token, expires_at = await users.open_session(conn, user["id"], gw.settings.session_ttl)
     gw.metrics.logins.labels("ok").inc()
+    await security_events.login(request, body["login"], user)
     response = json_response({"token": token, "expires_at": expires_at, "user": {
         "id": user["id"], "login": user["login"], "full_name": user["full_name"], "role": user["role"]}})
     response.set_cookie(gw.settings.session_cookie, token, httponly=True, samesite="Strict", path="/",
@@ -55,6 +58,7 @@ async def logout(request: web.Request) -> web.Response:
     async with gw.services.db.begin() as conn:
         await users.close_session(conn, token)
     gw.sessions.forget(token)
+    await security_events.record(request, "logout", entity_id=principal(request).id)
     response = web.Response(status=204)
     response.del_cookie(gw.settings.session_cookie, path="/")
     return response
