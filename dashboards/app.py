@@ -21,8 +21,10 @@ from dashboards.layouts import LayoutStore
 from dashboards.metrics import GatewayMetrics, measure
 from dashboards.middleware import authenticate, refuse_clearly
 from dashboards.relay import EventRelay
+from dashboards.role_matrix import follow_versions
 from dashboards.routes import (
     admin_keys,
+    admin_roles,
     admin_users,
     agents,
     auth,
@@ -43,7 +45,7 @@ from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes, admin_users.routes, admin_keys.routes,
-              user_sessions.routes)
+              admin_roles.routes, user_sessions.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
@@ -74,6 +76,7 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
 
     app.cleanup_ctx.append(follow_events)
     app.cleanup_ctx.append(purge_expired)
+    app.cleanup_ctx.append(follow_versions)
     return app
 
 

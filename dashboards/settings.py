@@ -101,15 +101,25 @@ def _read(path: Path) -> dict[str, Any]:
         raise DashboardConfigError(f"{path}: {exc}") from exc
 
 
+def role_of(name: str, table: Mapping[str, Any]) -> Role:
+    """One role from its table (``permissions``, ``mask``); ValueError names what is unknown."""
+    permissions, mask = table.get("permissions", ()), table.get("mask", ())
+    if not isinstance(permissions, list | tuple) or not isinstance(mask, list | tuple):
+        raise ValueError(f"role {name}: permissions and mask are lists")
+    if unknown := sorted(set(map(str, permissions)) - set(PERMISSIONS)):
+        raise ValueError(f"role {name}: unknown permissions {unknown}")
+    if unknown := sorted(set(map(str, mask)) - set(MASKABLE)):
+        raise ValueError(f"role {name}: unknown mask fields {unknown}")
+    return Role(name, frozenset(permissions), frozenset(mask))
+
+
 def _load_roles(path: Path) -> dict[str, Role]:
     roles = {}
     for name, table in _read(path).get("roles", {}).items():
-        permissions, mask = frozenset(table.get("permissions", ())), frozenset(table.get("mask", ()))
-        if unknown := permissions - set(PERMISSIONS):
-            raise DashboardConfigError(f"{path}: role {name}: unknown permissions {sorted(unknown)}")
-        if unknown := mask - set(MASKABLE):
-            raise DashboardConfigError(f"{path}: role {name}: unknown mask fields {sorted(unknown)}")
-        roles[name] = Role(name, permissions, mask)
+        try:
+            roles[name] = role_of(name, table)
+        except ValueError as exc:
+            raise DashboardConfigError(f"{path}: {exc}") from exc
     if not roles:
         raise DashboardConfigError(f"{path}: no roles defined")
     return roles
