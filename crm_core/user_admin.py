@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import audit, users
@@ -127,3 +128,19 @@ def _check_password(policy: PasswordPolicy, password: str, login: str) -> None:
         policy.check(password, login)
     except WeakPassword as exc:
         raise AdminRefused(f"weak_password.{exc.reason}", exc.detail) from None
+
+
+async def provision_directory_user(conn: AsyncConnection, actor: str, *, login: str, full_name: str,
+                                   role: str) -> int:
+    """A user who came from the directory for the first time: no local password; audited."""
+    from crm_core.user_import import NO_PASSWORD
+
+    statement = (pg_insert(User.__table__).values(login=login, full_name=full_name, role=role,
+                                                  password_hash=NO_PASSWORD, active=True)
+                 .on_conflict_do_nothing(index_elements=["login"]).returning(User.id))
+    user_id = (await conn.execute(statement)).scalar()
+    if user_id is None:
+        return await user_id_of(conn, login)
+    await audit.record(conn, actor=actor, action="user.created", entity="user", entity_id=user_id,
+                       after=_audited(await _row(conn, user_id)))
+    return int(user_id)

@@ -64,6 +64,7 @@ class DashboardSettings:
     widgets: tuple[str, ...] = ("queues", "agents", "tickets", "escalations", "actors")
     default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
+    ldap: Mapping[str, Any] = field(default_factory=dict)  # [ldap]: see dashboards/directory.py
 
     @classmethod
     def load(cls, config_dir: Path) -> DashboardSettings:
@@ -89,7 +90,8 @@ class DashboardSettings:
                        default_language=i18n.get("default", "uk"), languages=tuple(i18n.get("languages", ("uk", "en"))),
                        heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),
                        widgets=available, default_widgets=defaults,
-                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())))
+                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())),
+                       ldap=dict(raw.get("ldap", {})))
         except (KeyError, TypeError, ValueError) as exc:
             raise DashboardConfigError(f"{path}: {exc!r}") from exc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core import users
-from dashboards import security_events
+from dashboards import password_login, security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, TOKEN, Principal, gateway, principal
 from dashboards.errors import ApiError
@@ -36,14 +36,14 @@ async def login(request: web.Request) -> web.Response:
     body = request[BODY]
     await require_administrator(gw)
     async with gw.services.db.begin() as conn:
-        user = await users.authenticate(conn, body["login"], body["password"])
+        user, way = await password_login.authenticate(gw, conn, body["login"], body["password"])
         if user is None or user["role"] not in gw.settings.roles:
             gw.metrics.logins.labels("refused").inc()
-            await security_events.login(request, body["login"], None)
+            await security_events.login(request, body["login"], None, way)
             raise ApiError(401, "invalid_credentials")
         token, expires_at = await users.open_session(conn, user["id"], gw.settings.session_ttl)
     gw.metrics.logins.labels("ok").inc()
-    await security_events.login(request, body["login"], user)
+    await security_events.login(request, body["login"], user, way)
     response = json_response({"token": token, "expires_at": expires_at, "user": {
         "id": user["id"], "login": user["login"], "full_name": user["full_name"], "role": user["role"]}})
     response.set_cookie(gw.settings.session_cookie, token, httponly=True, samesite="Strict", path="/",
