@@ -63,6 +63,13 @@ def agent_profile(user: Any, config: RoutingConfig) -> AgentProfile:
                            capacity=capacity)
 
 
+async def _user_row(conn: Any, agent_id: int) -> Any:
+    user = (await conn.execute(select(*User.__table__.c).where(User.id == agent_id))).first()
+    if user is None:
+        raise LookupError(f"no user {agent_id}")
+    return user
+
+
 class AgentActor(Entity):
     kind = "agent"
     idle_timeout_s = 3600.0
@@ -70,9 +77,7 @@ class AgentActor(Entity):
     async def on_activate(self) -> None:
         agent_id = int(self.ref.id)
         async with self.ctx.db.connect() as conn:
-            user = (await conn.execute(select(*User.__table__.c).where(User.id == agent_id))).first()
-            if user is None:
-                raise LookupError(f"no user {agent_id}")
+            user = await _user_row(conn, agent_id)
             saved = (await conn.execute(select(*AgentStateRow.__table__.c)
                                         .where(AgentStateRow.user_id == agent_id))).first()
             held = (await conn.execute(select(Conversation.thread_key, Conversation.channel).where(
@@ -136,7 +141,25 @@ class AgentActor(Entity):
                 return None
             case m.GetAgent():
                 return self.view()
+            case m.ProfileChanged():
+                return await self._profile_changed()
         raise TypeError(f"agent cannot handle {type(message).__name__}")
+
+    async def _profile_changed(self) -> dict[str, Any]:
+        """New skills, queues and capacity from the user's row; queues left are told the agent is gone."""
+        async with self.ctx.db.connect() as conn:
+            user = await _user_row(conn, self.agent_id)
+        profile = agent_profile(user, self.ctx.services.router.current)
+        queues = list((user.queues or {}).get("names", []))
+        gone = m.AgentAvailability(agent_id=self.agent_id, state=AgentStatus.OFFLINE.value, free={}, skills={},
+                                   idle_since=time.time())
+        for queue in set(self.queues) - set(queues):
+            self.ctx.system.tell(ActorRef("queue", queue), gone)
+        self.queues = queues
+        self.work.profile = profile
+        self.work.capacity = dict(profile.capacity)
+        self._push()
+        return self.view()
 
     # --- presence ----------------------------------------------------------------------------------
 

@@ -10,11 +10,16 @@ import os
 import sys
 from pathlib import Path
 
+from actors import admin_cli
+
 
 def _run(args: argparse.Namespace) -> int:
+    from actors.production_guard import preflight
     from actors.system import RayEngine
 
     engine = RayEngine(args.config)
+    if not preflight(args.config, engine.database_url):
+        return 2
     url = engine.start()
     print(f"Switchboard is running: {url}", flush=True)
 
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
     commands.add_parser("seed", help="generate clients and accounts: seed --accounts N")
+    admin_cli.register(commands)
     commands.add_parser("simulate", help="service level a staffing and workflow would give")
     args = parser.parse_args(argv)
     return int(args.func(args))

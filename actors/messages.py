@@ -194,6 +194,11 @@ class GetAgent:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileChanged:
+    """An administrator changed the agent's skills, queues or capacity: read them again (no restart)."""
+
+
 # --- to a queue ----------------------------------------------------------------------------------
 
 

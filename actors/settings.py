@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actors import channel_secrets
 from actors.routing_rules import RoutingRules, SlaRules, load_rules
 from actors.runtime.placement import Placement
 from routing.config_source import ConfigError as RoutingConfigError
@@ -56,6 +57,7 @@ class EngineSettings:
     host_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notify_roles: tuple[str, ...] = ("supervisor",)  # who is told of escalations (config [engine.notifications])
     notify_email: bool = True
+    demo: bool = False  # `[engine] demo = true`: this installation is a demo; known demo secrets are allowed
 
     @property
     def placement(self) -> Placement:
@@ -92,6 +94,7 @@ class Settings:
                 host_groups={name: tuple(members) for name, members in raw.get("host_groups", {}).items()},
                 notify_roles=tuple(raw.get("notifications", {}).get("roles", ("supervisor",))),
                 notify_email=bool(raw.get("notifications", {}).get("email", True)),
+                demo=bool(raw.get("demo", False)),
             )
             Placement.of(engine.shards, engine.host_groups)  # a bad host group is refused here, with the file
             http = HttpSettings(**raw.get("http", {}))
@@ -107,7 +110,7 @@ class Settings:
         except OSError as exc:
             raise ConfigError(f"{exc.filename}: {exc.strerror}") from exc
         return cls(config_dir=directory, engine=engine, http=http, tickets=tickets,
-                   channels=_load_channels(directory / "channels"), routing=routing, sla=sla)
+                   channels=_load_channels(directory / "channels", engine.data_dir), routing=routing, sla=sla)
 
 
 def _read(path: Path) -> str:
@@ -117,12 +120,17 @@ def _read(path: Path) -> str:
         raise ConfigError(f"{path}: file not found") from exc
 
 
-def _load_channels(directory: Path) -> dict[str, dict[str, Any]]:
-    """Each ``config/channels/<name>.toml`` holds a ``[<name>]`` table; ``enabled = false`` skips it."""
+def _load_channels(directory: Path, data_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each ``config/channels/<name>.toml`` holds a ``[<name>]`` table; ``enabled = false`` skips it.  Its
+    secrets are filled in from the environment or the secrets file (:mod:`actors.channel_secrets`)."""
+    try:
+        secrets = channel_secrets.read_secrets(channel_secrets.secrets_path(data_dir))
+    except channel_secrets.SecretsFileError as exc:
+        raise ConfigError(str(exc)) from exc
     channels: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
         table = read_toml(path).get(path.stem)
         if table is None:
             raise ConfigError(f"{path}: expected a [{path.stem}] table")
-        channels[path.stem] = table
+        channels[path.stem] = channel_secrets.resolve(path.stem, table, secrets)
     return channels

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psutil
 import psycopg
 from sqlalchemy.engine import make_url
@@ -27,6 +29,7 @@ def bench_database_url(server_url: str | None = None, database: str = BENCH_DATA
     finally:
         admin.dispose()
     migrate(url)
+    asyncio.run(_bench_setup(url))
     return url
 
 
@@ -42,6 +45,23 @@ def ensure_seeded(url: str, accounts: int) -> int:
         seed(url, accounts - have, progress=True)
         have = accounts
     return have
+async def _bench_setup(url: str) -> None:
+    """The benchmarks' web visitors post with the sandbox's API keys (channels/sandbox/web), and their
+    users log in once an administrator exists."""
+    import secrets
+
+    from actors.demo.people import ensure_sandbox_keys
+    from crm_core.database import async_engine
+    from crm_core.users import create_user
+
+    engine = async_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await ensure_sandbox_keys(conn)
+            await create_user(conn, login="bench-admin", full_name="Адміністратор", role="admin",
+                              password=secrets.token_urlsafe(16))
+    finally:
+        await engine.dispose()
 
 
 def empty_contact_tables(url: str, *extra: str) -> None:

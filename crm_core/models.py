@@ -141,6 +141,9 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))  # where notifications are e-mailed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    language: Mapped[str | None] = mapped_column(String(8))
+    vicidial_user: Mapped[str | None] = mapped_column(String(32))
+    password_changed_at: Mapped[datetime] = mapped_column(server_default=_now())
 
 
 class UserPreference(Base):
@@ -379,3 +382,27 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+
+class ApiKey(Base):
+    """A key of an inbound API source (web chat, form, app); stored only as its SHA-256."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())
+    disabled_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_api_keys_source", "source", "active"),)
+
+
+class RoleMatrixVersion(Base):
+    """One version of the role matrix (permissions and masking per role); the newest is in force."""
+
+    __tablename__ = "role_matrix"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roles: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now())

@@ -26,6 +26,7 @@ _DUMMY_HASH = _hasher.hash("switchboard-no-such-user")
 
 USER_COLUMNS = (User.id, User.login, User.full_name, User.role, User.skills, User.queues, User.capacity,
                 User.extension, User.active)
+ADMIN_ROLE = "admin"
 
 
 def hash_password(password: str) -> str:
@@ -115,3 +116,63 @@ async def close_session(conn: AsyncConnection, token: str) -> None:
 async def purge_expired_sessions(conn: AsyncConnection) -> int:
     result = await conn.execute(delete(UserSession.__table__).where(UserSession.expires_at <= func.now()))
     return result.rowcount or 0
+
+
+async def has_administrator(conn: AsyncConnection) -> bool:
+    """Whether an active user holds the administrator's role (a fresh installation has none)."""
+    statement = select(User.id).where(User.role == ADMIN_ROLE, User.active.is_(True)).limit(1)
+    return (await conn.execute(statement)).first() is not None
+
+
+async def find_user(conn: AsyncConnection, login: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(*USER_COLUMNS).where(User.login == login))).first()
+    return _user(row) if row is not None else None
+
+
+async def set_password(conn: AsyncConnection, user_id: int, password: str) -> None:
+    """A new password; every session of the user ends with it."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    await conn.execute(update(User.__table__).where(User.id == user_id)
+                       .values(password_hash=password_hash, password_changed_at=func.now()))
+    await end_sessions(conn, user_id)
+
+
+async def set_active(conn: AsyncConnection, user_id: int, active: bool) -> None:
+    """Activate or deactivate (never delete: tickets keep their author); a deactivated user's sessions end."""
+    await conn.execute(update(User.__table__).where(User.id == user_id).values(active=active))
+    if not active:
+        await end_sessions(conn, user_id)
+
+
+async def end_sessions(conn: AsyncConnection, user_id: int) -> list[str]:
+    """End every session of the user; returns the ended sessions' token digests."""
+    result = await conn.execute(delete(UserSession.__table__).where(UserSession.user_id == user_id)
+                                .returning(UserSession.token_sha256))
+    return list(result.scalars().all())
+
+
+async def password_matches(conn: AsyncConnection, login: str, password: str) -> bool:
+    """Whether the active user ``login`` still has ``password`` (a known demo password, say)."""
+    row = (await conn.execute(select(User.password_hash).where(User.login == login, User.active.is_(True)))).first()
+    return row is not None and await asyncio.to_thread(verify_password, row.password_hash, password)
+
+
+SESSION_ID_CHARS = 16
+
+
+async def list_sessions(conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """The user's unexpired sessions; a session's id is the start of its token's digest (never the token)."""
+    statement = (select(UserSession.token_sha256, UserSession.created_at, UserSession.expires_at)
+                 .where(UserSession.user_id == user_id, UserSession.expires_at > func.now())
+                 .order_by(UserSession.created_at.desc()))
+    return [{"id": row.token_sha256[:SESSION_ID_CHARS], "created_at": row.created_at, "expires_at": row.expires_at}
+            for row in (await conn.execute(statement)).all()]
+
+
+async def end_session(conn: AsyncConnection, user_id: int, session_id: str) -> bool:
+    """End one session of the user by its id; whether there was one."""
+    if len(session_id) != SESSION_ID_CHARS or not all(c in "0123456789abcdef" for c in session_id):
+        return False
+    result = await conn.execute(delete(UserSession.__table__).where(
+        UserSession.user_id == user_id, func.left(UserSession.token_sha256, SESSION_ID_CHARS) == session_id))
+    return bool(result.rowcount)

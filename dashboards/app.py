@@ -22,7 +22,11 @@ from dashboards.layouts import LayoutStore
 from dashboards.metrics import GatewayMetrics, measure
 from dashboards.middleware import authenticate, refuse_clearly
 from dashboards.relay import EventRelay
+from dashboards.role_matrix import follow_versions
 from dashboards.routes import (
+    admin_keys,
+    admin_roles,
+    admin_users,
     agents,
     auth,
     client_billing,
@@ -38,9 +42,11 @@ from dashboards.routes import (
     supervisor,
     system,
     tickets,
+    user_sessions,
     webchat,
 )
 from dashboards.routes.pages import add_pages
+from dashboards.session_purge import purge_expired
 from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
@@ -48,7 +54,7 @@ API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, c
               client_edits.routes, client_billing.routes, client_passport.routes,
               meter_readings.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes,
-              parked.routes)
+              parked.routes, admin_users.routes, admin_keys.routes, admin_roles.routes, user_sessions.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
@@ -79,6 +85,8 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
 
     app.cleanup_ctx.append(follow_events)
     app.on_cleanup.append(close_billing)
+    app.cleanup_ctx.append(purge_expired)
+    app.cleanup_ctx.append(follow_versions)
     return app
 
 

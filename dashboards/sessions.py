@@ -4,13 +4,14 @@ round-trip per request.  A logout drops the entry at once; an expiry is honoured
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_core import users
 from dashboards.context import Principal
-from dashboards.settings import DashboardSettings
+from dashboards.settings import DashboardSettings, Role
 
 
 class SessionCache:
@@ -20,6 +21,12 @@ class SessionCache:
         self.ttl_s = ttl_s
         self.size = size
         self.entries: dict[str, tuple[float, Principal, datetime]] = {}
+        self.roles: Mapping[str, Role] = settings.roles
+
+    def use_roles(self, roles: Mapping[str, Role]) -> None:
+        """A new role matrix: in force from the next request of every session."""
+        self.roles = roles
+        self.entries.clear()
 
     async def resolve(self, token: str) -> Principal | None:
         entry = self.entries.get(token)
@@ -32,7 +39,7 @@ class SessionCache:
         if found is None:
             return None
         user, expires_at = found
-        role = self.settings.roles.get(user["role"])
+        role = self.roles.get(user["role"])
         if role is None:
             return None
         who = Principal(id=user["id"], login=user["login"], full_name=user["full_name"], role=role,
@@ -44,3 +51,9 @@ class SessionCache:
 
     def forget(self, token: str) -> None:
         self.entries.pop(token, None)
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop every cached session of the user (deactivated, password reset, sessions ended): their next
+        request asks the database, which no longer knows them."""
+        for token in [t for t, (_, who, _) in self.entries.items() if who.id == user_id]:
+            self.entries.pop(token, None)

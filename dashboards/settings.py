@@ -13,7 +13,7 @@ API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance", "passport")
 PERMISSIONS = ("desktop", "conversations.any", "clients.search", "clients.edit", "tickets.read",
                "tickets.read_own", "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
-               "reports.export", "audit.read", "intake.parked")
+               "reports.export", "audit.read", "intake.parked", "admin.users", "admin.roles", "admin.keys")
 
 
 class DashboardConfigError(ValueError):
@@ -32,11 +32,11 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class ApiSource:
-    """One source of the generic API channel (a web site's chat, a form, the mobile app)."""
+    """One source of the generic API channel (a web site's chat, a form, the mobile app); its keys are in
+    the database (``crm_core.api_keys``)."""
 
     name: str
     channel: str
-    key_sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ class DashboardSettings:
     sources: Mapping[str, ApiSource]
     session_ttl: timedelta = timedelta(hours=12)
     session_cookie: str = "sb_session"
+    session_purge_every_s: float = 600.0
     limits: Limits = field(default_factory=Limits)
     default_language: str = "uk"
     languages: tuple[str, ...] = ("uk", "en")
@@ -63,6 +64,7 @@ class DashboardSettings:
     widgets: tuple[str, ...] = ("queues", "agents", "tickets", "escalations", "actors")
     default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
+    ldap: Mapping[str, Any] = field(default_factory=dict)  # [ldap]: see dashboards/directory.py
 
     @classmethod
     def load(cls, config_dir: Path) -> DashboardSettings:
@@ -75,7 +77,7 @@ class DashboardSettings:
             for name, table in raw.get("inbound", {}).get("sources", {}).items():
                 if table["channel"] not in API_CHANNELS:
                     raise ValueError(f"source {name}: channel must be one of {API_CHANNELS}")
-                sources[name] = ApiSource(name, table["channel"], str(table["key_sha256"]).lower())
+                sources[name] = ApiSource(name, table["channel"])
             available = tuple(widgets.get("available", cls.widgets))
             defaults = {role: tuple(names) for role, names in widgets.get("defaults", {}).items()}
             if unknown := {w for names in defaults.values() for w in names} - set(available):
@@ -83,11 +85,13 @@ class DashboardSettings:
             return cls(roles=roles, sources=sources,
                        session_ttl=timedelta(hours=float(session.get("ttl_hours", 12))),
                        session_cookie=session.get("cookie", "sb_session"),
+                       session_purge_every_s=float(session.get("purge_every_minutes", 10)) * 60,
                        limits=Limits(**raw.get("limits", {})),
                        default_language=i18n.get("default", "uk"), languages=tuple(i18n.get("languages", ("uk", "en"))),
                        heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),
                        widgets=available, default_widgets=defaults,
-                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())))
+                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())),
+                       ldap=dict(raw.get("ldap", {})))
         except (KeyError, TypeError, ValueError) as exc:
             raise DashboardConfigError(f"{path}: {exc!r}") from exc
 
@@ -99,15 +103,25 @@ def _read(path: Path) -> dict[str, Any]:
         raise DashboardConfigError(f"{path}: {exc}") from exc
 
 
+def role_of(name: str, table: Mapping[str, Any]) -> Role:
+    """One role from its table (``permissions``, ``mask``); ValueError names what is unknown."""
+    permissions, mask = table.get("permissions", ()), table.get("mask", ())
+    if not isinstance(permissions, list | tuple) or not isinstance(mask, list | tuple):
+        raise ValueError(f"role {name}: permissions and mask are lists")
+    if unknown := sorted(set(map(str, permissions)) - set(PERMISSIONS)):
+        raise ValueError(f"role {name}: unknown permissions {unknown}")
+    if unknown := sorted(set(map(str, mask)) - set(MASKABLE)):
+        raise ValueError(f"role {name}: unknown mask fields {unknown}")
+    return Role(name, frozenset(permissions), frozenset(mask))
+
+
 def _load_roles(path: Path) -> dict[str, Role]:
     roles = {}
     for name, table in _read(path).get("roles", {}).items():
-        permissions, mask = frozenset(table.get("permissions", ())), frozenset(table.get("mask", ()))
-        if unknown := permissions - set(PERMISSIONS):
-            raise DashboardConfigError(f"{path}: role {name}: unknown permissions {sorted(unknown)}")
-        if unknown := mask - set(MASKABLE):
-            raise DashboardConfigError(f"{path}: role {name}: unknown mask fields {sorted(unknown)}")
-        roles[name] = Role(name, permissions, mask)
+        try:
+            roles[name] = role_of(name, table)
+        except ValueError as exc:
+            raise DashboardConfigError(f"{path}: {exc}") from exc
     if not roles:
         raise DashboardConfigError(f"{path}: no roles defined")
     return roles

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import logging
 import random
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,6 +56,12 @@ class SandboxPeer(Protocol):
     async def stop(self) -> None: ...
 
 
+def run_secret() -> str:
+    """A secret for one demo run's sandbox peer (a bot token, the AMI secret): made up on the spot and
+    never stored, so nothing the demo used opens the engine afterwards."""
+    return secrets.token_hex(24)
+
+
 def national(phone: str) -> str:
     """``+380671234567`` as a Ukrainian trunk usually delivers it: ``0671234567``."""
     return "0" + phone[4:] if phone.startswith("+380") else phone
@@ -77,9 +84,10 @@ class PbxPeer:
         rng = random.Random(seed)
         known = [national(phone) for caller in callers for phone in caller.phones]
         self.callers = known + [f"0{rng.choice('5679')}{rng.randrange(10**8):08d}" for _ in range(UNKNOWN_CALLERS)]
-        self.pbx = AmiServer(username=str(base.get("username", "switchboard")), secret=str(base.get("secret", "")))
+        self.pbx = AmiServer(username=str(base.get("username", "switchboard")),
+                             secret=str(base.get("secret") or run_secret()))
         self.api = VicidialApiServer(self.pbx, user=str(base.get("vicidial_api_user", "apiuser")),
-                                     password=str(base.get("vicidial_api_pass", "apipass")),
+                                     password=str(base.get("vicidial_api_pass") or run_secret()),
                                      agents={*self.extensions, *desks})
 
     async def start(self) -> None:
@@ -87,7 +95,8 @@ class PbxPeer:
         await self.api.start("127.0.0.1", 0)
 
     def table(self, base: Mapping[str, Any], gateway_url: str) -> dict[str, Any]:
-        return {**base, "host": "127.0.0.1", "port": self.pbx.port, "mode": "observe",
+        return {**base, "host": "127.0.0.1", "port": self.pbx.port, "mode": "observe", "secret": self.pbx.secret,
+                "vicidial_api_pass": self.api.password,
                 "vicidial_non_agent_api_url": f"{self.api.url}/vicidial/non_agent_api.php",
                 "vicidial_agent_api_url": f"{self.api.url}/agc/api.php"}
 
@@ -109,7 +118,7 @@ class TelegramPeer:
                  users: int = CHAT_USERS) -> None:
         from channels.sandbox.telegram import SandboxUser, TelegramSandbox, demo_users
 
-        self.sandbox = TelegramSandbox(str(base["token"]))
+        self.sandbox = TelegramSandbox(str(base.get("token") or f"7000000001:{run_secret()}"))
         self.sandbox.state._update_ids = continue_numbering(run, 500_000_001)
         known = [SandboxUser(id=int(c.telegram), first_name=c.full_name, phone=c.phones[0] if c.phones else None)
                  for c in callers if c.telegram]
@@ -137,7 +146,7 @@ class ViberPeer:
                  users: int = CHAT_USERS) -> None:
         from channels.sandbox.viber import ViberSandbox, ViberUser, demo_users
 
-        self.sandbox = ViberSandbox(str(base["token"]))
+        self.sandbox = ViberSandbox(str(base.get("token") or run_secret()))
         self.sandbox._tokens = continue_numbering(run, 5_491_272_817_120_358_401)
         self.run_dir = run_dir
         known = [ViberUser(id=c.viber, name=c.full_name, phone=c.phones[0] if c.phones else None)

@@ -52,6 +52,27 @@ async def ensure_users(database_url: str, users: Sequence[Mapping[str, Any]]) ->
     return ids
 
 
+async def ensure_sandbox_keys(conn: Any) -> None:
+    """The web visitors of the sandbox (channels/sandbox/web) post with these keys: the demo's own data."""
+    from channels.sandbox.web import SOURCES
+    from crm_core.api_keys import add_key
+
+    for source, key in SOURCES:
+        await add_key(conn, source, "demo", key=key)
+
+
+async def ensure_demo_data(database_url: str, users: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The demo's people and the sandbox's API keys; returns login -> id."""
+    ids = await ensure_users(database_url, users)
+    engine = async_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await ensure_sandbox_keys(conn)
+    finally:
+        await engine.dispose()
+    return ids
+
+
 async def accounts_present(database_url: str) -> int:
     engine = async_engine(database_url, pool_size=1)
     try:
@@ -71,7 +92,7 @@ def prepare_database(database_url: str, demo: Mapping[str, Any]) -> DemoBase:
     if present < wanted:
         seed(database_url, wanted - present)
     callers = tuple(seed_demo_callers(database_url))
-    ids = asyncio.run(ensure_users(database_url, demo.get("users", [])))
+    ids = asyncio.run(ensure_demo_data(database_url, demo.get("users", [])))
     return DemoBase(database_url, ids, callers)
 
 

@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 
 #: Extra fields a record may carry (the gateway's access log sets them).
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "remote", "user")
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "remote", "user", "event")
 
 
 class JsonFormatter(logging.Formatter):

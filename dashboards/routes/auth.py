@@ -6,9 +6,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core import users
+from dashboards import password_login, security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, TOKEN, Principal, gateway, principal
 from dashboards.errors import ApiError
+from dashboards.first_start import require_administrator
 from dashboards.i18n import LANG_COOKIE
 from dashboards.schema import Body, Field
 
@@ -19,7 +21,7 @@ LOGIN = Body("Login", {"login": Field(str, required=True, max_len=64),
 LANGUAGE = Body("Language", {"lang": Field(str, required=True, max_len=8)})
 
 PAGES = (("desktop", ("desktop",)), ("wall", ("wall.view",)), ("tickets", ("tickets.read", "tickets.read_own")),
-         ("reports", ("reports.view",)))
+         ("reports", ("reports.view",)), ("admin", ("admin.users", "admin.roles", "admin.keys")))
 
 
 def menu(who: Principal) -> list[str]:
@@ -32,13 +34,16 @@ def menu(who: Principal) -> list[str]:
 async def login(request: web.Request) -> web.Response:
     gw = gateway(request)
     body = request[BODY]
+    await require_administrator(gw)
     async with gw.services.db.begin() as conn:
-        user = await users.authenticate(conn, body["login"], body["password"])
+        user, way = await password_login.authenticate(gw, conn, body["login"], body["password"])
         if user is None or user["role"] not in gw.settings.roles:
             gw.metrics.logins.labels("refused").inc()
+            await security_events.login(request, body["login"], None, way)
             raise ApiError(401, "invalid_credentials")
         token, expires_at = await users.open_session(conn, user["id"], gw.settings.session_ttl)
     gw.metrics.logins.labels("ok").inc()
+    await security_events.login(request, body["login"], user, way)
     response = json_response({"token": token, "expires_at": expires_at, "user": {
         "id": user["id"], "login": user["login"], "full_name": user["full_name"], "role": user["role"]}})
     response.set_cookie(gw.settings.session_cookie, token, httponly=True, samesite="Strict", path="/",
@@ -53,6 +58,7 @@ async def logout(request: web.Request) -> web.Response:
     async with gw.services.db.begin() as conn:
         await users.close_session(conn, token)
     gw.sessions.forget(token)
+    await security_events.record(request, "logout", entity_id=principal(request).id)
     response = web.Response(status=204)
     response.del_cookie(gw.settings.session_cookie, path="/")
     return response

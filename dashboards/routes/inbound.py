@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
 from typing import Any
 
 from aiohttp import web
 
 from channels.base import Address, Attachment, ChannelError, Inbound, WebhookRejected
+from crm_core import api_keys
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
 from dashboards.errors import ApiError, bad_request
@@ -45,14 +44,17 @@ ATTACHMENT = Body("ApiAttachment", {"filename": Field(str, required=True, max_le
                                     "data": Field(str, required=True)})
 
 
-def _source(request: web.Request) -> ApiSource:
+async def _source(request: web.Request) -> ApiSource:
     gw = gateway(request)
     source = gw.settings.sources.get(request.match_info["source"])
     if source is None:
         raise ApiError(404, "unknown_source", request.match_info["source"])
     key = request.headers.get("X-Api-Key", "")
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    if not key or not hmac.compare_digest(digest, source.key_sha256):
+    valid = False
+    if key:
+        async with gw.services.db.connect() as conn:
+            valid = await api_keys.key_is_valid(conn, source.name, key)
+    if not key or not valid:
         gw.metrics.inbound.labels(source.name, "bad_key").inc()
         raise ApiError(401, "invalid_api_key")
     return source
@@ -95,7 +97,7 @@ def to_inbound(source: ApiSource, body: dict[str, Any], request: web.Request) ->
               "mobile-app request (header X-Api-Key)", public=True, body=None)
 async def receive(request: web.Request) -> web.Response:
     gw = gateway(request)
-    source = _source(request)
+    source = await _source(request)
     body = INBOUND.validate(await read_json(request, gw.settings.limits.inbound_body_bytes))
     inbound = to_inbound(source, body, request)
     taken = await gw.services.inbox.intake.take(inbound)

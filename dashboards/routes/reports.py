@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core import reports
-from dashboards import exports
+from dashboards import exports, security_events
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway, principal
 from dashboards.errors import bad_request
@@ -40,11 +40,19 @@ async def summary(request: web.Request) -> web.Response:
                           "service_level": [level.as_json() for level in levels]})
 
 
+async def personal_data_export(request: web.Request, kind: str) -> None:
+    """An export of tickets (clients' personal data, masked as the role says) is a security event."""
+    who = principal(request)
+    await security_events.record(request, "export.personal_data", entity_id=who.id, format=kind,
+                                 filters=dict(request.query), masked=sorted(who.role.mask))
+
+
 @routes.route("GET", "/api/v1/exports/tickets.csv", "Every matching ticket as CSV, streamed",
               permission="reports.export", query=TICKET_FILTERS, produces="text/csv")
 async def export_csv(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     flt = ticket_filter(request.query, gateway(request).services.settings.tickets, **own_only(who))
+    await personal_data_export(request, "csv")
     return await exports.export_csv(request, flt, exports.row_masker(who.role.mask))
 
 
@@ -54,4 +62,5 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
 async def export_xlsx(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     flt = ticket_filter(request.query, gateway(request).services.settings.tickets, **own_only(who))
+    await personal_data_export(request, "xlsx")
     return await exports.export_xlsx(request, flt, exports.row_masker(who.role.mask))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from actors.demo.people import ensure_sandbox_keys
 from actors.system import LocalEngine
 from crm_core import users
 from dashboards.app import build_app
@@ -21,6 +22,10 @@ async def engine(fresh_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_DATA", str(tmp_path))
     local = LocalEngine(fresh_db_url)
     services = await local.start()
+    async with services.db.begin() as conn:  # the sandbox's web visitors post with these keys
+        await ensure_sandbox_keys(conn)
+        # logins are refused until an administrator exists (first start)
+        await users.create_user(conn, login="admin", full_name="Адміністратор", role="admin", password=PASSWORD)
     yield services
     await local.stop()
 
