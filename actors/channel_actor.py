@@ -11,8 +11,18 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from actors.informing.deliveries import DeliveryRecorder
 from actors.runtime.heap import settle_heap
-from channels.base import Channel, ChannelError, DeliveryReceipt, Outbound, WebhookChannel, WebhookReply
+from channels.base import (
+    Channel,
+    ChannelError,
+    DeliveryReceipt,
+    DeliveryReporting,
+    DeliverySink,
+    Outbound,
+    WebhookChannel,
+    WebhookReply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +35,13 @@ def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
 class ChannelRunner:
     """Runs one channel: starts it against the inbox, sends through it, passes webhooks to it."""
 
-    def __init__(self, name: str, settings: Mapping[str, Any], inbox: Any) -> None:
+    def __init__(self, name: str, settings: Mapping[str, Any], inbox: Any, deliveries: DeliverySink | None = None) -> None:
+        """``deliveries`` records what a channel with the delivery-reporting role reports later."""
         self.name = name
         self.inbox = inbox
         self.channel = build_channel(name, settings)
+        if isinstance(self.channel, DeliveryReporting) and deliveries is not None:
+            self.channel.report_deliveries(deliveries)
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
 
@@ -90,7 +103,7 @@ class ChannelActor(ChannelRunner):
 
     def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
         self.services = services_factory()
-        super().__init__(name, settings, self.services.inbox)
+        super().__init__(name, settings, self.services.inbox, DeliveryRecorder(self.services.autocommit))
         # Also after Ray restarts the actor: the channel reconnects to its peer by itself.
         self._first_start = asyncio.get_event_loop().create_task(self._first_run())
 

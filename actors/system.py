@@ -18,6 +18,9 @@ from actors.channel_actor import ChannelRunner
 from actors.chatbot_front import ChatbotFront, load_chatbot
 from actors.event_hub import EventHub
 from actors.inbox import InboxWriter
+from actors.informing.deliveries import DeliveryRecorder
+from actors.informing.settings import load_informing
+from actors.informing.writer import SENDER_KIND, OutboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.ray_host import load_symbol, start_process
@@ -35,6 +38,7 @@ ENTITY_CLASSES = {
     "conversation": "actors.conversation:ConversationActor",
     "agent": "actors.agent:AgentActor",
     "queue": "actors.queue:QueueActor",
+    "sender": "actors.informing.sender:ClientSender",
 }
 HUB_NAME = "event-hub"
 AUTOCOMMIT_CONNECTIONS = 8
@@ -54,7 +58,9 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
                     inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
-                    inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings))
+                    inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings),
+                    informing=OutboxWriter(autocommit, load_informing(settings.config_dir),
+                                           settings.engine.shards[SENDER_KIND]))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
@@ -122,7 +128,8 @@ class LocalEngine:
                 await host.start()
                 self.hosts.append(host)
         for name, table in self.channel_tables.items():
-            self.channels[name] = ChannelRunner(name, table, self.services.inbox)
+            self.channels[name] = ChannelRunner(name, table, self.services.inbox,
+                                                DeliveryRecorder(self.services.autocommit))
             await self.channels[name].start()
         return self.services
 

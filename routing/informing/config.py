@@ -1,0 +1,52 @@
+"""The informing service's configuration (``config/informing.toml``), parsed into typed settings:
+how senders claim, the SMS size limit, the channel chains by template and topic, the topics' contact
+policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from routing.informing.policy import TopicPolicy
+
+ADDRESS_KIND: Mapping[str, str] = {"sms": "phone", "viber_business": "phone", "viber": "viber", "email": "email",
+                                   "telegram": "telegram"}
+
+
+@dataclass(frozen=True, slots=True)
+class InformingSettings:
+    lease_s: float = 30.0
+    claim_batch: int = 50
+    poll_s: float = 0.2
+    max_sms_segments: int = 3
+    sms_sender: str = ""
+    default_chain: tuple[str, ...] = ("viber", "sms", "email")
+    topic_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    template_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    topics: Mapping[str, TopicPolicy] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> InformingSettings:
+        chains = raw.get("chains", {})
+        topics = {name: TopicPolicy(name, bool(t.get("consent_by_default", True)), bool(t.get("passes_opt_out", False)))
+                  for name, t in raw.get("topics", {}).items()}
+        settings = cls(
+            lease_s=float(raw.get("lease_s", 30.0)), claim_batch=int(raw.get("claim_batch", 50)),
+            poll_s=float(raw.get("poll_s", 0.2)), max_sms_segments=int(raw.get("max_sms_segments", 3)),
+            sms_sender=str(raw.get("sms_sender", "")),
+            default_chain=tuple(raw.get("default_chain", cls.default_chain)),
+            topic_chains={k: tuple(v) for k, v in chains.get("topics", {}).items()},
+            template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
+            topics=topics)
+        for chain in (settings.default_chain, *settings.topic_chains.values(), *settings.template_chains.values()):
+            unknown = [c for c in chain if c not in ADDRESS_KIND]
+            if unknown or not chain:
+                raise ValueError(f"a channel chain must name channels of {sorted(ADDRESS_KIND)}: {list(chain)}")
+        if settings.lease_s <= 0 or settings.claim_batch <= 0 or settings.max_sms_segments <= 0:
+            raise ValueError("lease_s, claim_batch and max_sms_segments must be positive")
+        return settings
+
+    def chain_for(self, template: str, topic: str, requested: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The fallback chain of a message: the one it asks for, else its template's, its topic's, the default."""
+        return requested or self.template_chains.get(template) or self.topic_chains.get(topic) or self.default_chain
