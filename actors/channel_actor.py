@@ -40,6 +40,7 @@ class ChannelRunner:
         self.name = name
         self.inbox = inbox
         self.channel = build_channel(name, settings)
+        self.deliveries = deliveries
         if isinstance(self.channel, DeliveryReporting) and deliveries is not None:
             self.channel.report_deliveries(deliveries)
         self.started = asyncio.Event()
