@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from channels.base import (
 )
 
 log = logging.getLogger(__name__)
+SENDS_REMEMBERED = 20_000
 
 
 def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
@@ -41,6 +43,7 @@ class ChannelRunner:
         self.inbox = inbox
         self.channel = build_channel(name, settings)
         self.deliveries = deliveries
+        self._sends: OrderedDict[str, asyncio.Future[DeliveryReceipt]] = OrderedDict()
         if isinstance(self.channel, DeliveryReporting) and deliveries is not None:
             self.channel.report_deliveries(deliveries)
         self.started = asyncio.Event()
@@ -74,8 +77,22 @@ class ChannelRunner:
             raise ChannelError(f"channel {self.name} is not connected yet")
 
     async def send(self, outbound: Outbound) -> DeliveryReceipt:
+        """Sent once per dedupe key while this process lives: a send repeated by a sender that died before
+        it recorded the first (or sent while the first is still under way) gets the first one's receipt."""
+        known = self._sends.get(outbound.dedupe_key)
+        if known is not None:
+            return await asyncio.shield(known)
         await self._running()
-        return await self.channel.send(outbound)
+        sending = asyncio.ensure_future(self.channel.send(outbound))
+        self._sends[outbound.dedupe_key] = sending
+        while len(self._sends) > SENDS_REMEMBERED:
+            self._sends.popitem(last=False)
+        try:
+            return await asyncio.shield(sending)
+        except Exception:
+            if self._sends.get(outbound.dedupe_key) is sending:
+                del self._sends[outbound.dedupe_key]  # refused or failed: a retry tries again
+            raise
 
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         if not isinstance(self.channel, WebhookChannel):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from actors.system import LocalEngine
 from actors.services import Services
+from actors.system import LocalEngine
 from channels.sandbox.mail import DovecotServer, SmtpCapture
 from channels.sandbox.viber import ViberSandbox, ViberUser
 from crm_core.message_templates import save_template
