@@ -117,14 +117,12 @@ def test_killed_sender_process_loses_and_doubles_nothing(informing_engine, sandb
         hosts = {(h["kind"], h["shard"]): h for h in await services.system.describe()}
         victim = hosts[("sender", 0)]["pid"]
         assert victim != hosts[("conversation", 0)]["pid"]
-        for n, client in enumerate(clients):
-            await services.informing.submit(OutboundMessage(
-                client_id=client, topic="service", template="debt_reminder", variables={"amount": 100 + n},
-                origin="trigger", dedupe_key=f"debt-{client}", chain=("email",)))
-            if n == TOTAL // 4:
-                while not sandbox.message_ids():  # the senders are sending: kill them mid-run
-                    await asyncio.sleep(0.01)
-                os.kill(victim, signal.SIGKILL)
+        await asyncio.gather(*(services.informing.submit(OutboundMessage(
+            client_id=client, topic="service", template="debt_reminder", variables={"amount": 100 + n},
+            origin="trigger", dedupe_key=f"debt-{client}", chain=("email",))) for n, client in enumerate(clients)))
+        while not sandbox.message_ids():  # the senders are sending: kill them mid-run
+            await asyncio.sleep(0.005)
+        os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 90
         while (await _states(services)).get("sent", 0) < TOTAL and time.monotonic() < deadline:
             await asyncio.sleep(0.25)
