@@ -27,6 +27,7 @@ from dashboards.routes import (
     clients,
     conversations,
     inbound,
+    informing,
     reports,
     supervisor,
     system,
@@ -38,7 +39,7 @@ from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
 
 API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, clients.routes, tickets.routes,
-              supervisor.routes, reports.routes, inbound.routes, webchat.routes)
+              supervisor.routes, reports.routes, inbound.routes, webchat.routes, informing.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

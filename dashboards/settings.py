@@ -13,7 +13,7 @@ API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance")
 PERMISSIONS = ("desktop", "conversations.any", "clients.search", "tickets.read", "tickets.read_own",
                "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
-               "reports.export", "audit.read")
+               "reports.export", "audit.read", "informing.templates", "informing.send")
 
 
 class DashboardConfigError(ValueError):

@@ -19,7 +19,7 @@ LOGIN = Body("Login", {"login": Field(str, required=True, max_len=64),
 LANGUAGE = Body("Language", {"lang": Field(str, required=True, max_len=8)})
 
 PAGES = (("desktop", ("desktop",)), ("wall", ("wall.view",)), ("tickets", ("tickets.read", "tickets.read_own")),
-         ("reports", ("reports.view",)))
+         ("reports", ("reports.view",)), ("templates", ("informing.templates",)))
 
 
 def menu(who: Principal) -> list[str]:

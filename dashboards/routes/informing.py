@@ -9,7 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from crm_core.message_templates import list_templates, newest_template, save_template
-from crm_core.outbox import ORIGINS, OutboundMessage, client_addresses, client_timeline, message_history, message_row
+from crm_core.outbox import (
+    ORIGINS,
+    OutboundMessage,
+    client_addresses,
+    client_timeline,
+    message_history,
+    message_row,
+)
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 from routing.informing.segments import SegmentCount, count_segments
@@ -210,6 +212,8 @@ def render(variables: tuple[Variable, ...], bodies: Mapping[str, Mapping[str, st
         out = {name: _render_field(source, shown, html=name == "html") for name, source in fields.items()}
     except UndefinedError as exc:
         raise TemplateError((TemplateProblem("value_missing", f"bodies.{channel}", str(exc)),)) from exc
+    except (SecurityError, JinjaError) as exc:  # unsafe code in a body, refused by the sandbox
+        raise TemplateError((TemplateProblem("render_failed", f"bodies.{channel}", str(exc)),)) from exc
     text = out.get("text", "")
     return RenderedMessage(channel=channel, text=text, subject=out.get("subject"), html=out.get("html"),
                            button_text=out.get("button_text"), button_url=out.get("button_url"),
