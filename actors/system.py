@@ -20,6 +20,7 @@ from actors.event_hub import EventHub
 from actors.inbox import InboxWriter
 from actors.informing.deliveries import DeliveryRecorder
 from actors.informing.settings import load_informing
+from actors.informing.stop_replies import StopReplies
 from actors.informing.writer import SENDER_KIND, OutboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
@@ -56,7 +57,7 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     autocommit = AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
-                    inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
+                    inbox=InboxWriter(engine, system, autocommit, StopReplies(autocommit)), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
                     inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings),
                     informing=OutboxWriter(autocommit, load_informing(settings.config_dir),

@@ -23,6 +23,20 @@ async def record_consent(conn: Source, client_id: int, channel: str, topic: str,
     return value
 
 
+async def opt_out_by_contact(conn: Source, kind: str, value: str, channel: str, source: str, source_ref: str) -> int:
+    """Every client the contact point (``kind``, ``value``) belongs to opts out of every topic on
+    ``channel`` (a STOP reply, a Viber unsubscribe, an e-mail one-click unsubscribe); the same
+    ``source_ref`` again records nothing.  How many records were added."""
+    rows = await driver_sql.fetch_all(conn, """
+        INSERT INTO consent_history (client_id, channel, topic, opted_in, source, author, source_ref)
+        SELECT DISTINCT client_id, %(channel)s, '*', false, %(source)s, 'client', %(ref)s
+        FROM contact_points WHERE kind = %(kind)s AND value = %(value)s
+        ON CONFLICT (client_id, channel, source_ref) WHERE source_ref IS NOT NULL DO NOTHING
+        RETURNING id
+        """, {"channel": channel, "source": source, "ref": source_ref, "kind": kind, "value": value})
+    return len(rows)
+
+
 async def consent_history(conn: Source, client_id: int) -> list[dict[str, object]]:
     return await driver_sql.fetch_all(
         conn, "SELECT channel, topic, opted_in, source, author, recorded_at FROM consent_history"

@@ -74,8 +74,12 @@ CREATE TABLE consent_history (
     opted_in    boolean NOT NULL,
     source      text NOT NULL,
     author      text NOT NULL,
+    -- The item that made the change (a STOP reply's inbox dedupe key, an unsubscribe token): recorded once.
+    source_ref  text,
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE UNIQUE INDEX ix_consent_history_source_ref ON consent_history (client_id, channel, source_ref)
+    WHERE source_ref IS NOT NULL;
 CREATE INDEX ix_consent_history_client ON consent_history (client_id, channel, topic, id DESC);
 
 CREATE TABLE stop_list (
