@@ -21,6 +21,7 @@ import logging
 import tempfile
 import time
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -96,6 +97,7 @@ async def run(rate: float, seconds: float, held: int) -> None:
     engine = LocalEngine(url, channels={"email": email})
     services = await engine.start()
     db = services.autocommit
+    services.informing.settings = replace(services.informing.settings, sending_hours=None)  # any hour
     try:
         await save_template(db, TemplateDraft.from_mapping(TEMPLATE), "bench", 3)
         count = int(rate * seconds)

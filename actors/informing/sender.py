@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from actors.informing.compose import outbound_for
@@ -27,6 +28,7 @@ from routing.informing.policy import ContactPolicy, Recipient
 from routing.informing.templates import TemplateError, render
 
 log = logging.getLogger(__name__)
+MAX_IN_FLIGHT = 4
 LEASE_LOST = "lease_lost"  # another sender holds the message now: this one records nothing more
 
 
@@ -57,6 +59,10 @@ class ClientSender(Entity):
 
     async def _send(self, message: ClaimedMessage, batch: Dispatch) -> None:
         db = self.ctx.services.autocommit
+        release = self._settings.release_at(message.topic, datetime.now(UTC))
+        if release is not None:  # quiet hours: held in the outbox, claimed again when the window ends
+            await record_step(db, message, "held", reason="quiet_hours", due_at=release)
+            return
         template = await _template(db, message)
         reasons: list[str] = []
         refused = 0
@@ -124,23 +130,30 @@ async def _template(db: Any, message: ClaimedMessage) -> StoredTemplate:
 
 
 async def _claim_forever(host: Any) -> None:
+    """Claim batch after batch without waiting for the earlier ones to be sent (up to ``MAX_IN_FLIGHT``
+    batches at once): one slow send holds up no other client's messages."""
     settings: InformingSettings = host.services.informing.settings
+    in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+    running: set[asyncio.Task[int]] = set()
     while True:
+        await in_flight.acquire()
         try:
-            handled = await dispatch_due(host, settings)
+            claimed = await claim(host.services.autocommit, host.settings.shard, settings.claim_batch, settings.lease_s)
         except Exception:
             log.exception("sender shard %s: claiming due messages failed", host.settings.shard)
-            handled = 0
-        if handled < settings.claim_batch:
+            claimed = []
+        if not claimed:
+            in_flight.release()
             await asyncio.sleep(settings.poll_s)
+            continue
+        task = asyncio.create_task(dispatch(host, settings, claimed))
+        running.add(task)
+        task.add_done_callback(lambda done: (running.discard(done), in_flight.release()))
 
 
-async def dispatch_due(host: Any, settings: InformingSettings) -> int:
-    """Claim one batch of the shard's due messages and hand each client's to its sender; returns how many."""
+async def dispatch(host: Any, settings: InformingSettings, claimed: list[ClaimedMessage]) -> int:
+    """Hand each client's claimed messages to its sender, with the batch's contact policy facts."""
     db = host.services.autocommit
-    claimed = await claim(db, host.settings.shard, settings.claim_batch, settings.lease_s)
-    if not claimed:
-        return 0
     by_client: dict[int, list[ClaimedMessage]] = defaultdict(list)
     for message in claimed:
         by_client[message.client_id].append(message)

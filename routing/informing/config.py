@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from routing.calendar import BusinessCalendar
 from routing.informing.policy import TopicPolicy
 
 ADDRESS_KIND: Mapping[str, str] = {"sms": "phone", "viber_business": "phone", "viber": "viber", "email": "email",
@@ -25,6 +27,9 @@ class InformingSettings:
     topic_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     template_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     topics: Mapping[str, TopicPolicy] = field(default_factory=dict)
+    #: When messages may go (outside it: quiet hours, curfew); None: any time.
+    sending_hours: BusinessCalendar | None = None
+    quiet_exempt_topics: frozenset[str] = frozenset()
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> InformingSettings:
@@ -38,7 +43,8 @@ class InformingSettings:
             default_chain=tuple(raw.get("default_chain", cls.default_chain)),
             topic_chains={k: tuple(v) for k, v in chains.get("topics", {}).items()},
             template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
-            topics=topics)
+            topics=topics, sending_hours=_sending_hours(raw.get("sending_hours")),
+            quiet_exempt_topics=frozenset(raw.get("sending_hours", {}).get("exempt_topics", ())))
         for chain in (settings.default_chain, *settings.topic_chains.values(), *settings.template_chains.values()):
             unknown = [c for c in chain if c not in ADDRESS_KIND]
             if unknown or not chain:
@@ -47,6 +53,21 @@ class InformingSettings:
             raise ValueError("lease_s, claim_batch and max_sms_segments must be positive")
         return settings
 
+    def release_at(self, topic: str, now: datetime) -> datetime | None:
+        """When a message of ``topic`` due at ``now`` may go, if that is later (quiet hours); else None."""
+        if self.sending_hours is None or topic in self.quiet_exempt_topics:
+            return None
+        instant = now.timestamp()
+        opens = self.sending_hours.next_open(instant)
+        return datetime.fromtimestamp(opens, UTC) if opens > instant else None
+
     def chain_for(self, template: str, topic: str, requested: tuple[str, ...] = ()) -> tuple[str, ...]:
         """The fallback chain of a message: the one it asks for, else its template's, its topic's, the default."""
         return requested or self.template_chains.get(template) or self.topic_chains.get(topic) or self.default_chain
+
+
+def _sending_hours(raw: Mapping[str, Any] | None) -> BusinessCalendar | None:
+    if not raw:
+        return None
+    return BusinessCalendar("sending_hours", str(raw.get("time_zone", "Europe/Kyiv")), raw["hours"],
+                            holidays=())

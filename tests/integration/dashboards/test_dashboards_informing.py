@@ -3,6 +3,8 @@ real client, the operator's send stored in the outbox, its recorded steps, and t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import text
 
 OUTAGE = {
@@ -48,6 +50,7 @@ async def test_templates_are_versioned_and_refused_with_their_reasons(web, login
 
 
 async def test_preview_send_steps_and_timeline_for_a_real_client(engine, web, login_as):
+    engine.informing.settings = replace(engine.informing.settings, sending_hours=None)  # any hour of the day
     admin, operator, marketer = await login_as("admin"), await login_as("cc_operator"), await login_as("marketer")
     assert (await web.post("/api/v1/informing/templates", json=OUTAGE, headers=admin.headers)).status == 201
     client = await _client(engine)

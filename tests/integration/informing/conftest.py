@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -80,6 +80,8 @@ async def informing(fresh_db_url, tmp_path) -> AsyncIterator[Informing]:
                                 state_path=str(tmp_path / "unsub.json"))
     local = LocalEngine(fresh_db_url, channels={"email": email, "viber": viber_table})
     services = await local.start()
+    # Any hour of the day: the quiet-hours test sets its own sending hours.
+    services.informing.settings = replace(services.informing.settings, sending_hours=None)
     try:
         yield Informing(services, smtp, viber)
     finally:
