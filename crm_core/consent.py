@@ -13,13 +13,15 @@ STOP_KINDS = ("client", "phone", "email", "viber", "segment")
 
 
 async def record_consent(conn: Source, client_id: int, channel: str, topic: str, opted_in: bool, source: str,
-                         author: str) -> datetime:
-    """Append one consent record (opt-in or opt-out, where it came from and who made it); its time."""
+                         author: str, source_ref: str | None = None) -> datetime | None:
+    """Append one consent record (opt-in or opt-out, where it came from and who made it); its time, or
+    None when ``source_ref`` (the item that made the change) was recorded before."""
     value = await driver_sql.fetch_value(
-        conn, "INSERT INTO consent_history (client_id, channel, topic, opted_in, source, author)"
-              " VALUES (%s, %s, %s, %s, %s, %s) RETURNING recorded_at",
-        (client_id, channel, topic, opted_in, source, author))
-    assert isinstance(value, datetime)
+        conn, "INSERT INTO consent_history (client_id, channel, topic, opted_in, source, author, source_ref)"
+              " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+              " ON CONFLICT (client_id, channel, source_ref) WHERE source_ref IS NOT NULL DO NOTHING RETURNING recorded_at",
+        (client_id, channel, topic, opted_in, source, author, source_ref))
+    assert value is None or isinstance(value, datetime)
     return value
 
 

@@ -7,7 +7,8 @@ from routing.informing.config import ADDRESS_KIND
 from routing.informing.templates import RenderedMessage
 
 
-def outbound_for(message_id: int, channel: str, address: str, rendered: RenderedMessage, sms_sender: str) -> Outbound:
+def outbound_for(message_id: int, channel: str, address: str, rendered: RenderedMessage, sms_sender: str,
+                 unsubscribe_url: str | None = None) -> Outbound:
     """The same message id and channel always give the same dedupe key: a send repeated after a crash is
     the same message to the channel (for e-mail, the same Message-ID)."""
     dedupe_key = f"outbox:{message_id}:{channel}"
@@ -19,6 +20,8 @@ def outbound_for(message_id: int, channel: str, address: str, rendered: Rendered
         metadata["image_url"] = rendered.image_url
     if rendered.button_text and rendered.button_url:
         buttons = ((Button(rendered.button_text, rendered.button_url),),)
+    if channel == "email" and unsubscribe_url:
+        metadata["list_unsubscribe"] = unsubscribe_url
     if channel == "sms" and sms_sender:
         metadata["sender"] = sms_sender
     thread_key = f"email:informing-{message_id}" if channel == "email" else f"{channel}:{address}"

@@ -26,6 +26,7 @@ from crm_core.outbox import ClaimedMessage, claim, client_addresses, record_step
 from routing.informing.config import ADDRESS_KIND, InformingSettings
 from routing.informing.policy import ContactPolicy, Recipient
 from routing.informing.templates import TemplateError, render
+from routing.informing.unsubscribe import make_token
 
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 4
@@ -100,7 +101,10 @@ class ClientSender(Entity):
         if not await record_step(db, message, "submitting", channel=channel, chain_pos=pos,
                                  reason=verdict.reason, keep_lease=True):
             return LEASE_LOST
-        outbound = outbound_for(message.id, channel, address, rendered, self._settings.sms_sender)
+        settings = self._settings
+        unsubscribe = (f"{settings.unsubscribe_url}/{make_token(settings.unsubscribe_secret, message.client_id, channel)}"
+                       if settings.unsubscribe_url else None)
+        outbound = outbound_for(message.id, channel, address, rendered, settings.sms_sender, unsubscribe)
         try:
             receipt = await self.ctx.services.channels.send(outbound)
         except ChannelError as exc:

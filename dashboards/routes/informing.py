@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from crm_core.consent import record_consent
 from crm_core.message_templates import list_templates, newest_template, save_template
 from crm_core.outbox import (
     ORIGINS,
@@ -23,6 +24,7 @@ from dashboards.errors import ApiError, bad_request
 from dashboards.schema import Body, Field
 from routing.informing.config import ADDRESS_KIND
 from routing.informing.templates import CHANNEL_FIELDS, TemplateDraft, TemplateError, render
+from routing.informing.unsubscribe import BadToken, read_token
 
 routes = ApiRoutes("informing")
 
@@ -132,6 +134,22 @@ async def message(request: web.Request) -> web.Response:
     if row is None:
         raise ApiError(404, "not_found", "message")
     return json_response({"message": row, "steps": await message_history(db, message_id)})
+
+
+@routes.route("POST", "/api/v1/informing/unsubscribe/{token}", "One-click unsubscribe (RFC 8058): the client in "
+              "the signed token opts out of every topic on its channel; a repeat changes nothing", public=True)
+async def unsubscribe(request: web.Request) -> web.Response:
+    settings = gateway(request).services.informing.settings
+    if not settings.unsubscribe_secret:
+        raise ApiError(404, "not_found", "unsubscribe")
+    token = request.match_info["token"]
+    try:
+        wanted = read_token(settings.unsubscribe_secret, token)
+    except BadToken:
+        raise ApiError(404, "not_found", "unsubscribe") from None
+    await record_consent(gateway(request).services.autocommit, wanted.client_id, wanted.channel, "*", False,
+                         "one_click_unsubscribe", "client", f"unsubscribe:{token}")
+    return json_response({"unsubscribed": True})
 
 
 @routes.route("GET", "/api/v1/informing/clients/{client_id}/timeline", "Every message sent to or received from "

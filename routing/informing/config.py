@@ -4,6 +4,7 @@ policy."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ class InformingSettings:
     poll_s: float = 0.2
     max_sms_segments: int = 3
     sms_sender: str = ""
+    #: Where an e-mail's one-click unsubscribe link points ("" = no List-Unsubscribe header), and its secret.
+    unsubscribe_url: str = ""
+    unsubscribe_secret: bytes = b""
     default_chain: tuple[str, ...] = ("viber", "sms", "email")
     topic_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     template_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -40,6 +44,9 @@ class InformingSettings:
             lease_s=float(raw.get("lease_s", 30.0)), claim_batch=int(raw.get("claim_batch", 50)),
             poll_s=float(raw.get("poll_s", 0.2)), max_sms_segments=int(raw.get("max_sms_segments", 3)),
             sms_sender=str(raw.get("sms_sender", "")),
+            unsubscribe_url=str(raw.get("unsubscribe_url", "")).rstrip("/"),
+            unsubscribe_secret=os.environ.get(str(raw.get("unsubscribe_secret_env", "")), "").encode()
+            if raw.get("unsubscribe_secret_env") else b"",
             default_chain=tuple(raw.get("default_chain", cls.default_chain)),
             topic_chains={k: tuple(v) for k, v in chains.get("topics", {}).items()},
             template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
@@ -49,6 +56,8 @@ class InformingSettings:
             unknown = [c for c in chain if c not in ADDRESS_KIND]
             if unknown or not chain:
                 raise ValueError(f"a channel chain must name channels of {sorted(ADDRESS_KIND)}: {list(chain)}")
+        if settings.unsubscribe_url and not settings.unsubscribe_secret:
+            raise ValueError("unsubscribe_url needs the secret named by unsubscribe_secret_env in the environment")
         if settings.lease_s <= 0 or settings.claim_batch <= 0 or settings.max_sms_segments <= 0:
             raise ValueError("lease_s, claim_batch and max_sms_segments must be positive")
         return settings

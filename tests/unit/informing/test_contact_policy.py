@@ -66,3 +66,13 @@ def test_the_shipped_configuration_reads():
     settings = load_informing(Path(__file__).resolve().parents[3] / "config")
     assert settings.topics["emergency"].passes_opt_out and not settings.topics["marketing"].consent_by_default
     assert settings.chain_for("any", "emergency")[0] == "sms"
+
+
+def test_unsubscribe_tokens_are_signed_for_one_client_and_channel():
+    from routing.informing.unsubscribe import BadToken, make_token, read_token
+
+    token = make_token(b"secret", 42, "email")
+    assert read_token(b"secret", token).client_id == 42
+    for bad in (token.replace("42.", "43.", 1), make_token(b"other", 42, "email"), "garbage", "42.email"):
+        with pytest.raises(BadToken):
+            read_token(b"secret", bad)
