@@ -46,6 +46,7 @@ class OutboundMessage:
     priority: int = 5
     language: str = "uk"
     chain: tuple[str, ...] = ()
+    not_before: datetime | None = None  # a trigger's delay: not sent before this
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,9 @@ async def enqueue(conn: Source, message: OutboundMessage, shard: int, chain: tup
     row = await driver_sql.fetch_one(conn, """
         WITH inserted AS (
             INSERT INTO outbox_messages (dedupe_key, client_id, topic, template, template_version, language,
-                                         variables, priority, origin, chain, shard)
+                                         variables, priority, origin, chain, shard, due_at)
             VALUES (%(key)s, %(client)s, %(topic)s, %(template)s, %(version)s, %(language)s, %(variables)s,
-                    %(priority)s, %(origin)s, %(chain)s, %(shard)s)
+                    %(priority)s, %(origin)s, %(chain)s, %(shard)s, coalesce(%(due)s, now()))
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING id
         ), event AS (
@@ -105,7 +106,7 @@ async def enqueue(conn: Source, message: OutboundMessage, shard: int, chain: tup
         """, {"key": message.dedupe_key, "client": message.client_id, "topic": message.topic,
               "template": message.template, "version": template.version, "language": message.language,
               "variables": Jsonb(message.variables), "priority": message.priority, "origin": message.origin,
-              "chain": Jsonb(list(chain)), "shard": shard})
+              "chain": Jsonb(list(chain)), "shard": shard, "due": message.not_before})
     assert row is not None
     return Queued(int(row["id"]), bool(row["created"]))
 

@@ -136,6 +136,24 @@ async def message(request: web.Request) -> web.Response:
     return json_response({"message": row, "steps": await message_history(db, message_id)})
 
 
+EVENT = Body("InformingEvent", {
+    "event": Field(str, required=True, max_len=60, description="payment_received, debt, planned_outage, ..."),
+    "client_id": Field(int, required=True), "fields": Field(dict, required=True),
+})
+
+
+@routes.route("POST", "/api/v1/informing/events", "An event of another system (payment received, debt, planned "
+              "outage by address): the messages its trigger rules set off", permission="informing.send", body=EVENT)
+async def event(request: web.Request) -> web.Response:
+    body = request[BODY]
+    try:
+        queued = await gateway(request).services.informing.event(body["event"], body["client_id"], body["fields"])
+    except TemplateError as exc:
+        raise refused(exc) from None
+    return json_response({"messages": [{"message_id": q.message_id, "created": q.created} for q in queued]},
+                         status=202)
+
+
 @routes.route("POST", "/api/v1/informing/unsubscribe/{token}", "One-click unsubscribe (RFC 8058): the client in "
               "the signed token opts out of every topic on its channel; a repeat changes nothing", public=True)
 async def unsubscribe(request: web.Request) -> web.Response:

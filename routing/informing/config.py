@@ -12,6 +12,7 @@ from typing import Any
 
 from routing.calendar import BusinessCalendar
 from routing.informing.policy import TopicPolicy
+from routing.informing.triggers import TriggerRule
 
 ADDRESS_KIND: Mapping[str, str] = {"sms": "phone", "viber_business": "phone", "viber": "viber", "email": "email",
                                    "telegram": "telegram"}
@@ -34,6 +35,7 @@ class InformingSettings:
     #: When messages may go (outside it: quiet hours, curfew); None: any time.
     sending_hours: BusinessCalendar | None = None
     quiet_exempt_topics: frozenset[str] = frozenset()
+    triggers: tuple[TriggerRule, ...] = ()
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> InformingSettings:
@@ -51,8 +53,10 @@ class InformingSettings:
             topic_chains={k: tuple(v) for k, v in chains.get("topics", {}).items()},
             template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
             topics=topics, sending_hours=_sending_hours(raw.get("sending_hours")),
-            quiet_exempt_topics=frozenset(raw.get("sending_hours", {}).get("exempt_topics", ())))
-        for chain in (settings.default_chain, *settings.topic_chains.values(), *settings.template_chains.values()):
+            quiet_exempt_topics=frozenset(raw.get("sending_hours", {}).get("exempt_topics", ())),
+            triggers=tuple(TriggerRule.from_mapping(t) for t in raw.get("triggers", ())))
+        for chain in (settings.default_chain, *settings.topic_chains.values(), *settings.template_chains.values(),
+                      *(t.chain for t in settings.triggers if t.chain)):
             unknown = [c for c in chain if c not in ADDRESS_KIND]
             if unknown or not chain:
                 raise ValueError(f"a channel chain must name channels of {sorted(ADDRESS_KIND)}: {list(chain)}")
