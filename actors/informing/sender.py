@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from actors.informing.compose import outbound_for
@@ -30,7 +30,7 @@ from routing.informing.unsubscribe import make_token
 
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 4
-LEASE_LOST = "lease_lost"  # another sender holds the message now: this one records nothing more
+LEASE_LOST = "lease_lost"  # the message is no longer this sender's to record (claimed elsewhere, or held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,11 @@ class ClientSender(Entity):
         except TemplateError as exc:
             return f"template: {exc}"
         db = self.ctx.services.autocommit
+        wait = await self.ctx.services.informing.rate_limits.take(channel)
+        if wait is not None:  # over the channel's rate: held, and this channel tried again when there is room
+            await record_step(db, message, "held", channel=channel, chain_pos=pos, reason=f"rate_limit:{channel}",
+                              due_at=datetime.now(UTC) + timedelta(seconds=wait))
+            return LEASE_LOST
         if not await record_step(db, message, "submitting", channel=channel, chain_pos=pos,
                                  reason=verdict.reason, keep_lease=True):
             return LEASE_LOST

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from actors.informing.rate_limits import ChannelRateLimits
 from actors.runtime.ref import shard_of
 from crm_core.driver_sql import Source
 from crm_core.outbox import OutboundMessage, Queued, enqueue
@@ -21,6 +22,7 @@ class OutboxWriter:
         self.db = db
         self.settings = settings
         self.shards = shards
+        self.rate_limits = ChannelRateLimits(settings.rate_limits)
 
     def shard(self, client_id: int) -> int:
         return shard_of(SENDER_KIND, str(client_id), self.shards)

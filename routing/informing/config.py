@@ -36,6 +36,8 @@ class InformingSettings:
     sending_hours: BusinessCalendar | None = None
     quiet_exempt_topics: frozenset[str] = frozenset()
     triggers: tuple[TriggerRule, ...] = ()
+    #: channel -> ((messages, per seconds), ...): per minute and per hour, in each sender process.
+    rate_limits: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> InformingSettings:
@@ -54,12 +56,18 @@ class InformingSettings:
             template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
             topics=topics, sending_hours=_sending_hours(raw.get("sending_hours")),
             quiet_exempt_topics=frozenset(raw.get("sending_hours", {}).get("exempt_topics", ())),
-            triggers=tuple(TriggerRule.from_mapping(t) for t in raw.get("triggers", ())))
+            triggers=tuple(TriggerRule.from_mapping(t) for t in raw.get("triggers", ())),
+            rate_limits={channel: tuple((int(limits[key]), period) for key, period in (("per_minute", 60.0),
+                                                                                  ("per_hour", 3600.0))
+                                        if key in limits)
+                         for channel, limits in raw.get("rate_limits", {}).items()})
         for chain in (settings.default_chain, *settings.topic_chains.values(), *settings.template_chains.values(),
                       *(t.chain for t in settings.triggers if t.chain)):
             unknown = [c for c in chain if c not in ADDRESS_KIND]
             if unknown or not chain:
                 raise ValueError(f"a channel chain must name channels of {sorted(ADDRESS_KIND)}: {list(chain)}")
+        if any(count <= 0 for limits in settings.rate_limits.values() for count, _ in limits):
+            raise ValueError("rate limits must be positive")
         if settings.unsubscribe_url and not settings.unsubscribe_secret:
             raise ValueError("unsubscribe_url needs the secret named by unsubscribe_secret_env in the environment")
         if settings.lease_s <= 0 or settings.claim_batch <= 0 or settings.max_sms_segments <= 0:

@@ -76,3 +76,10 @@ def test_unsubscribe_tokens_are_signed_for_one_client_and_channel():
     for bad in (token.replace("42.", "43.", 1), make_token(b"other", 42, "email"), "garbage", "42.email"):
         with pytest.raises(BadToken):
             read_token(b"secret", bad)
+
+
+def test_rate_limits_per_minute_and_hour_are_read_and_must_be_positive():
+    settings = InformingSettings.from_mapping({"rate_limits": {"sms": {"per_minute": 10, "per_hour": 100}}})
+    assert settings.rate_limits == {"sms": ((10, 60.0), (100, 3600.0))}
+    with pytest.raises(ValueError, match="rate limits"):
+        InformingSettings.from_mapping({"rate_limits": {"sms": {"per_minute": 0}}})
