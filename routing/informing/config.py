@@ -17,6 +17,8 @@ from routing.informing.triggers import TriggerRule
 ADDRESS_KIND: Mapping[str, str] = {"sms": "phone", "viber_business": "phone", "viber": "viber", "email": "email",
                                    "telegram": "telegram"}
 
+DEFAULT_CHAIN = ("viber", "sms", "email")
+
 
 @dataclass(frozen=True, slots=True)
 class InformingSettings:
@@ -28,7 +30,7 @@ class InformingSettings:
     #: Where an e-mail's one-click unsubscribe link points ("" = no List-Unsubscribe header), and its secret.
     unsubscribe_url: str = ""
     unsubscribe_secret: bytes = b""
-    default_chain: tuple[str, ...] = ("viber", "sms", "email")
+    default_chain: tuple[str, ...] = DEFAULT_CHAIN
     topic_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     template_chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     topics: Mapping[str, TopicPolicy] = field(default_factory=dict)
@@ -51,7 +53,7 @@ class InformingSettings:
             unsubscribe_url=str(raw.get("unsubscribe_url", "")).rstrip("/"),
             unsubscribe_secret=os.environ.get(str(raw.get("unsubscribe_secret_env", "")), "").encode()
             if raw.get("unsubscribe_secret_env") else b"",
-            default_chain=tuple(raw.get("default_chain", cls.default_chain)),
+            default_chain=tuple(raw.get("default_chain", DEFAULT_CHAIN)),
             topic_chains={k: tuple(v) for k, v in chains.get("topics", {}).items()},
             template_chains={k: tuple(v) for k, v in chains.get("templates", {}).items()},
             topics=topics, sending_hours=_sending_hours(raw.get("sending_hours")),
