@@ -9,9 +9,11 @@ import contextlib
 import hashlib
 import importlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from actors.informing.deliveries import DeliveryRecorder
 from actors.runtime.heap import settle_heap
 from actors.runtime.logs import configure as configure_logs
 from channels.base import (
@@ -19,6 +21,8 @@ from channels.base import (
     Channel,
     ChannelError,
     DeliveryReceipt,
+    DeliveryReporting,
+    DeliverySink,
     Outbound,
     UnreadableItem,
     WebhookChannel,
@@ -27,6 +31,7 @@ from channels.base import (
 )
 
 log = logging.getLogger(__name__)
+SENDS_REMEMBERED = 20_000
 
 
 def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
@@ -37,11 +42,16 @@ def build_channel(name: str, settings: Mapping[str, Any]) -> Channel:
 class ChannelRunner:
     """Runs one channel: starts it against the inbox, sends through it, passes webhooks to it."""
 
-    def __init__(self, name: str, settings: Mapping[str, Any], inbox: Any) -> None:
+    def __init__(self, name: str, settings: Mapping[str, Any], inbox: Any, deliveries: DeliverySink | None = None) -> None:
+        """``deliveries`` records what a channel with the delivery-reporting role reports later."""
         self.name = name
         self.inbox = inbox
         self.channel = build_channel(name, settings)
         self.channel.parking = inbox.intake.park_unreadable
+        self.deliveries = deliveries
+        self._sends: OrderedDict[str, asyncio.Future[DeliveryReceipt]] = OrderedDict()
+        if isinstance(self.channel, DeliveryReporting) and deliveries is not None:
+            self.channel.report_deliveries(deliveries)
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
 
@@ -76,8 +86,22 @@ class ChannelRunner:
             raise ChannelError(f"channel {self.name} is not connected yet")
 
     async def send(self, outbound: Outbound) -> DeliveryReceipt:
+        """Sent once per dedupe key while this process lives: a send repeated by a sender that died before
+        it recorded the first (or sent while the first is still under way) gets the first one's receipt."""
+        known = self._sends.get(outbound.dedupe_key)
+        if known is not None:
+            return await asyncio.shield(known)
         await self._running()
-        return await self.channel.send(outbound)
+        sending = asyncio.ensure_future(self.channel.send(outbound))
+        self._sends[outbound.dedupe_key] = sending
+        while len(self._sends) > SENDS_REMEMBERED:
+            self._sends.popitem(last=False)
+        try:
+            return await asyncio.shield(sending)
+        except Exception:
+            if self._sends.get(outbound.dedupe_key) is sending:
+                del self._sends[outbound.dedupe_key]  # refused or failed: a retry tries again
+            raise
 
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         if not isinstance(self.channel, WebhookChannel):
@@ -153,7 +177,7 @@ class ChannelActor(ChannelRunner):
     def __init__(self, name: str, settings: Mapping[str, Any], services_factory: Callable[[], Any]) -> None:
         configure_logs()
         self.services = services_factory()
-        super().__init__(name, settings, self.services.inbox)
+        super().__init__(name, settings, self.services.inbox, DeliveryRecorder(self.services.autocommit))
         # Also after Ray restarts the actor: the channel reconnects to its peer by itself.
         self._first_start = asyncio.get_event_loop().create_task(self._first_run())
 

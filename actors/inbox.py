@@ -69,8 +69,12 @@ class _Pending:
 
 
 class InboxWriter:
-    def __init__(self, engine: AsyncEngine, system: ActorSystem, autocommit: driver_sql.AutocommitPool) -> None:
+    def __init__(self, engine: AsyncEngine, system: ActorSystem, autocommit: driver_sql.AutocommitPool,
+                 stop_replies: Any = None) -> None:
+        """``stop_replies`` (:class:`actors.informing.stop_replies.StopReplies`) records the opt-out an
+        item asks for (an SMS STOP, a Viber unsubscribe) before the item is acknowledged."""
         self.engine = engine
+        self.stop_replies = stop_replies
         self.system = system
         self.autocommit = autocommit
         self._waiting: list[_Pending] = []
@@ -102,7 +106,10 @@ class InboxWriter:
         self._waiting.append(item)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting(), name="inbox-commit")
-        return await item.stored
+        stored = await item.stored
+        if self.stop_replies is not None:
+            await self.stop_replies.notice(inbound)
+        return stored
 
     async def _commit_waiting(self) -> None:
         while self._waiting:

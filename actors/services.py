@@ -162,6 +162,8 @@ class Services:
     #: of the server loses it, so it does not wait for the WAL flush).
     inbound_writes: AutocommitPool
     chatbot: Any = None
+    #: The informing service's outbox writer (:class:`actors.informing.writer.OutboxWriter`).
+    informing: Any = None
 
     def publish_events(self, batch: list[dict[str, Any]]) -> Any:
         return self.hub.publish(batch)

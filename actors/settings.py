@@ -50,7 +50,8 @@ class HttpSettings:
 class EngineSettings:
     namespace: str = "switchboard"
     data_dir: Path = Path("var")
-    shards: Mapping[str, int] = field(default_factory=lambda: {"conversation": 2, "agent": 1, "queue": 1})
+    shards: Mapping[str, int] = field(default_factory=lambda: {"conversation": 2, "agent": 1, "queue": 1,
+                                                                            "sender": 1})
     crm_workers: int = 2
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0

@@ -18,6 +18,10 @@ from actors.channel_actor import ChannelRunner
 from actors.chatbot_front import ChatbotFront, load_chatbot
 from actors.event_hub import EventHub
 from actors.inbox import InboxWriter
+from actors.informing.deliveries import DeliveryRecorder
+from actors.informing.settings import load_informing
+from actors.informing.stop_replies import StopReplies
+from actors.informing.writer import SENDER_KIND, OutboxWriter
 from actors.runtime import ActorSystem
 from actors.runtime.host import EntityHost, HostSettings
 from actors.runtime.ray_host import load_symbol, start_process
@@ -35,6 +39,7 @@ ENTITY_CLASSES = {
     "conversation": "actors.conversation:ConversationActor",
     "agent": "actors.agent:AgentActor",
     "queue": "actors.queue:QueueActor",
+    "sender": "actors.informing.sender:ClientSender",
 }
 HUB_NAME = "event-hub"
 AUTOCOMMIT_CONNECTIONS = 8
@@ -52,9 +57,11 @@ def _services(settings: Settings, database_url: str, system: ActorSystem, hub: H
     autocommit = AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS)
     return Services(settings=settings, db=engine, system=system, crm=crm, reminders=PgReminderStore(autocommit),
                     hub=hub, channels=ChannelDirectory(channel_handle, hub.publish),
-                    inbox=InboxWriter(engine, system, autocommit), sla=settings.sla, router=settings.routing,
+                    inbox=InboxWriter(engine, system, autocommit, StopReplies(autocommit)), sla=settings.sla, router=settings.routing,
                     staffing=StaffingAnswers(system), autocommit=autocommit,
-                    inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings))
+                    inbound_writes=AutocommitPool(engine, connections=AUTOCOMMIT_CONNECTIONS, relaxed=True), chatbot=_chatbot(settings),
+                    informing=OutboxWriter(autocommit, load_informing(settings.config_dir),
+                                           settings.engine.shards[SENDER_KIND]))
 
 
 def _chatbot(settings: Settings) -> ChatbotFront | None:
@@ -122,7 +129,8 @@ class LocalEngine:
                 await host.start()
                 self.hosts.append(host)
         for name, table in self.channel_tables.items():
-            self.channels[name] = ChannelRunner(name, table, self.services.inbox)
+            self.channels[name] = ChannelRunner(name, table, self.services.inbox,
+                                                DeliveryRecorder(self.services.autocommit))
             await self.channels[name].start()
         return self.services
 

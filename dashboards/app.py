@@ -35,6 +35,7 @@ from dashboards.routes import (
     clients,
     conversations,
     inbound,
+    informing,
     meter_readings,
     notifications,
     parked,
@@ -54,7 +55,8 @@ API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, c
               client_edits.routes, client_billing.routes, client_passport.routes,
               meter_readings.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes,
-              parked.routes, admin_users.routes, admin_keys.routes, admin_roles.routes, user_sessions.routes)
+              parked.routes, admin_users.routes, admin_keys.routes, admin_roles.routes, user_sessions.routes,
+              informing.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

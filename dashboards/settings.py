@@ -13,7 +13,8 @@ API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance", "passport")
 PERMISSIONS = ("desktop", "conversations.any", "clients.search", "clients.edit", "tickets.read",
                "tickets.read_own", "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
-               "reports.export", "audit.read", "intake.parked", "admin.users", "admin.roles", "admin.keys")
+               "reports.export", "audit.read", "intake.parked", "admin.users", "admin.roles", "admin.keys",
+               "informing.templates", "informing.send")
 
 
 class DashboardConfigError(ValueError):

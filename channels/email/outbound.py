@@ -3,7 +3,8 @@
 ``outbound.metadata`` may carry ``ticket_number`` (put in the subject tag and in our Message-ID),
 ``in_reply_to`` (the Message-ID answered), ``references`` (list or space-separated string), ``html``
 (an HTML alternative of ``text``), ``cc`` (list of addresses) and ``automatic`` (true for bot replies:
-marked ``Auto-Submitted: auto-replied`` per RFC 3834).  The Message-ID is derived from the outbound's
+marked ``Auto-Submitted: auto-replied`` per RFC 3834) and ``list_unsubscribe`` (an https URL: the
+one-click unsubscribe headers of RFC 8058).  The Message-ID is derived from the outbound's
 ``dedupe_key``, so a retried send produces the same message, which receivers and the Sent folder see
 as one.
 """
@@ -75,6 +76,9 @@ def compose_reply(outbound: Outbound, settings: EmailSettings, resolver: ThreadR
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     if meta.get("automatic"):
         msg["Auto-Submitted"] = "auto-replied"
+    if meta.get("list_unsubscribe"):
+        msg["List-Unsubscribe"] = f"<{meta['list_unsubscribe']}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(outbound.text or "")
     html = meta.get("html")
     if html:

@@ -21,7 +21,8 @@ LOGIN = Body("Login", {"login": Field(str, required=True, max_len=64),
 LANGUAGE = Body("Language", {"lang": Field(str, required=True, max_len=8)})
 
 PAGES = (("desktop", ("desktop",)), ("wall", ("wall.view",)), ("tickets", ("tickets.read", "tickets.read_own")),
-         ("reports", ("reports.view",)), ("admin", ("admin.users", "admin.roles", "admin.keys")))
+         ("reports", ("reports.view",)), ("templates", ("informing.templates",)),
+         ("admin", ("admin.users", "admin.roles", "admin.keys")))
 
 
 def menu(who: Principal) -> list[str]:

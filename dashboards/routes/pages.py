@@ -11,7 +11,7 @@ from dashboards.context import PRINCIPAL, gateway
 from dashboards.routes.auth import menu
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("login", "desktop", "wall", "reports", "admin")
+PAGES = ("login", "desktop", "wall", "reports", "templates", "admin")
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 

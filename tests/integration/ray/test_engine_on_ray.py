@@ -33,9 +33,9 @@ def cluster_config(tmp_path_factory):
     shutil.copytree(CONFIG, directory)
     engine_toml = directory / "engine.toml"
     text_before = engine_toml.read_text(encoding="utf-8")
-    one_process = 'all = ["conversation", "agent", "queue"]'
+    one_process = 'all = ["conversation", "agent", "queue", "sender"]'
     assert one_process in text_before
-    engine_toml.write_text(text_before.replace(one_process, 'routing = ["agent", "queue"]'), encoding="utf-8")
+    engine_toml.write_text(text_before.replace(one_process, 'routing = ["agent", "queue", "sender"]'), encoding="utf-8")
     return directory
 
 

@@ -44,13 +44,13 @@ def test_engine_toml_host_groups_are_read_and_a_bad_one_names_the_file(tmp_path)
     shutil.copytree(CONFIG, config)
     engine_toml = config / "engine.toml"
     text = engine_toml.read_text(encoding="utf-8")
-    one_process = 'all = ["conversation", "agent", "queue"]'
+    one_process = 'all = ["conversation", "agent", "queue", "sender"]'
     assert one_process in text
     assert set(Settings.load(config).engine.placement.process_of().values()) == {"hosts:all"}
     engine_toml.write_text(text.replace(one_process, 'first = ["conversation:0", "queue"]'), encoding="utf-8")
     process_of = Settings.load(config).engine.placement.process_of()
     assert process_of[("conversation", 0)] == process_of[("queue", 0)] == "hosts:first"
     assert process_of[("agent", 0)] == "host:agent:0"
-    engine_toml.write_text(text.replace('"queue"]', '"queues"]'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="engine.toml: host group member 'queues'"):
+    engine_toml.write_text(text.replace('"sender"]', '"senders"]'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="engine.toml: host group member 'senders'"):
         Settings.load(config)
