@@ -1,13 +1,13 @@
 """informing: outbox and its events, message templates, consent history, stop lists
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-07 16:30:00
 """
 from alembic import op
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

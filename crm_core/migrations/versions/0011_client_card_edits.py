@@ -3,13 +3,13 @@ billing answered per account and the position of its change feed; sealed passpor
 readings taken by the contact centre
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-07 16:30:00
 """
 from alembic import op
 
 revision = '0011'
-down_revision = '0004'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
