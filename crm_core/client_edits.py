@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import audit
 from crm_core.phones import CONTACT_KINDS, normalize_email, normalize_messenger_id, normalize_phone
+from routing.vocabulary import REGULAR, SEGMENTS
 
 CLIENT_KINDS = ("person", "organisation")
 ACCOUNT_ROLES = ("owner", "co_owner", "contact_person")
@@ -63,6 +64,15 @@ class Author:
     reason: str | None = None
 
 
+def _check_fields(fields: dict[str, Any]) -> None:
+    if "kind" in fields and fields["kind"] not in CLIENT_KINDS:
+        raise CardEditError(f"kind: one of {list(CLIENT_KINDS)}")
+    if "segment" in fields and fields["segment"] not in SEGMENTS:
+        raise CardEditError(f"segment: one of {list(SEGMENTS)}")
+    if "full_name" in fields and not str(fields["full_name"]).strip():
+        raise CardEditError("full_name: empty")
+
+
 def normalize_contact(kind: str, value: str) -> str:
     """The stored form of a contact point, or :class:`InvalidContact` saying why it is not one."""
     if kind not in CONTACT_KINDS:
@@ -101,11 +111,10 @@ async def _record(conn: AsyncConnection, author: Author, action: str, client_id:
 
 
 async def create_client(conn: AsyncConnection, author: Author, *, full_name: str, kind: str = "person",
-                        segment: str = "regular", language: str = "uk",
+                        segment: str = REGULAR, language: str = "uk",
                         contacts: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """A new client with its contact points (each ``(kind, value)``); the first of a kind is primary."""
-    if kind not in CLIENT_KINDS:
-        raise CardEditError(f"kind: one of {list(CLIENT_KINDS)}")
+    _check_fields({"kind": kind, "segment": segment, "full_name": full_name})
     points = [(k, normalize_contact(k, v)) for k, v in contacts]
     client_id = int((await conn.execute(text(
         "INSERT INTO clients (kind, full_name, segment, language) VALUES (:kind, :name, :segment, :language)"
@@ -128,8 +137,7 @@ async def update_client(conn: AsyncConnection, author: Author, client_id: int, v
     """Change the client's own fields (name, kind, segment, language) made on card ``version``."""
     if unknown := set(changes) - set(CLIENT_FIELDS):
         raise CardEditError(f"unknown field {sorted(unknown)[0]}")
-    if "kind" in changes and changes["kind"] not in CLIENT_KINDS:
-        raise CardEditError(f"kind: one of {list(CLIENT_KINDS)}")
+    _check_fields(changes)
     current = await _client(conn, client_id, lock=True)
     new_version = await _next_version(conn, client_id, version)
     changed = {k: v for k, v in changes.items() if current[k] != v}

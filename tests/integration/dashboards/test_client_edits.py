@@ -136,6 +136,10 @@ async def test_bad_input_is_refused_with_the_reason_and_changes_nothing(engine, 
     response = await web.post(f"/api/v1/clients/{client_id}/accounts", headers=operator.headers,
                               json={"version": version, "account_no": "000000000001", "role": "owner"})
     assert response.status == 404 and (await response.json())["error"] == "not_found"
+    for change in ({"segment": "platinum"}, {"full_name": "  "}):
+        response = await web.patch(f"/api/v1/clients/{client_id}", headers=operator.headers,
+                                   json={"version": version, **change})
+        assert response.status == 400 and (await response.json())["error"] == "invalid_change"
     response = await web.patch(f"/api/v1/clients/{10**12}", headers=operator.headers,
                                json={"version": 1, "full_name": "Ніхто"})
     assert response.status == 404
