@@ -127,17 +127,26 @@ class LocalEngine:
         return self.services
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop channels and hosts, each given ``grace_s`` to finish what it is doing (an entity stuck
+        """Stop channels and hosts, then close the pools, each step given ``grace_s`` (a part stuck
         waiting is left behind with a log line rather than holding the shutdown)."""
         for part in [*self.channels.values(), *self.hosts]:
-            try:
-                await asyncio.wait_for(part.stop(), grace_s)
-            except TimeoutError:
-                log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
-        await self.services.inbox.close()
-        await self.services.autocommit.close()
-        await self.services.inbound_writes.close()
-        await self.services.db.dispose()
+            await _within(part.stop(), grace_s, repr(part))
+        services = self.services
+        for name, closing in (("inbox", services.inbox.close()), ("autocommit pool", services.autocommit.close()),
+                              ("inbound pool", services.inbound_writes.close()), ("database", services.db.dispose())):
+            await _within(closing, grace_s, name)
+
+
+async def _within(step: Any, grace_s: float, what: str) -> None:
+    """``step`` for at most ``grace_s``; then cancelled and left behind (``asyncio.wait_for`` would wait
+    for the cancellation to be honoured, however long that takes)."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait([task], timeout=grace_s)
+    if not done:
+        task.cancel()
+        log.warning("%s did not stop within %.0f s; leaving it", what, grace_s)
+    elif task.exception() is not None:
+        log.warning("%s did not stop cleanly: %s", what, task.exception())
 
 
 class RayEngine:

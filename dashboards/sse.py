@@ -49,6 +49,9 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
     await response.prepare(request)
     gw.metrics.streams.inc()
     token = request.get(TOKEN)
+    handler = asyncio.current_task()
+    if handler is not None:
+        gw.streams.add(handler)
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         seq = last_event_id(request)
@@ -82,6 +85,7 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
             await response.write(frame("heartbeat", {"seq": None, "live": False, "at": time.time()}))
     finally:
         gw.metrics.streams.dec()
+        gw.streams.discard(handler)  # type: ignore[arg-type]
     return response
 
 

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from actors.system import LocalEngine
 from crm_core import users
 from dashboards.app import build_app
+from tests.support.teardown import bounded
 
 PASSWORD = "correct horse battery staple"
 
@@ -22,7 +23,7 @@ async def engine(fresh_db_url, tmp_path, monkeypatch):
     local = LocalEngine(fresh_db_url)
     services = await local.start()
     yield services
-    await local.stop()
+    await bounded(local.stop(), "engine stop")
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ async def web(engine):
     client = TestClient(server)
     await client.start_server()
     yield client
-    await client.close()
+    await bounded(client.close(), "test server close")
 
 
 @dataclass

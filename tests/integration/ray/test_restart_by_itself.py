@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from actors.settings import Settings
 from channels.sandbox.telegram import SandboxUser, TelegramSandbox
+from tests.support.teardown import bounded, bounded_sync
 
 ray = pytest.importorskip("ray")
 
@@ -188,5 +189,5 @@ async def test_every_long_lived_actor_serves_again_by_itself_after_kill_9(db_url
         stop.set()
         await http.close()
         await db.dispose()
-        await asyncio.to_thread(engine.stop)
-        await sandbox.stop()
+        await asyncio.to_thread(bounded_sync, engine.stop, "Ray shutdown")
+        await bounded(sandbox.stop(), "telegram sandbox stop")
