@@ -28,6 +28,7 @@ from actors.settings import Settings
 from actors.staffing import StaffingAnswers
 from crm_core.database import async_engine, migrate, resolve_url
 from crm_core.driver_sql import AutocommitPool
+from crm_core.roles import engine_url
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,8 @@ class RayEngine:
 
         from crm_core.pool import CrmPool
 
-        migrate(self.database_url)
+        migrate(self.database_url)  # as the owner; the engine itself runs as a role that cannot alter the audit log
+        self.database_url = engine_url(self.database_url)
         if not ray.is_initialized():
             ray.init(namespace=self.namespace, include_dashboard=False, logging_level="WARNING",
                      log_to_driver=log_to_driver,
