@@ -27,6 +27,7 @@ from dashboards.json_logs import JsonAccessLogger, configure
 log = logging.getLogger(__name__)
 
 RETRY_START_S = 0.5
+START_WAIT_S = 30.0
 
 
 class GatewayActor:
@@ -63,8 +64,12 @@ class GatewayActor:
         return self.url
 
     async def start(self) -> str:
-        """Wait until the gateway serves; returns the URL.  Idempotent."""
-        return await asyncio.shield(self._serving)
+        """Wait until the gateway serves; returns the URL.  Idempotent.  A port still taken after
+        ``START_WAIT_S`` is an error for the caller (the gateway goes on trying meanwhile)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._serving), START_WAIT_S)
+        except TimeoutError:
+            raise RuntimeError(f"the dashboard gateway cannot listen on port {self.port}: is it taken?") from None
 
     async def _cleanup(self) -> None:
         if self.runner is not None:
