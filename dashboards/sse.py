@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from actors.runtime.heap import release_freed_memory
 from dashboards.context import TOKEN, gateway
 from dashboards.jsonutil import dumps
 
@@ -86,7 +87,28 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
     finally:
         gw.metrics.streams.dec()
         gw.streams.discard(handler)  # type: ignore[arg-type]
+        if not gw.streams:
+            _release_memory_soon(gw)
     return response
+
+
+RELEASE_AFTER_S = 2.0
+_releasing: set[asyncio.TimerHandle] = set()
+
+
+def _release_memory_soon(gw: Any) -> None:
+    """Once the last stream has closed (and none opened for a moment), the memory their connections
+    took goes back to the system instead of staying at the peak."""
+    if _releasing:
+        return
+    loop = asyncio.get_running_loop()
+
+    def release() -> None:
+        _releasing.clear()
+        if not gw.streams:
+            release_freed_memory()
+
+    _releasing.add(loop.call_later(RELEASE_AFTER_S, release))
 
 
 async def _send_snapshot(response: web.StreamResponse, snapshot: Snapshot) -> int:
