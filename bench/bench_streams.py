@@ -22,6 +22,7 @@ from bench.common import bench_database_url, percentile
 NAMESPACE = "switchboard-bench-streams"
 LOGIN, PASSWORD = "bench-streams-supervisor", "bench-password"
 OPEN_BAR_S, HEALTH_BAR_S, MEMORY_BAR_MB = 10.0, 0.1, 50.0
+SETTLE_S = 15.0  # longer than the gateway's heartbeat (10 s) and its memory release after the last stream
 
 
 async def open_streams(url: str, count: int, headers: dict[str, str]) -> tuple[float, int, list[aiohttp.ClientResponse],
@@ -105,7 +106,7 @@ async def measure(name: str, stream_url: str, health_url: str, headers: dict[str
     health = await health_latencies(health_url, hold_s)
     during = rss_mb(pid)
     await close_streams(streams, session)
-    await asyncio.sleep(3)
+    await asyncio.sleep(SETTLE_S)  # a server hears of a closed stream at its next heartbeat write
     after = rss_mb(pid)
     print(f"{name:<10} {opened:>5}/{count} streams open in {took:5.1f} s; /healthz while open p50 "
           f"{percentile(health, 0.5) * 1000:5.0f} ms p99 {percentile(health, 0.99) * 1000:6.0f} ms; memory "
