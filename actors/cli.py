@@ -7,32 +7,59 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from actors import admin_cli
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (systemd, Docker, Kubernetes) stops the engine as Ctrl-C does, so it shuts down cleanly."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _run(args: argparse.Namespace) -> int:
     from actors.production_guard import preflight
     from actors.system import RayEngine
+    from crm_core.database import stop_embedded
 
-    engine = RayEngine(args.config)
-    if not preflight(args.config, engine.database_url):
-        return 2
-    url = engine.start()
-    print(f"Switchboard is running: {url}", flush=True)
-
-    with contextlib.suppress(KeyboardInterrupt):
+    stop_on_sigterm()
+    engine: RayEngine | None = None
+    try:
+        engine = RayEngine(args.config)
+        if not preflight(args.config, engine.database_url):
+            return 2
+        url = engine.start()
+        stop_on_sigterm()  # again: Ray's start sets a handler of its own that exits with status 15
+        print(f"Switchboard is running: {url}", flush=True)
         asyncio.run(asyncio.Event().wait())
-    engine.stop()
+    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's handler, for a SIGTERM during the start
+        print("Switchboard is stopping", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one does not cut the shutdown short
+        if engine is not None:
+            engine.stop()
+        stop_embedded()
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from actors.demo import run_demo
+    from crm_core.database import stop_embedded
 
-    run_demo(args.config, duration_s=args.duration)
+    stop_on_sigterm()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_demo(args.config, duration_s=args.duration)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_embedded()
     return 0
 
 

@@ -71,16 +71,20 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
     @classmethod
     async def host_duty(cls, host: Any) -> None:
         """Hand again to their conversations this shard's inbox items stored but not handled in time
-        (their host missed the notice or died before handling them)."""
+        (their host missed the notice or died before handling them).  A host that has just started
+        (after a crash, say) takes every item of its shard still pending at once: no other host holds
+        them, and waiting ``redeliver_after_s`` would only delay the contacts its predecessor left."""
         engine = host.services.settings.engine
+        older_than_s = 0.0
         while True:
-            await asyncio.sleep(engine.sweep_every_s)
+            await asyncio.sleep(engine.sweep_every_s if older_than_s else 0.0)
             in_flight = [d.inbox_id for d in host.pending(lambda msg: isinstance(msg, m.InboxDelivery))]
             try:
-                await host.services.inbox.redeliver_pending(host.settings.shard, engine.redeliver_after_s,
-                                                            skip=in_flight)
+                await host.services.inbox.redeliver_pending(host.settings.shard, older_than_s, skip=in_flight)
             except Exception:
                 log.exception("inbox sweep of shard %s failed", host.settings.shard)
+                continue
+            older_than_s = engine.redeliver_after_s
 
     def wants_passivation(self) -> bool:
         return self._stale or self.row is None or self.row["status"] == "closed"

@@ -32,6 +32,7 @@ from actors.settings import Settings
 from actors.staffing import StaffingAnswers
 from crm_core.database import async_engine, migrate, resolve_url
 from crm_core.driver_sql import AutocommitPool
+from crm_core.roles import engine_url
 
 log = logging.getLogger(__name__)
 
@@ -135,17 +136,26 @@ class LocalEngine:
         return self.services
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop channels and hosts, each given ``grace_s`` to finish what it is doing (an entity stuck
+        """Stop channels and hosts, then close the pools, each step given ``grace_s`` (a part stuck
         waiting is left behind with a log line rather than holding the shutdown)."""
         for part in [*self.channels.values(), *self.hosts]:
-            try:
-                await asyncio.wait_for(part.stop(), grace_s)
-            except TimeoutError:
-                log.warning("%r did not stop within %.0f s; leaving it", part, grace_s)
-        await self.services.inbox.close()
-        await self.services.autocommit.close()
-        await self.services.inbound_writes.close()
-        await self.services.db.dispose()
+            await _within(part.stop(), grace_s, repr(part))
+        services = self.services
+        for name, closing in (("inbox", services.inbox.close()), ("autocommit pool", services.autocommit.close()),
+                              ("inbound pool", services.inbound_writes.close()), ("database", services.db.dispose())):
+            await _within(closing, grace_s, name)
+
+
+async def _within(step: Any, grace_s: float, what: str) -> None:
+    """``step`` for at most ``grace_s``; then cancelled and left behind (``asyncio.wait_for`` would wait
+    for the cancellation to be honoured, however long that takes)."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait([task], timeout=grace_s)
+    if not done:
+        task.cancel()
+        log.warning("%s did not stop within %.0f s; leaving it", what, grace_s)
+    elif task.exception() is not None:
+        log.warning("%s did not stop cleanly: %s", what, task.exception())
 
 
 class RayEngine:
@@ -167,7 +177,8 @@ class RayEngine:
 
         from crm_core.pool import CrmPool
 
-        migrate(self.database_url)
+        migrate(self.database_url)  # as the owner; the engine itself runs as a role that cannot alter the audit log
+        self.database_url = engine_url(self.database_url)
         if not ray.is_initialized():
             ray.init(namespace=self.namespace, include_dashboard=False, logging_level="WARNING",
                      log_to_driver=log_to_driver,
@@ -191,11 +202,13 @@ class RayEngine:
         ray.get([h.ping.remote() for h in self.hosts])
         url = None
         if gateway:  # before the channels wait: a webhook channel registers with the peer through it
-            from dashboards.gateway import GatewayActor
+            from dashboards.gateway import GatewayActor, free_port
 
+            http = self.settings.http
+            port = http.port or free_port(http.host)  # one port for the gateway and every restart of it
             self.gateway = ray.remote(GatewayActor).options(
                 name="gateway", namespace=self.namespace, get_if_exists=True, num_cpus=0, max_restarts=-1,
-                max_concurrency=10_000).remote(self.factory)
+                max_concurrency=10_000).remote(self.factory, port)
             url = ray.get(self.gateway.start.remote())
         ray.get([a.start.remote() for a in self.channel_actors.values()])
         return url

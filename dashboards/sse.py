@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from actors.runtime.heap import release_freed_memory
 from dashboards.context import TOKEN, gateway
 from dashboards.jsonutil import dumps
 
@@ -49,6 +50,9 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
     await response.prepare(request)
     gw.metrics.streams.inc()
     token = request.get(TOKEN)
+    handler = asyncio.current_task()
+    if handler is not None:
+        gw.streams.add(handler)
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         seq = last_event_id(request)
@@ -82,7 +86,29 @@ async def stream(request: web.Request, select: Select, snapshot: Snapshot) -> we
             await response.write(frame("heartbeat", {"seq": None, "live": False, "at": time.time()}))
     finally:
         gw.metrics.streams.dec()
+        gw.streams.discard(handler)  # type: ignore[arg-type]
+        if not gw.streams:
+            _release_memory_soon(gw)
     return response
+
+
+RELEASE_AFTER_S = 2.0
+_releasing: set[asyncio.TimerHandle] = set()
+
+
+def _release_memory_soon(gw: Any) -> None:
+    """Once the last stream has closed (and none opened for a moment), the memory their connections
+    took goes back to the system instead of staying at the peak."""
+    if _releasing:
+        return
+    loop = asyncio.get_running_loop()
+
+    def release() -> None:
+        _releasing.clear()
+        if not gw.streams:
+            release_freed_memory()
+
+    _releasing.add(loop.call_later(RELEASE_AFTER_S, release))
 
 
 async def _send_snapshot(response: web.StreamResponse, snapshot: Snapshot) -> int:

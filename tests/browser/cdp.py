@@ -119,15 +119,18 @@ class Browser:
                                                              "downloadThroughput": -1, "uploadThroughput": -1})
 
     async def close(self) -> None:
+        """The browser first (its end closes the DevTools socket, so nothing waits on a close handshake
+        with a busy browser), then the client side."""
         if self.reader is not None:
             self.reader.cancel()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                await asyncio.to_thread(self.process.wait, 10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                await asyncio.to_thread(self.process.wait)
         if self.ws is not None:
             await self.ws.close()
         if self.http is not None:
             await self.http.close()
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()

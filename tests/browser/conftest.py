@@ -12,6 +12,7 @@ from dashboards.app import build_app
 from dashboards.settings import DashboardSettings
 from tests.browser.cdp import Browser, chromium_path
 from tests.integration.dashboards.conftest import PASSWORD, engine, make_user  # noqa: F401  (fixture)
+from tests.support.teardown import bounded
 
 if chromium_path() is None:
     pytest.skip("Chromium is not installed (apt-get install -y chromium chromium-driver)", allow_module_level=True)
@@ -23,7 +24,7 @@ async def site(engine):  # noqa: F811
     server = TestServer(build_app(engine, settings), host="127.0.0.1", port=0)
     await server.start_server()
     yield server
-    await server.close()
+    await bounded(server.close(), "test server close")
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ async def browser(tmp_path):
     chromium = Browser(tmp_path / "profile")
     await chromium.start()
     yield chromium
-    await chromium.close()
+    await bounded(chromium.close(), "browser close")
 
 
 @pytest.fixture

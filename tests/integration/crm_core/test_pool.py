@@ -14,6 +14,7 @@ from crm_core.database import sync_engine
 from crm_core.pool import CrmPool
 from crm_core.search import SearchError, SearchQuery, SearchResult, Term
 from crm_core.seed import seed_demo_callers
+from tests.support.teardown import bounded_sync
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def ray_local():
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     if started_here:
-        ray.shutdown()
+        bounded_sync(ray.shutdown, "Ray shutdown")
 
 
 @pytest.fixture(scope="module")

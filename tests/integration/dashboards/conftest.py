@@ -13,6 +13,7 @@ from actors.demo.people import ensure_sandbox_keys
 from actors.system import LocalEngine
 from crm_core import users
 from dashboards.app import build_app
+from tests.support.teardown import bounded
 
 PASSWORD = "correct horse battery staple"
 
@@ -27,7 +28,7 @@ async def engine(fresh_db_url, tmp_path, monkeypatch):
         # logins are refused until an administrator exists (first start)
         await users.create_user(conn, login="admin", full_name="Адміністратор", role="admin", password=PASSWORD)
     yield services
-    await local.stop()
+    await bounded(local.stop(), "engine stop")
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ async def web(engine):
     client = TestClient(server)
     await client.start_server()
     yield client
-    await client.close()
+    await bounded(client.close(), "test server close")
 
 
 @dataclass

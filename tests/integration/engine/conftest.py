@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actors.system import LocalEngine
+from tests.support.teardown import bounded
 
 
 @pytest.fixture
@@ -12,4 +13,4 @@ async def engine(fresh_db_url):
     local = LocalEngine(fresh_db_url)
     services = await local.start()
     yield services
-    await local.stop()
+    await bounded(local.stop(), "engine stop")

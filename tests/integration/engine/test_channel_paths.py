@@ -17,6 +17,7 @@ from channels.sandbox.pbx import AmiServer
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
 from tests.support.engine import add_agent, add_client, eventually
+from tests.support.teardown import bounded
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "channels"
 
@@ -41,8 +42,8 @@ async def telegram_engine(fresh_db_url):
                                                                      poll_timeout_s=1)})
     services = await local.start()
     yield services, sandbox
-    await local.stop()
-    await sandbox.stop()
+    await bounded(local.stop(), "engine stop")
+    await bounded(sandbox.stop(), "telegram sandbox stop")
 
 
 async def test_telegram_chat_is_answered_by_the_bot_then_handed_over_with_its_transcript(telegram_engine):
@@ -96,8 +97,8 @@ async def voice_engine(fresh_db_url):
     services = await local.start()
     await pbx.wait_for_login()
     yield services, pbx, local
-    await local.stop()
-    await pbx.stop()
+    await bounded(local.stop(), "engine stop")
+    await bounded(pbx.stop(), "pbx sandbox stop")
 
 
 async def test_call_pops_the_card_on_the_ringing_agent_and_its_ticket_follows_the_call(voice_engine):

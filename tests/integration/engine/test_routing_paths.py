@@ -20,6 +20,7 @@ from actors.runtime import ActorRef
 from actors.system import LocalEngine
 from channels.base import Address, Inbound
 from tests.support.engine import add_agent, eventually
+from tests.support.teardown import bounded
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 
@@ -129,7 +130,7 @@ async def routed(fresh_db_url, tmp_path):
     local = LocalEngine(fresh_db_url, config_dir=config)
     services = await local.start()
     yield services, local
-    await local.stop()
+    await bounded(local.stop(), "engine stop")
 
 
 def chat(text_: str) -> Inbound:

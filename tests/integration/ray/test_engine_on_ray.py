@@ -17,6 +17,7 @@ from sqlalchemy import text
 from actors import messages as m
 from actors.runtime import ActorRef
 from channels.base import Address, Inbound
+from tests.support.teardown import bounded_sync
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -51,8 +52,8 @@ def cluster_engine(db_url, cluster_config):
     engine.namespace = "switchboard-test"
     engine.start(channels={}, gateway=False)
     yield engine
-    ray.shutdown()
-    cluster.shutdown()
+    bounded_sync(ray.shutdown, "Ray shutdown")
+    bounded_sync(cluster.shutdown, "Ray cluster shutdown")
 
 
 def contact(n: int, run: str) -> Inbound:
