@@ -3,7 +3,7 @@
    the client at a glance, contact points the operator corrects, the history of changes, passport data for
    the roles allowed to see it.  Every change names the card's version; a 409 reloads the card. */
 
-const CARD = {current: null, showHistory: false};
+const CARD = {current: null, showHistory: false, shown: 0};  /* shown: how many cards were drawn */
 
 function money(value) {
   const amount = Number(value);
@@ -31,9 +31,11 @@ async function cardChange(method, path, body) {
 }
 
 async function refreshBilling(clientId) {
+  const asked = CARD.shown;
   const fresh = await api("POST", `/api/v1/clients/${clientId}/billing/refresh`);
   if (fresh.billing_state && fresh.billing_state.unavailable) toast(fresh.billing_state.message, true);
-  if (CARD.current && CARD.current.client.id === clientId) renderCard(fresh, CARD.ticket, {refreshed: true});
+  /* a card drawn since (a change, another client) is newer than this answer */
+  if (CARD.shown === asked && CARD.current && CARD.current.client.id === clientId) renderCard(fresh, CARD.ticket, {refreshed: true});
 }
 
 function billingLine(card) {
@@ -98,7 +100,7 @@ function renderCard(card, ticket, options = {}) {
   const box = document.getElementById("card");
   if (!card) { box.className = "muted"; box.textContent = t("desktop.no_card"); CARD.current = null; return; }
   if (!CARD.current || !card.client || CARD.current.client.id !== card.client.id) CARD.showHistory = false;
-  CARD.current = card; CARD.ticket = ticket;
+  CARD.current = card; CARD.ticket = ticket; CARD.shown += 1;
   box.className = "";
   const client = card.client || card;
   const previous = [...(card.open_tickets || []), ...(card.past_tickets || [])].filter(p => !ticket || p.number !== ticket.number);
