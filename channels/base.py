@@ -143,6 +143,9 @@ class WebhookRejected(ChannelError):
         self.status = status
         self.reason = reason
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.status, self.reason)
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookReply:

@@ -14,7 +14,7 @@ from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.engine import ask
-from dashboards.errors import ApiError, bad_request
+from dashboards.errors import ApiError, bad_request, reason
 from dashboards.masking import mask
 from dashboards.schema import Body, Field
 
@@ -107,5 +107,5 @@ async def click_to_call(request: web.Request) -> web.Response:
             "voice", "originate", extension=who.extension, number=body["number"],
             conversation=body.get("conversation"))
     except ChannelError as exc:
-        raise ApiError(503, "channel_unavailable", str(exc)) from None
+        raise ApiError(503, "channel_unavailable", reason(exc)) from None
     return json_response({"placed": True, "result": result}, status=202)

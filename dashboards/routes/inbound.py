@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 from typing import Any
 
@@ -20,10 +21,11 @@ from aiohttp import web
 from channels.base import Address, Attachment, ChannelError, Inbound, WebhookRejected
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
-from dashboards.errors import ApiError, bad_request
+from dashboards.errors import ApiError, bad_request, cause, reason
 from dashboards.schema import Body, Field, read_json
 from dashboards.settings import ApiSource
 
+log = logging.getLogger(__name__)
 routes = ApiRoutes("inbound")
 
 THREAD_PATTERN = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
@@ -115,10 +117,13 @@ async def webhook(request: web.Request) -> web.Response:
     body = await request.content.read(limit + 1)
     if len(body) > limit:
         raise ApiError(413, "body_too_large", f"at most {limit} bytes")
+    channel = request.match_info["channel"]
     try:
-        reply = await gw.services.channels.webhook(request.match_info["channel"], dict(request.headers), body)
+        reply = await gw.services.channels.webhook(channel, dict(request.headers), body)
     except WebhookRejected as exc:
-        return json_response({"error": "webhook_rejected", "detail": exc.reason}, status=exc.status)
+        refusal = cause(exc)
+        status, why = getattr(refusal, "status", 400), getattr(refusal, "reason", "")
+        raise ApiError(status, "webhook_rejected", why) from None
     except ChannelError as exc:
-        raise ApiError(404, "unknown_channel", str(exc)) from None
+        raise ApiError(404, "unknown_channel", reason(exc)) from None
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
