@@ -14,6 +14,7 @@ from dashboards.settings import DashboardSettings, Role
 if TYPE_CHECKING:
     from dashboards.i18n import Locales
     from dashboards.layouts import LayoutStore
+    from dashboards.login_guard import LoginGuard
     from dashboards.metrics import GatewayMetrics
     from dashboards.relay import EventRelay
     from dashboards.sessions import SessionCache
@@ -53,6 +54,7 @@ class Gateway:
     metrics: GatewayMetrics
     layouts: LayoutStore
     sessions: SessionCache
+    logins: LoginGuard
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -48,6 +48,8 @@ def error_response(request: web.Request, status: int, code: str, detail: str | N
     if detail := safe_detail(detail):
         body["detail"] = detail
     headers = {"Retry-After": RETRY_AFTER_S} if status in (503, 504) else None
+    if "retry_after" in extra:
+        headers = {"Retry-After": str(extra["retry_after"])}
     return json_response(body, status=status, headers=headers)
 
 

@@ -50,6 +50,19 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """Wrong logins: after ``free_failures`` within ``window_s`` per account or per address, each next try
+    waits ``base_delay_s`` doubled per failure up to ``max_delay_s`` (429, Retry-After) and is refused
+    without hashing; at most ``hash_workers`` password hashes run at once."""
+
+    free_failures: int = 5
+    base_delay_s: float = 2.0
+    max_delay_s: float = 900.0
+    window_s: float = 3600.0
+    hash_workers: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class DashboardSettings:
     roles: Mapping[str, Role]
     sources: Mapping[str, ApiSource]
@@ -63,6 +76,8 @@ class DashboardSettings:
     widgets: tuple[str, ...] = ("queues", "agents", "tickets", "escalations", "actors")
     default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
+    behind_tls_proxy: bool = False
+    login: LoginThrottle = field(default_factory=lambda: LoginThrottle())
 
     @classmethod
     def load(cls, config_dir: Path) -> DashboardSettings:
@@ -87,7 +102,9 @@ class DashboardSettings:
                        default_language=i18n.get("default", "uk"), languages=tuple(i18n.get("languages", ("uk", "en"))),
                        heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),
                        widgets=available, default_widgets=defaults,
-                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())))
+                       reply_templates=tuple(raw.get("replies", {}).get("templates", ())),
+                       behind_tls_proxy=bool(raw.get("security", {}).get("behind_tls_proxy", False)),
+                       login=LoginThrottle(**raw.get("login", {})))
         except (KeyError, TypeError, ValueError) as exc:
             raise DashboardConfigError(f"{path}: {exc!r}") from exc
 
