@@ -77,6 +77,7 @@ class DashboardSettings:
     default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
     behind_tls_proxy: bool = False
+    metrics_token_env: str = "SWITCHBOARD_METRICS_TOKEN"
     login: LoginThrottle = field(default_factory=lambda: LoginThrottle())
 
     @classmethod
@@ -104,7 +105,8 @@ class DashboardSettings:
                        widgets=available, default_widgets=defaults,
                        reply_templates=tuple(raw.get("replies", {}).get("templates", ())),
                        behind_tls_proxy=bool(raw.get("security", {}).get("behind_tls_proxy", False)),
-                       login=LoginThrottle(**raw.get("login", {})))
+                       login=LoginThrottle(**raw.get("login", {})),
+                       metrics_token_env=str(raw.get("metrics", {}).get("token_env", "SWITCHBOARD_METRICS_TOKEN")))
         except (KeyError, TypeError, ValueError) as exc:
             raise DashboardConfigError(f"{path}: {exc!r}") from exc
 
