@@ -3,6 +3,7 @@ refused with the field named) and rendered into the OpenAPI document from the sa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from dashboards.context import GATEWAY
 from dashboards.errors import ApiError, bad_request, reason
 
 MAX_DEPTH = 32
@@ -82,15 +84,28 @@ class Body:
                 "properties": {n: f.json_schema() for n, f in self.fields.items()}}
 
 
+async def read_bytes(request: web.Request, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes`` (413 past it) and whole within ``[limits] body_read_s`` (408
+    for a client that drips it)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(request.app[GATEWAY].settings.limits.body_read_s):
+            async for chunk in request.content.iter_chunked(65_536):
+                raw += chunk
+                if len(raw) > max_bytes:
+                    raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    except TimeoutError:
+        raise ApiError(408, "body_too_slow") from None
+    return bytes(raw)
+
+
 async def read_json(request: web.Request, max_bytes: int) -> Any:
     """The request's JSON body, refusing oversized or malformed bodies before anything is written."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(65_536):
-        raw += chunk
-        if len(raw) > max_bytes:
-            raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    raw = await read_bytes(request, max_bytes)
     if not raw:
         raise bad_request("invalid_body", "empty body")
     try:

@@ -47,6 +47,7 @@ class Limits:
     attachments_per_message: int = 5
     text_chars: int = 20_000
     export_batch_rows: int = 5_000
+    body_read_s: float = 30.0  # a client that has not sent its whole body by then gets 408
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from channels.base import Address, Attachment, ChannelError, Inbound, WebhookRej
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
 from dashboards.errors import ApiError, bad_request, cause, reason
-from dashboards.schema import Body, Field, read_json
+from dashboards.schema import Body, Field, read_bytes, read_json
 from dashboards.settings import ApiSource
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,7 @@ async def receive(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     gw = gateway(request)
     limit = gw.settings.limits.inbound_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "body_too_large", f"at most {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise ApiError(413, "body_too_large", f"at most {limit} bytes")
+    body = await read_bytes(request, limit)
     channel = request.match_info["channel"]
     try:
         reply = await gw.services.channels.webhook(channel, dict(request.headers), body)
