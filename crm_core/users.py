@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,14 +74,16 @@ async def list_users(conn: AsyncConnection, roles: tuple[str, ...] | None = None
     return [_user(r) for r in (await conn.execute(statement)).all()]
 
 
-async def authenticate(conn: AsyncConnection, login: str, password: str) -> dict[str, Any] | None:
-    """The active user with this login and password, or None; rehashes an outdated hash."""
+async def authenticate(conn: AsyncConnection, login: str, password: str,
+                       hash_in: Callable[..., Awaitable[Any]] = asyncio.to_thread) -> dict[str, Any] | None:
+    """The active user with this login and password, or None; rehashes an outdated hash.  The hashes run
+    through ``hash_in`` (a bounded pool keeps a flood of logins from taking every core)."""
     row = (await conn.execute(select(*USER_COLUMNS, User.password_hash).where(User.login == login))).first()
     stored = row.password_hash if row is not None else _DUMMY_HASH
-    if not await asyncio.to_thread(verify_password, stored, password) or row is None or not row.active:
+    if not await hash_in(verify_password, stored, password) or row is None or not row.active:
         return None
     if _hasher.check_needs_rehash(stored):
-        new_hash = await asyncio.to_thread(hash_password, password)
+        new_hash = await hash_in(hash_password, password)
         await conn.execute(update(User.__table__).where(User.id == row.id).values(password_hash=new_hash))
     user = _user(row)
     user.pop("password_hash")

@@ -13,6 +13,7 @@ from dashboards.context import AUTH_FAILURE, BODY, PRINCIPAL, gateway
 from dashboards.errors import ApiError, forbidden
 from dashboards.jsonutil import dumps
 from dashboards.schema import Body, read_body
+from dashboards.security import check_cookie_write
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +63,7 @@ def _guarded(endpoint: Endpoint, handler: Handler) -> Handler:
                 raise ApiError(401, request.get(AUTH_FAILURE, "unauthenticated"))
             if endpoint.permission and not any(who.role.can(p) for p in endpoint.permission):
                 raise forbidden(" | ".join(endpoint.permission))
+            check_cookie_write(request)
         if endpoint.body is not None:
             request[BODY] = await read_body(request, endpoint.body, gateway(request).settings.limits.json_body_bytes)
         return await handler(request)

@@ -19,6 +19,7 @@ from dashboards.billing import close_billing
 from dashboards.context import GATEWAY, Gateway
 from dashboards.i18n import Locales
 from dashboards.layouts import LayoutStore
+from dashboards.login_guard import LoginGuard
 from dashboards.metrics import GatewayMetrics, measure
 from dashboards.middleware import authenticate, refuse_clearly
 from dashboards.relay import EventRelay
@@ -47,6 +48,7 @@ from dashboards.routes import (
     webchat,
 )
 from dashboards.routes.pages import add_pages
+from dashboards.security import add_security_headers
 from dashboards.session_purge import purge_expired
 from dashboards.sessions import SessionCache
 from dashboards.settings import DashboardSettings
@@ -70,10 +72,11 @@ def build_app(services: Any, settings: DashboardSettings | None = None) -> web.A
     gateway = Gateway(services=services, settings=settings,
                       locales=Locales(settings.languages, settings.default_language), relay=relay, metrics=metrics,
                       layouts=LayoutStore(services.db, settings),
-                      sessions=SessionCache(services.db, settings))
+                      sessions=SessionCache(services.db, settings), logins=LoginGuard(settings.login))
     app = web.Application(middlewares=[measure, refuse_clearly, authenticate],
                           client_max_size=MAX_REQUEST_BYTES)
     app[GATEWAY] = gateway
+    app.on_response_prepare.append(add_security_headers)
     for group in API_GROUPS:
         group.add_to(app)
     app[system.OPENAPI_KEY] = openapi.document(API_GROUPS)

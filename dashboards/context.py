@@ -15,6 +15,7 @@ from dashboards.settings import DashboardSettings, Role
 if TYPE_CHECKING:
     from dashboards.i18n import Locales
     from dashboards.layouts import LayoutStore
+    from dashboards.login_guard import LoginGuard
     from dashboards.metrics import GatewayMetrics
     from dashboards.relay import EventRelay
     from dashboards.sessions import SessionCache
@@ -54,6 +55,7 @@ class Gateway:
     metrics: GatewayMetrics
     layouts: LayoutStore
     sessions: SessionCache
+    logins: LoginGuard
     extra: dict[str, Any] = field(default_factory=dict)
     streams: set[asyncio.Task[Any]] = field(default_factory=set)
     """The open event streams' handlers: ended when the gateway shuts down, so a stop never waits on a

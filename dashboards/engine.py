@@ -8,7 +8,7 @@ from aiohttp import web
 
 from actors.runtime.ref import ActorRef
 from dashboards.context import gateway
-from dashboards.errors import ApiError
+from dashboards.errors import ApiError, reason
 
 ASK_TIMEOUT_S = 10.0
 
@@ -17,8 +17,8 @@ async def ask(request: web.Request, ref: ActorRef, message: Any, timeout_s: floa
     try:
         return await gateway(request).services.system.ask(ref, message, timeout_s=timeout_s)
     except LookupError as exc:
-        raise ApiError(409, "no_longer_open", str(exc)) from None
+        raise ApiError(409, "no_longer_open", reason(exc)) from None
     except PermissionError as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
+        raise ApiError(403, "forbidden", reason(exc)) from None
     except ValueError as exc:
-        raise ApiError(409, "refused", str(exc)) from None
+        raise ApiError(409, "refused", reason(exc)) from None

@@ -12,7 +12,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboards.api import json_response
 from dashboards.context import AUTH_FAILURE, PRINCIPAL, TOKEN, gateway
-from dashboards.errors import ApiError
+from dashboards.errors import ApiError, safe_detail
+from dashboards.schema import check_address
 
 log = logging.getLogger("dashboards.errors")
 
@@ -44,15 +45,18 @@ def error_response(request: web.Request, status: int, code: str, detail: str | N
     gw = gateway(request)
     lang = gw.locales.pick(request)
     body = {"error": code, "message": gw.locales.text(lang, f"error.{code}"), **extra}
-    if detail:
+    if detail := safe_detail(detail):
         body["detail"] = detail
     headers = {"Retry-After": RETRY_AFTER_S} if status in (503, 504) else None
+    if "retry_after" in extra:
+        headers = {"Retry-After": str(extra["retry_after"])}
     return json_response(body, status=status, headers=headers)
 
 
 @web.middleware
 async def refuse_clearly(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     try:
+        check_address(request)
         return await handler(request)
     except ApiError as exc:
         return error_response(request, exc.status, exc.code, exc.detail, **exc.extra)

@@ -35,7 +35,7 @@ async def authenticate(gw: Gateway, conn: AsyncConnection, login: str,
     """The active user and the way they came ("password" or "ldap"), or (None, way) when refused."""
     ldap = directory(gw)
     if ldap is None or login in ldap.settings.local_logins:
-        return await users.authenticate(conn, login, password), "password"
+        return await users.authenticate(conn, login, password, hash_in=gw.logins.hash_in), "password"
     try:
         person = await asyncio.to_thread(ldap.verify, login, password)
     except DirectoryUnavailable as exc:

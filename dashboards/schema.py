@@ -3,15 +3,20 @@ refused with the field named) and rendered into the OpenAPI document from the sa
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from dashboards.errors import ApiError, bad_request
+from dashboards.context import GATEWAY
+from dashboards.errors import ApiError, bad_request, reason
 
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object",
                                 list: "array"}
 
@@ -79,21 +84,73 @@ class Body:
                 "properties": {n: f.json_schema() for n, f in self.fields.items()}}
 
 
+async def read_bytes(request: web.Request, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes`` (413 past it) and whole within ``[limits] body_read_s`` (408
+    for a client that drips it)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(request.app[GATEWAY].settings.limits.body_read_s):
+            async for chunk in request.content.iter_chunked(65_536):
+                raw += chunk
+                if len(raw) > max_bytes:
+                    raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    except TimeoutError:
+        raise ApiError(408, "body_too_slow") from None
+    return bytes(raw)
+
+
 async def read_json(request: web.Request, max_bytes: int) -> Any:
     """The request's JSON body, refusing oversized or malformed bodies before anything is written."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(65_536):
-        raw += chunk
-        if len(raw) > max_bytes:
-            raise ApiError(413, "body_too_large", f"at most {max_bytes} bytes")
+    raw = await read_bytes(request, max_bytes)
     if not raw:
         raise bad_request("invalid_body", "empty body")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad_request("malformed_json", str(exc)) from None
+        raise bad_request("malformed_json", reason(exc)) from None
+    except RecursionError:
+        raise bad_request("too_deep", f"at most {MAX_DEPTH} levels of nesting") from None
+    check_tree(data)
+    return data
+
+
+def check_text(where: str, value: str) -> None:
+    """Refuse text no column or peer can hold: a NUL character or a lone surrogate (half a UTF-16 pair)."""
+    if "\x00" in value:
+        raise bad_request("invalid_text", f"{where}: contains a NUL character", field=where)
+    if _SURROGATE.search(value):
+        raise bad_request("invalid_text", f"{where}: contains a lone surrogate", field=where)
+
+
+def check_address(request: web.Request) -> None:
+    """The path's parameters and the query string are clean text, before any handler sees them."""
+    for name, value in request.match_info.items():
+        check_text(name, value)
+    for name, value in request.query.items():
+        check_text(name, name)
+        check_text(name, value)
+
+
+def check_tree(data: Any) -> None:
+    """Every key and string of a parsed JSON document is clean text and it nests at most ``MAX_DEPTH``
+    deep (walked without recursion, so any depth is refused with a 400)."""
+    stack: list[tuple[str, Any, int]] = [("body", data, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise bad_request("too_deep", f"at most {MAX_DEPTH} levels of nesting")
+        if isinstance(value, str):
+            check_text(where, value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                check_text(where, key)
+                stack.append((key if depth == 0 else where, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((where, item, depth + 1) for item in value)
 
 
 async def read_body(request: web.Request, body: Body, max_bytes: int) -> dict[str, Any]:

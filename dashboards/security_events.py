@@ -38,6 +38,11 @@ async def record(request: web.Request, action: str, *, entity_id: str | int, act
     log.info(action, extra={"event": details})
 
 
+async def login_throttled(request: web.Request, login: str) -> None:
+    """A login refused unheard: too many failures of the account or from the address (429)."""
+    await record(request, "login.throttled", entity_id=login[:64], login=login)
+
+
 async def login(request: web.Request, login: str, user: dict[str, Any] | None, method: str = "password") -> None:
     """A login that succeeded (``user`` given) or failed, and which way it came (password, ldap, saml...)."""
     if user is None:

@@ -48,6 +48,20 @@ class Limits:
     attachments_per_message: int = 5
     text_chars: int = 20_000
     export_batch_rows: int = 5_000
+    body_read_s: float = 30.0  # a client that has not sent its whole body by then gets 408
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """Wrong logins: after ``free_failures`` within ``window_s`` per account or per address, each next try
+    waits ``base_delay_s`` doubled per failure up to ``max_delay_s`` (429, Retry-After) and is refused
+    without hashing; at most ``hash_workers`` password hashes run at once."""
+
+    free_failures: int = 5
+    base_delay_s: float = 2.0
+    max_delay_s: float = 900.0
+    window_s: float = 3600.0
+    hash_workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,9 @@ class DashboardSettings:
     default_widgets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reply_templates: tuple[str, ...] = ()  # keys; the texts are locale strings "template.<key>"
     ldap: Mapping[str, Any] = field(default_factory=dict)  # [ldap]: see dashboards/directory.py
+    behind_tls_proxy: bool = False
+    metrics_token_env: str = "SWITCHBOARD_METRICS_TOKEN"
+    login: LoginThrottle = field(default_factory=lambda: LoginThrottle())
 
     @classmethod
     def load(cls, config_dir: Path) -> DashboardSettings:
@@ -92,7 +109,10 @@ class DashboardSettings:
                        heartbeat_s=float(live.get("heartbeat_s", 10)), relay_ring=int(live.get("relay_ring", 20_000)),
                        widgets=available, default_widgets=defaults,
                        reply_templates=tuple(raw.get("replies", {}).get("templates", ())),
-                       ldap=dict(raw.get("ldap", {})))
+                       ldap=dict(raw.get("ldap", {})),
+                       behind_tls_proxy=bool(raw.get("security", {}).get("behind_tls_proxy", False)),
+                       login=LoginThrottle(**raw.get("login", {})),
+                       metrics_token_env=str(raw.get("metrics", {}).get("token_env", "SWITCHBOARD_METRICS_TOKEN")))
         except (KeyError, TypeError, ValueError) as exc:
             raise DashboardConfigError(f"{path}: {exc!r}") from exc
 

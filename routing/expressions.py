@@ -37,6 +37,9 @@ class ExpressionError(ValueError):
         self.reason = reason
         self.column = column
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.reason, self.column)
+
 
 @dataclass(frozen=True, slots=True)
 class Reference:

@@ -36,6 +36,9 @@ class ViberApiError(Exception):
         self.status = status
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.status, self.message)
+
 
 class _PooledRequestSender(ApiRequestSender):
     def __init__(self, api_url: str, configuration: BotConfiguration, timeout_s: float) -> None:

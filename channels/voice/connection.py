@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from asterisk.manager import ManagerAuthException, ManagerSocketException
 
@@ -56,7 +57,11 @@ class AmiActionError(ChannelError):
 
     def __init__(self, action: str, response: AmiMessage) -> None:
         super().__init__(f"AMI {action} failed: {response.get('message') or response.name}")
+        self.action = action
         self.response = response
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.action, self.response)
 
 
 class AmiActionTimeout(ChannelError):

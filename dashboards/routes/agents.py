@@ -16,7 +16,7 @@ from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.engine import ask
-from dashboards.errors import ApiError, bad_request
+from dashboards.errors import ApiError, bad_request, reason
 from dashboards.masking import mask
 from dashboards.schema import Body, Field
 
@@ -124,6 +124,6 @@ async def click_to_call(request: web.Request) -> web.Response:
         call_id = await gateway(request).services.channels.call_control("voice").originate(
             who.extension, body["number"], ticket_number=ticket_number)
     except ChannelError as exc:
-        raise ApiError(503, "channel_unavailable", str(exc)) from None
+        raise ApiError(503, "channel_unavailable", reason(exc)) from None
     return json_response({"placed": True, "call": call_id, "thread": f"voice:{call_id}", "ticket": ticket_number},
                          status=202)

@@ -3,6 +3,8 @@ and, for the pages, as an HttpOnly cookie."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from crm_core import users
@@ -13,6 +15,7 @@ from dashboards.errors import ApiError
 from dashboards.first_start import require_administrator
 from dashboards.i18n import LANG_COOKIE
 from dashboards.schema import Body, Field
+from dashboards.security import session_cookie_secure
 
 routes = ApiRoutes("auth")
 
@@ -36,18 +39,31 @@ async def login(request: web.Request) -> web.Response:
     gw = gateway(request)
     body = request[BODY]
     await require_administrator(gw)
+    account, address = body["login"].strip().lower(), request.remote or "unknown"
+    try:
+        gw.logins.check(account, address)
+    except ApiError:
+        gw.metrics.logins.labels("throttled").inc()
+        await security_events.login_throttled(request, body["login"])
+        raise
     async with gw.services.db.begin() as conn:
         user, way = await password_login.authenticate(gw, conn, body["login"], body["password"])
         if user is None or user["role"] not in gw.settings.roles:
             gw.metrics.logins.labels("refused").inc()
+            gw.logins.failed(account, address)
             await security_events.login(request, body["login"], None, way)
             raise ApiError(401, "invalid_credentials")
         token, expires_at = await users.open_session(conn, user["id"], gw.settings.session_ttl)
     gw.metrics.logins.labels("ok").inc()
     await security_events.login(request, body["login"], user, way)
-    response = json_response({"token": token, "expires_at": expires_at, "user": {
-        "id": user["id"], "login": user["login"], "full_name": user["full_name"], "role": user["role"]}})
+    answer: dict[str, Any] = {"token": token, "expires_at": expires_at, "user": {
+        "id": user["id"], "login": user["login"], "full_name": user["full_name"], "role": user["role"]}}
+    if failed := gw.logins.succeeded(account):
+        text = gw.locales.text(gw.locales.pick(request), "login.failed_tries_notice")
+        answer["notice"] = {"code": "failed_tries", "count": failed, "message": text.format(count=failed)}
+    response = json_response(answer)
     response.set_cookie(gw.settings.session_cookie, token, httponly=True, samesite="Strict", path="/",
+                        secure=session_cookie_secure(request),
                         max_age=int(gw.settings.session_ttl.total_seconds()))
     return response
 

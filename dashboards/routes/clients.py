@@ -9,7 +9,7 @@ from crm_core.search import SEARCH_FIELDS, SEARCH_MODES, SearchError, SearchQuer
 from dashboards.api import ApiRoutes, json_response
 from dashboards.billing import billing_client, billing_state
 from dashboards.context import gateway, principal
-from dashboards.errors import ApiError, bad_request
+from dashboards.errors import ApiError, bad_request, cause
 from dashboards.filters import parse_int
 from dashboards.masking import mask
 
@@ -37,8 +37,16 @@ async def search_clients(request: web.Request) -> web.Response:
     try:
         result = await gateway(request).services.crm.search(SearchQuery(tuple(terms), mode, limit))
     except SearchError as exc:
-        raise bad_request("invalid_filter", str(exc)) from None
+        refusal = cause(exc)
+        gw = gateway(request)
+        text = gw.locales.text(gw.locales.pick(request), getattr(refusal, "key", "error.invalid_filter"))
+        raise bad_request("invalid_filter", text.format_map(_Params(getattr(refusal, "params", {})))) from None
     return json_response(mask(result.to_dict(), who.role.mask))
+
+
+class _Params(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 @routes.route("GET", "/api/v1/clients/{client_id}", "The client card: accounts, balance as of its time, contacts, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from typing import Any
 
@@ -21,10 +22,11 @@ from channels.base import Address, Attachment, ChannelError, Inbound, WebhookRej
 from crm_core import api_keys
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
-from dashboards.errors import ApiError, bad_request
-from dashboards.schema import Body, Field, read_json
+from dashboards.errors import ApiError, bad_request, cause, reason
+from dashboards.schema import Body, Field, read_bytes, read_json
 from dashboards.settings import ApiSource
 
+log = logging.getLogger(__name__)
 routes = ApiRoutes("inbound")
 
 THREAD_PATTERN = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
@@ -117,16 +119,14 @@ async def receive(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     gw = gateway(request)
     limit = gw.settings.limits.inbound_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "body_too_large", f"at most {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise ApiError(413, "body_too_large", f"at most {limit} bytes")
+    body = await read_bytes(request, limit)
+    channel = request.match_info["channel"]
     try:
-        reply = await gw.services.channels.webhook(request.match_info["channel"], dict(request.headers), body)
+        reply = await gw.services.channels.webhook(channel, dict(request.headers), body)
     except WebhookRejected as exc:
-        gw.metrics.webhooks_refused.labels(request.match_info["channel"][:16], str(exc.status)).inc()
-        return json_response({"error": "webhook_rejected", "detail": exc.reason}, status=exc.status)
+        refusal = cause(exc)
+        status, why = getattr(refusal, "status", 400), getattr(refusal, "reason", "")
+        raise ApiError(status, "webhook_rejected", why) from None
     except ChannelError as exc:
-        raise ApiError(404, "unknown_channel", str(exc)) from None
+        raise ApiError(404, "unknown_channel", reason(exc)) from None
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)

@@ -4,12 +4,15 @@ categories, types, priorities, reply templates)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
+import os
 
 from aiohttp import web
 from sqlalchemy import text
 
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
+from dashboards.errors import ApiError
 from dashboards.filters import CHANNELS
 from dashboards.metrics import metrics_endpoint
 
@@ -33,8 +36,16 @@ async def healthz(request: web.Request) -> web.Response:
                           "events": gw.relay.healthy, "seq": gw.relay.seq}, status=200 if ok else 503)
 
 
-@routes.route("GET", "/metrics", "Prometheus metrics", public=True, produces="text/plain")
+@routes.route("GET", "/metrics", "Prometheus metrics (header Authorization: Bearer <the token in the environment "
+              "variable named by [metrics] token_env>; closed while it is unset)", public=True, produces="text/plain")
 async def metrics(request: web.Request) -> web.Response:
+    expected = os.environ.get(gateway(request).settings.metrics_token_env, "")
+    if not expected:
+        raise ApiError(403, "metrics_closed")
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "invalid_metrics_token")
     return await metrics_endpoint(request)
 
 

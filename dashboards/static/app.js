@@ -29,7 +29,7 @@ async function api(method, path, body) {
   let response;
   try {
     response = await fetch(path, {method, credentials: "same-origin",
-      headers: body === undefined ? {} : {"Content-Type": "application/json"},
+      headers: method === "GET" ? {} : {"Content-Type": "application/json"},
       body: body === undefined ? undefined : JSON.stringify(body)});
   } catch (e) { toast(t("error.network"), true); throw e; }
   if (response.status === 401) { location.href = "/login"; throw new Error("unauthenticated"); }
@@ -99,3 +99,8 @@ function scheduler(render) {
   let pending = false;
   return () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; render(); }); } };
 }
+
+window.addEventListener("load", () => {
+  const notice = sessionStorage.getItem("sb_notice");
+  if (notice) { sessionStorage.removeItem("sb_notice"); toast(notice, true); }
+});

@@ -26,6 +26,9 @@ class BotApiError(Exception):
         self.code = code
         self.description = description
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.code, self.description)
+
 
 @dataclass(frozen=True, slots=True)
 class SandboxUser:

@@ -62,6 +62,9 @@ class _Refusal(Exception):
         super().__init__(STATUS_MESSAGES[status])
         self.status = status
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.status,)
+
 
 class ViberRestServer:
     """The REST side plus the signed callback sender."""

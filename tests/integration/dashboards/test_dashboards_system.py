@@ -30,11 +30,22 @@ async def test_healthz_says_degraded_when_the_database_is_gone(web):
         gateway.services.db = real
 
 
-async def test_metrics_count_requests_by_route_and_status(web):
+async def test_metrics_count_requests_by_route_and_status(web, monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", "scrape-token-for-the-test")
     await web.get("/api/v1/me")
-    text = await (await web.get("/metrics")).text()
+    text = await (await web.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-the-test"})).text()
     assert 'switchboard_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1.0' in text
     assert "switchboard_event_streams" in text and "switchboard_http_request_seconds_bucket" in text
+
+
+async def test_metrics_are_closed_without_a_token_and_refuse_a_wrong_one(web, monkeypatch):
+    monkeypatch.delenv("SWITCHBOARD_METRICS_TOKEN", raising=False)
+    closed = await web.get("/metrics")
+    assert closed.status == 403 and (await closed.json())["error"] == "metrics_closed"
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", "scrape-token-for-the-test")
+    for headers in ({}, {"Authorization": "Bearer guessed"}):
+        refused = await web.get("/metrics", headers=headers)
+        assert refused.status == 401 and "switchboard_http" not in await refused.text()
 
 
 async def test_openapi_lists_every_route_with_bodies_and_permissions(web):
