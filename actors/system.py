@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actors.billing_feed import BillingFollower, billing_settings
 from actors.channel_actor import ChannelRunner
 from actors.chatbot_front import ChatbotFront, load_chatbot
 from actors.event_hub import EventHub
@@ -200,6 +201,11 @@ class RayEngine:
                                     engine.shards, self.namespace, placement, self.factory)
                       for process, hosted in placement]
         ray.get([h.ping.remote() for h in self.hosts])
+        billing = billing_settings(self.settings.config_dir)
+        if billing is not None:  # keeps the CRM's copy of billing current (a Ray restart goes on by itself)
+            self.billing = ray.remote(BillingFollower).options(
+                name="billing-follower", namespace=self.namespace, get_if_exists=True, num_cpus=0,
+                max_restarts=-1).remote(self.database_url, billing)
         url = None
         if gateway:  # before the channels wait: a webhook channel registers with the peer through it
             from dashboards.gateway import GatewayActor, free_port

@@ -3,8 +3,6 @@ of its billing data: fetched when, and whether it is old enough to fetch again."
 
 from __future__ import annotations
 
-import os
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,18 +13,14 @@ from crm_core.billing.client import BillingClient, BillingSettings
 from dashboards.context import GATEWAY, gateway
 
 CONFIG_FILE = "billing.toml"
-URL_VARIABLE = "SWITCHBOARD_BILLING_URL"  # overrides the file's url (a deployment's own billing)
 
 
 def billing_client(request: web.Request) -> BillingClient | None:
     """The billing client, or ``None`` when this installation has no billing configured."""
     gw = gateway(request)
     if "billing" not in gw.extra:
-        path = Path(gw.services.settings.config_dir) / CONFIG_FILE
-        data = tomllib.loads(path.read_text()) if path.exists() else {}
-        if os.environ.get(URL_VARIABLE):
-            data["url"] = os.environ[URL_VARIABLE]
-        gw.extra["billing"] = BillingClient(BillingSettings.from_mapping(data)) if data.get("url") else None
+        settings = BillingSettings.from_file(Path(gw.services.settings.config_dir) / CONFIG_FILE)
+        gw.extra["billing"] = BillingClient(settings) if settings is not None else None
     return gw.extra["billing"]
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from actors.demo.people import DemoBase, desk_extensions, prepare_database, sandbox_agents
 from actors.demo.sandboxes import SandboxPeers, TrafficRates
@@ -91,7 +92,9 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
     starting: asyncio.Task[str | None] | None = None
     services = None
     stop_on_sigterm()
+    billing = None
     try:
+        billing = await _billing_sandbox(settings.config_dir, int(demo.get("seed", {}).get("accounts", 20_000)))
         await peers.start()
         tables = peers.channel_tables(gateway_url)
         outcome.channels, outcome.skipped = tuple(tables), dict(peers.skipped)
@@ -130,8 +133,28 @@ async def play(config_dir: Path | str | None, demo: Mapping[str, Any], base: Dem
             await asyncio.to_thread(engine.stop)
         finally:
             await peers.stop()
+            if billing is not None:
+                await billing.cleanup()
             await db.dispose()
     return outcome
+
+
+async def _billing_sandbox(config_dir: Path, accounts: int) -> Any:
+    """The sandbox billing on the address ``config/billing.toml`` names, billing the seeded accounts; the
+    engine's billing follower loads them and the cards show billing's figures."""
+    from crm_core.billing.client import BillingSettings
+    from crm_core.billing.sandbox import BillingBook, serve
+
+    settings = BillingSettings.from_file(Path(config_dir) / "billing.toml")
+    if settings is None:
+        return None
+    where = urlsplit(settings.url)
+    try:
+        return await serve(BillingBook(accounts), where.hostname or "127.0.0.1", where.port or 80)
+    except OSError as exc:
+        log.warning("the sandbox billing could not listen on %s (%s); cards show the seeded figures",
+                    settings.url, exc)
+        return None
 
 
 async def _start_ended(starting: asyncio.Task[Any]) -> None:

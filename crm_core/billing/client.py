@@ -5,8 +5,11 @@ period, never a hung card."""
 from __future__ import annotations
 
 import logging
+import os
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +20,7 @@ from crm_core.billing.records import BillingAccount, BillingContractError, Chang
 
 log = logging.getLogger(__name__)
 BREAKER = "billing"
+URL_VARIABLE = "SWITCHBOARD_BILLING_URL"  # overrides the file's url (a deployment's own billing)
 
 
 class BillingUnavailable(Exception):
@@ -39,11 +43,21 @@ class BillingSettings:
     breaker_threshold: int = 5  # failures in a row that open the breaker
     breaker_seconds: float = 30.0  # how long it stays open before one trial call
     refresh_after: float = 300.0  # a card's billing data older than this is fetched again (CM: 5 min)
+    follow_every_s: float = 60.0  # how often the change feed is followed and readings written back
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> BillingSettings:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+    @classmethod
+    def from_file(cls, path: Path) -> BillingSettings | None:
+        """The billing ``path`` (``config/billing.toml``) describes, its url overridden by
+        ``SWITCHBOARD_BILLING_URL``; ``None`` where this installation has no billing."""
+        data: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
+        if os.environ.get(URL_VARIABLE):
+            data["url"] = os.environ[URL_VARIABLE]
+        return cls.from_mapping(data) if data.get("url") else None
 
 
 class BillingClient:

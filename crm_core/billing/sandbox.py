@@ -190,3 +190,11 @@ def _payment(book: BillingBook) -> Any:
         return web.json_response({"seq": book.pay(account_id, Decimal(str(body["amount"])))})
 
     return handler
+
+
+async def serve(book: BillingBook, host: str, port: int) -> web.AppRunner:
+    """Serve ``book`` on ``host:port`` until the returned runner's ``cleanup()``."""
+    runner = web.AppRunner(build_app(book))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -5,12 +5,14 @@ the bulk load, the change feed and its gaps, tolerant answers, and a billing tha
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
+from actors.billing_feed import BillingFollower
 from crm_core.billing import sync
 from crm_core.billing.client import BillingClient, BillingSettings, BillingUnavailable
 from crm_core.billing.records import BillingContractError, parse_account
@@ -18,6 +20,7 @@ from crm_core.billing.sandbox import BillingBook, build_app
 from crm_core.database import async_engine
 from crm_core.seed.codes import account_number
 from crm_core.seed.loader import seed
+from tests.support.engine import eventually
 
 pytestmark = pytest.mark.integration
 SEEDED = 300
@@ -127,3 +130,23 @@ def test_answers_with_missing_optional_or_extra_fields_are_taken_and_required_on
                    ["not", "an", "object"]):
         with pytest.raises(BillingContractError):
             parse_account(broken)
+
+
+async def test_the_follower_loads_billing_by_itself_then_follows_its_feed(fresh_db_url, db, billing):
+    book, client = billing
+    follower = BillingFollower(fresh_db_url, dataclasses.replace(client.settings, follow_every_s=0.2))
+    try:
+        async def loaded():
+            async with db.connect() as conn:
+                return (await conn.execute(text("SELECT count(*) FROM account_billing"))).scalar_one() == SEEDED + 50
+
+        await eventually(loaded)
+        book.pay(3, Decimal("40.00"))
+        expected = Decimal(book.account(3, detail=False)["balance"])
+
+        async def followed():
+            return (await _balance(db, 3)).balance == expected
+
+        await eventually(followed)
+    finally:
+        await follower.stop()
