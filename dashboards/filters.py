@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from aiohttp import web
 from multidict import MultiMapping
 
 from crm_core.tickets_query import SLA_STATES, TicketFilter
-from dashboards.errors import bad_request
+from dashboards.errors import ApiError, bad_request
 
 CHANNELS = ("voice", "telegram", "viber", "email", "webchat", "web_form", "app")
 MAX_PAGE = 500
@@ -114,3 +115,11 @@ def period(query: MultiMapping[str], default_days: int = 30) -> tuple[datetime, 
     if end - start > timedelta(days=MAX_PERIOD_DAYS):
         raise bad_request("invalid_filter", f"period: at most {MAX_PERIOD_DAYS} days", field="from")
     return start, end
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The integer id in the path (``{client_id}``); one that is not a number is not found."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise ApiError(404, "not_found", name.removesuffix("_id")) from None

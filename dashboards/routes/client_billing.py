@@ -12,6 +12,7 @@ from dashboards.api import ApiRoutes, json_response
 from dashboards.billing import billing_client, billing_state
 from dashboards.context import gateway, principal
 from dashboards.errors import ApiError
+from dashboards.filters import path_id
 from dashboards.masking import mask
 
 routes = ApiRoutes("clients")
@@ -21,10 +22,7 @@ routes = ApiRoutes("clients")
               "Fetch the client's accounts from billing now; the card as it then is, with its billing age",
               permission="clients.search")
 async def refresh_billing(request: web.Request) -> web.Response:
-    try:
-        client_id = int(request.match_info["client_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "client") from None
+    client_id = path_id(request, "client_id")
     gw = gateway(request)
     billing = billing_client(request)
     unavailable = None

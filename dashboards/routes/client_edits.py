@@ -17,7 +17,7 @@ from crm_core.phones import CONTACT_KINDS, normalize_account_no
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
-from dashboards.filters import parse_int
+from dashboards.filters import parse_int, path_id
 from dashboards.masking import mask
 from dashboards.schema import Body, Field
 
@@ -46,12 +46,6 @@ DUPLICATE_PROBE = Body("DuplicateProbe", {
 
 _STATUS = {"not_found": 404, "version_conflict": 409}
 
-
-def _path_id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise ApiError(404, "not_found", name.removesuffix("_id")) from None
 
 
 def _author(request: web.Request) -> Author:
@@ -100,7 +94,7 @@ async def check_duplicates(request: web.Request) -> web.Response:
 @routes.route("GET", "/api/v1/clients/{client_id}/duplicates", "Duplicate candidates of a client card",
               permission="clients.search")
 async def client_duplicates(request: web.Request) -> web.Response:
-    client_id = _path_id(request, "client_id")
+    client_id = path_id(request, "client_id")
     async with gateway(request).services.db.connect() as conn:
         found = await duplicates.candidates(conn, await duplicates.probe_of(conn, client_id))
     return json_response(mask({"candidates": found}, principal(request).role.mask))
@@ -128,7 +122,7 @@ async def create_client(request: web.Request) -> web.Response:
 @routes.route("PATCH", "/api/v1/clients/{client_id}", "Change the client's name, kind, segment or language",
               permission="clients.edit", body=CLIENT_CHANGE)
 async def update_client(request: web.Request) -> web.Response:
-    client_id, body = _path_id(request, "client_id"), request[BODY]
+    client_id, body = path_id(request, "client_id"), request[BODY]
     changes = {k: body[k] for k in client_edits.CLIENT_FIELDS if k in body}
     return await _change(request, lambda conn: client_edits.update_client(
         conn, _author(request), client_id, body["version"], changes))
@@ -137,7 +131,7 @@ async def update_client(request: web.Request) -> web.Response:
 @routes.route("POST", "/api/v1/clients/{client_id}/deactivate", "Deactivate the client (never deleted)",
               permission="clients.edit", body=VERSIONED)
 async def deactivate_client(request: web.Request) -> web.Response:
-    client_id = _path_id(request, "client_id")
+    client_id = path_id(request, "client_id")
     return await _change(request, lambda conn: client_edits.deactivate_client(
         conn, _author(request), client_id, request[BODY]["version"]))
 
@@ -145,7 +139,7 @@ async def deactivate_client(request: web.Request) -> web.Response:
 @routes.route("POST", "/api/v1/clients/{client_id}/contact-points", "Add a phone, e-mail or messenger id",
               permission="clients.edit", body=NEW_CONTACT_POINT)
 async def add_contact_point(request: web.Request) -> web.Response:
-    client_id, body = _path_id(request, "client_id"), request[BODY]
+    client_id, body = path_id(request, "client_id"), request[BODY]
     return await _change(request, lambda conn: client_edits.add_contact_point(
         conn, _author(request), client_id, body["version"], kind=body["kind"], value=body["value"],
         primary=body.get("is_primary", False)))
@@ -155,7 +149,7 @@ async def add_contact_point(request: web.Request) -> web.Response:
               "Correct a contact point or make it the primary one", permission="clients.edit",
               body=CONTACT_POINT_CHANGE)
 async def change_contact_point(request: web.Request) -> web.Response:
-    client_id, point_id, body = _path_id(request, "client_id"), _path_id(request, "point_id"), request[BODY]
+    client_id, point_id, body = path_id(request, "client_id"), path_id(request, "point_id"), request[BODY]
     return await _change(request, lambda conn: client_edits.change_contact_point(
         conn, _author(request), client_id, body["version"], point_id, value=body.get("value"),
         primary=body.get("is_primary")))
@@ -164,42 +158,39 @@ async def change_contact_point(request: web.Request) -> web.Response:
 @routes.route("POST", "/api/v1/clients/{client_id}/contact-points/{point_id}/remove", "Remove a contact point",
               permission="clients.edit", body=VERSIONED)
 async def remove_contact_point(request: web.Request) -> web.Response:
-    client_id, point_id = _path_id(request, "client_id"), _path_id(request, "point_id")
+    client_id, point_id = path_id(request, "client_id"), path_id(request, "point_id")
     return await _change(request, lambda conn: client_edits.remove_contact_point(
         conn, _author(request), client_id, request[BODY]["version"], point_id))
 
 
-def _account_no(body: dict[str, Any]) -> str:
+async def _account_change(request: web.Request, change: Callable[..., Awaitable[dict[str, Any]]]) -> web.Response:
+    """Link or unlink the client and an account in a role."""
+    client_id, body = path_id(request, "client_id"), request[BODY]
     account_no = normalize_account_no(body["account_no"])
     if account_no is None:
         raise bad_request("invalid_field", "account_no: digits", field="account_no")
-    return account_no
+    return await _change(request, lambda conn: change(conn, _author(request), client_id, body["version"],
+                                                      account_no=account_no, role=body["role"]))
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/accounts", "Put the client on an account in a role",
               permission="clients.edit", body=ACCOUNT_LINK)
 async def link_account(request: web.Request) -> web.Response:
-    client_id, body = _path_id(request, "client_id"), request[BODY]
-    account_no = _account_no(body)
-    return await _change(request, lambda conn: client_edits.link_account(
-        conn, _author(request), client_id, body["version"], account_no=account_no, role=body["role"]))
+    return await _account_change(request, client_edits.link_account)
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/accounts/unlink",
               "End the client's link to an account in a role (kept with its end date)",
               permission="clients.edit", body=ACCOUNT_LINK)
 async def unlink_account(request: web.Request) -> web.Response:
-    client_id, body = _path_id(request, "client_id"), request[BODY]
-    account_no = _account_no(body)
-    return await _change(request, lambda conn: client_edits.unlink_account(
-        conn, _author(request), client_id, body["version"], account_no=account_no, role=body["role"]))
+    return await _account_change(request, client_edits.unlink_account)
 
 
 @routes.route("GET", "/api/v1/clients/{client_id}/history",
               "Every change of the card (who, when, before, after, why) and its ended account links",
               permission="clients.search", query={"limit": "1..500"})
 async def client_history(request: web.Request) -> web.Response:
-    client_id = _path_id(request, "client_id")
+    client_id = path_id(request, "client_id")
     limit = parse_int(request.query, "limit", 200, 1, 500)
     async with gateway(request).services.db.connect() as conn:
         entries = await audit.entries_for(conn, "client", client_id, limit=limit)

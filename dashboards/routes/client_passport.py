@@ -12,6 +12,7 @@ from crm_core.passports import Passport, PassportCipher
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
+from dashboards.filters import path_id
 from dashboards.schema import Body, Field
 
 routes = ApiRoutes("clients")
@@ -32,18 +33,12 @@ def _cipher(request: web.Request) -> PassportCipher:
     return gw.extra["passport_cipher"]
 
 
-def _client_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["client_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "client") from None
-
 
 @routes.route("GET", "/api/v1/clients/{client_id}/passport",
               "The client's passport: unmasked for roles allowed to see it (each such view audited)",
               permission="clients.search")
 async def read_passport(request: web.Request) -> web.Response:
-    who, client_id = principal(request), _client_id(request)
+    who, client_id = principal(request), path_id(request, "client_id")
     masked = "passport" in who.role.mask
     async with gateway(request).services.db.begin() as conn:
         passport = await passports.load(conn, _cipher(request), client_id)
@@ -56,7 +51,7 @@ async def read_passport(request: web.Request) -> web.Response:
 @routes.route("PUT", "/api/v1/clients/{client_id}/passport", "Record or correct the client's passport",
               permission="clients.edit", body=PASSPORT)
 async def write_passport(request: web.Request) -> web.Response:
-    who, client_id, body = principal(request), _client_id(request), request[BODY]
+    who, client_id, body = principal(request), path_id(request, "client_id"), request[BODY]
     if "passport" in who.role.mask:
         raise ApiError(403, "forbidden", "passport")
     try:

@@ -21,6 +21,7 @@ from crm_core.outbox import (
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
+from dashboards.filters import path_id
 from dashboards.schema import Body, Field
 from routing.informing.config import ADDRESS_KIND
 from routing.informing.templates import CHANNEL_FIELDS, TemplateDraft, TemplateError, render
@@ -50,12 +51,6 @@ def refused(exc: TemplateError) -> ApiError:
     return bad_request("template_refused", str(exc),
                        problems=[{"code": p.code, "where": p.where, "detail": p.detail} for p in exc.problems])
 
-
-def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise ApiError(404, "not_found", name) from None
 
 
 @routes.route("GET", "/api/v1/informing/templates", "The newest version of every template",
@@ -129,7 +124,7 @@ async def send(request: web.Request) -> web.Response:
               permission=("informing.send", "informing.templates"))
 async def message(request: web.Request) -> web.Response:
     db = gateway(request).services.autocommit
-    message_id = _int(request, "message_id")
+    message_id = path_id(request, "message_id")
     row = await message_row(db, message_id)
     if row is None:
         raise ApiError(404, "not_found", "message")
@@ -174,4 +169,4 @@ async def unsubscribe(request: web.Request) -> web.Response:
               "the client, newest first, with its channel and delivery state", permission="clients.search")
 async def timeline(request: web.Request) -> web.Response:
     db = gateway(request).services.autocommit
-    return json_response({"items": await client_timeline(db, _int(request, "client_id"))})
+    return json_response({"items": await client_timeline(db, path_id(request, "client_id"))})

@@ -16,7 +16,7 @@ from crm_core.phones import normalize_account_no
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
-from dashboards.filters import parse_int
+from dashboards.filters import parse_int, path_id
 from dashboards.schema import Body, Field
 from routing.meter_readings import Reading, judge
 
@@ -77,10 +77,7 @@ async def readings_for_review(request: web.Request) -> web.Response:
 @routes.route("POST", "/api/v1/readings/{reading_id}/decision", "Accept or refuse a reading held for review",
               permission="wall.act", body=DECISION)
 async def decide_reading(request: web.Request) -> web.Response:
-    try:
-        reading_id = int(request.match_info["reading_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "reading") from None
+    reading_id = path_id(request, "reading_id")
     body = request[BODY]
     async with gateway(request).services.db.begin() as conn:
         decided = await meter_readings.decide(conn, reading_id, body["accept"], principal(request).author,
@@ -93,10 +90,7 @@ async def decide_reading(request: web.Request) -> web.Response:
 @routes.route("GET", "/api/v1/clients/{client_id}/readings", "Readings the centre took on the client's accounts",
               permission="clients.search")
 async def client_readings(request: web.Request) -> web.Response:
-    try:
-        client_id = int(request.match_info["client_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "client") from None
+    client_id = path_id(request, "client_id")
     async with gateway(request).services.db.connect() as conn:
         found = await meter_readings.of_client(conn, client_id)
     return json_response({"readings": found})
