@@ -85,3 +85,11 @@ def db_url(database_template: str) -> Iterator[str]:
         else:
             os.environ["DATABASE_URL"] = previous
         _drop_database(name)
+
+
+@pytest.fixture(autouse=True)
+def metrics_token(monkeypatch):
+    """Every test's gateway serves /metrics to ``tests.support.engine.METRICS`` (it is closed without a token)."""
+    from tests.support.engine import METRICS_TOKEN
+
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)

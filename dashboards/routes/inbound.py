@@ -126,6 +126,7 @@ async def webhook(request: web.Request) -> web.Response:
     except WebhookRejected as exc:
         refusal = cause(exc)
         status, why = getattr(refusal, "status", 400), getattr(refusal, "reason", "")
+        gw.metrics.webhooks_refused.labels(channel[:16], str(status)).inc()
         raise ApiError(status, "webhook_rejected", why) from None
     except ChannelError as exc:
         raise ApiError(404, "unknown_channel", reason(exc)) from None

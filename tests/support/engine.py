@@ -45,3 +45,20 @@ async def eventually(probe, timeout_s: float = 10.0):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
+
+
+METRICS_TOKEN = "scrape-token-of-the-test-suite"  # the suite's SWITCHBOARD_METRICS_TOKEN (tests/conftest.py)
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+async def open_for_logins(services) -> None:
+    """What a gateway needs before its first login: an administrator (first start refuses logins without
+    one) and the sandbox's API keys its web visitors post with."""
+    from actors.demo.people import ensure_sandbox_keys
+    from crm_core import users
+
+    async with services.db.begin() as conn:
+        await ensure_sandbox_keys(conn)
+        await users.create_user(conn, login="admin", full_name="Адміністратор", role="admin",
+                                password=ADMIN_PASSWORD)

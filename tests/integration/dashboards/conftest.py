@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from actors.demo.people import ensure_sandbox_keys
 from actors.system import LocalEngine
 from crm_core import users
 from dashboards.app import build_app
+from tests.support.engine import ADMIN_PASSWORD as PASSWORD
+from tests.support.engine import open_for_logins
 from tests.support.teardown import bounded
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -23,10 +22,7 @@ async def engine(fresh_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_DATA", str(tmp_path))
     local = LocalEngine(fresh_db_url)
     services = await local.start()
-    async with services.db.begin() as conn:  # the sandbox's web visitors post with these keys
-        await ensure_sandbox_keys(conn)
-        # logins are refused until an administrator exists (first start)
-        await users.create_user(conn, login="admin", full_name="Адміністратор", role="admin", password=PASSWORD)
+    await open_for_logins(services)
     yield services
     await bounded(local.stop(), "engine stop")
 

@@ -6,9 +6,7 @@ a 409."""
 
 from __future__ import annotations
 
-import tomllib
 import uuid
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -18,11 +16,11 @@ from actors.system import LocalEngine
 from channels.sandbox.pbx import AmiServer
 from crm_core import users
 from dashboards.app import build_app
-from tests.support.engine import add_client, eventually
+from tests.support.channels import channel_table
+from tests.support.engine import add_client, eventually, open_for_logins
 
 PASSWORD = "correct horse battery staple"
-VOICE = tomllib.loads((Path(__file__).resolve().parents[3] / "config" / "channels" / "voice.toml")
-                      .read_text(encoding="utf-8"))["voice"]
+VOICE = channel_table("voice")
 
 
 @pytest.fixture
@@ -32,6 +30,7 @@ async def desk(fresh_db_url, tmp_path, monkeypatch):
     await pbx.start()
     local = LocalEngine(fresh_db_url, channels={"voice": {**VOICE, "port": pbx.port, "mode": "route"}})
     services = await local.start()
+    await open_for_logins(services)
     await pbx.wait_for_login()
     client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
     await client.start_server()

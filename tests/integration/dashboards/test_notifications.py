@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tomllib
 import uuid
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from channels.sandbox.mail import DovecotServer, SmtpCapture
 from crm_core import users
 from dashboards.app import build_app
 from tests.integration.engine.test_routing_paths import ROUTING, SLA
-from tests.support.engine import eventually
+from tests.support.channels import channel_table
+from tests.support.engine import eventually, open_for_logins
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 PASSWORD = "correct horse battery staple"
@@ -35,6 +35,7 @@ async def wall(fresh_db_url, tmp_path, monkeypatch):
     (config / "sla.toml").write_text(SLA, encoding="utf-8")
     local = LocalEngine(fresh_db_url, config_dir=config)
     services = await local.start()
+    await open_for_logins(services)
     client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
     await client.start_server()
     yield services, local, client
@@ -113,13 +114,14 @@ async def mailed_wall(fresh_db_url, tmp_path, monkeypatch):
     shutil.copytree(CONFIG, config)
     (config / "routing.toml").write_text(ROUTING, encoding="utf-8")
     (config / "sla.toml").write_text(SLA, encoding="utf-8")
-    table = tomllib.loads((CONFIG / "channels" / "email.toml").read_text(encoding="utf-8"))["email"]
+    table = channel_table("email")
     email = {**table, "from_address": dovecot.user, "spool_dir": str(tmp_path / "spool"),
              "state_path": str(tmp_path / "uid-state.json"),
              "imap": {**without_secret(table["imap"]), **dovecot.imap_settings(), "sent_mailbox": ""},
              "smtp": {**without_secret(table["smtp"]), **relay.smtp_settings()}}
     local = LocalEngine(fresh_db_url, config_dir=config, channels={"email": email})
     services = await local.start()
+    await open_for_logins(services)
     await asyncio.wait_for(local.channels["email"].started.wait(), 20)
     client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
     await client.start_server()

@@ -18,7 +18,8 @@ from channels.sandbox.viber import ViberSandbox, ViberUser
 from dashboards.app import build_app
 from tests.integration.dashboards.test_dashboards_inbound import FORM_KEY, form
 from tests.integration.dashboards.test_webchat import SITE, say, start
-from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.channels import channel_table
+from tests.support.engine import METRICS
 from tests.support.poison import (
     REFUSED,
     accept_marked_items,
@@ -39,7 +40,7 @@ async def test_a_refused_api_item_is_parked_listed_for_admins_and_replayed_once(
     assert await refused.json() == {"parked": True, "thread": "form-1"}
     assert set(await inbox_items(engine.db)) == {"api:contact_form:f-1", "api:contact_form:f-3"}
 
-    metrics = await (await web.get("/metrics")).text()
+    metrics = await (await web.get("/metrics", headers=METRICS)).text()
     assert 'switchboard_parked_items{channel="web_form"} 1.0' in metrics
     assert 'switchboard_api_inbound_total{outcome="parked",source="contact_form"} 1.0' in metrics
 
@@ -64,7 +65,7 @@ async def test_a_refused_api_item_is_parked_listed_for_admins_and_replayed_once(
     items = await inbox_items(engine.db)
     assert list(items).count("api:contact_form:f-2") == 1 and items["api:contact_form:f-2"]["text"].endswith(REFUSED)
     assert (await (await web.get("/api/v1/parked", headers=admin.headers)).json())["items"] == []
-    assert 'switchboard_parked_items{channel="web_form"} 0.0' in await (await web.get("/metrics")).text()
+    assert 'switchboard_parked_items{channel="web_form"} 0.0' in await (await web.get("/metrics", headers=METRICS)).text()
     missing = await web.post("/api/v1/parked/999999/replay", headers=admin.headers)
     assert missing.status == 404 and (await missing.json())["error"] == "parked_item_not_found"
 
@@ -109,7 +110,7 @@ async def test_viber_callbacks_around_a_refused_one_are_stored_and_every_one_ans
                                      "sender": {"id": HANNA.id}, "message": {"type": "text", "text": "x"}},
                                     signature="0" * 64)
     assert forged.status == 403
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=METRICS)).text()
     assert 'switchboard_webhooks_refused_total{channel="viber",status="403"} 1.0' in metrics
     assert 'switchboard_parked_items{channel="viber"} 1.0' in metrics
 
@@ -126,7 +127,7 @@ async def test_items_skipped_on_purpose_are_counted_once_in_metrics_whichever_pr
     for inbound in (auto_reply, auto_reply, mail(2, automatic_reason="bounce: X-Failed-Recipients"),
                     mail(3, malformed="no From header", raw="UmVjZWl2ZWQ6"), mail(4)):
         await engine.inbox.intake.take(inbound)
-    metrics = await (await web.get("/metrics")).text()
+    metrics = await (await web.get("/metrics", headers=METRICS)).text()
     assert 'switchboard_intake_skipped_total{channel="email",reason="auto_reply"} 1.0' in metrics
     assert 'switchboard_intake_skipped_total{channel="email",reason="bounce"} 1.0' in metrics
     assert 'switchboard_intake_skipped_total{channel="email",reason="malformed_kept_raw"} 1.0' in metrics

@@ -19,7 +19,7 @@ from actors.system import LocalEngine
 from channels.base import Address, Inbound
 from dashboards.app import build_app
 from tests.integration.dashboards.conftest import PASSWORD, make_user
-from tests.support.engine import add_agent, eventually
+from tests.support.engine import METRICS, add_agent, eventually, open_for_logins
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 CHAT_WITHIN_S = 3.0
@@ -40,6 +40,7 @@ def config_dir(tmp_path) -> Path:
 async def started(url: str, config: Path) -> tuple[LocalEngine, object, TestClient]:
     local = LocalEngine(url, config_dir=config)
     services = await local.start()
+    await open_for_logins(services)
     client = TestClient(TestServer(build_app(services), host="127.0.0.1", port=0))
     await client.start_server()
     return local, services, client
@@ -81,7 +82,7 @@ async def take(services, agent: ActorRef, item: Inbound, after_s: float) -> None
 async def figures(client, headers) -> tuple[dict, dict, str]:
     wall = await (await client.get("/api/v1/supervisor/service-level", headers=headers)).json()
     report = await (await client.get("/api/v1/reports/summary", headers=headers)).json()
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=METRICS)).text()
     by_queue = {q["queue"]: q for q in wall["queues"]}
     reported = {q["queue"]: q for q in report["service_level"]}
     return by_queue, reported, metrics

@@ -11,7 +11,7 @@ import pytest
 
 from actors.system import LocalEngine
 from crm_core import parked as parked_store
-from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.channels import channel_table
 from tests.support.engine import eventually
 from tests.support.poison import REFUSED, inbox_items, parked_rows, refuse_marked_items
 

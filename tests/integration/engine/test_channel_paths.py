@@ -4,9 +4,6 @@ ringing agent's desktop and whose ticket follows the call to hang-up."""
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
@@ -16,15 +13,9 @@ from actors.system import LocalEngine
 from channels.sandbox.pbx import AmiServer
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
+from tests.support.channels import channel_table
 from tests.support.engine import add_agent, add_client, eventually
 from tests.support.teardown import bounded
-
-CONFIG = Path(__file__).resolve().parents[3] / "config" / "channels"
-
-
-def channel_table(name: str, **overrides):
-    table = tomllib.loads((CONFIG / f"{name}.toml").read_text())[name]
-    return {**table, **overrides}
 
 
 async def ticket_of(services, thread_key):

@@ -12,7 +12,7 @@ import pytest
 from actors.system import LocalEngine
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
-from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.channels import channel_table
 from tests.support.engine import eventually
 from tests.support.poison import REFUSED, inbox_items, original_of, parked_rows, refuse_marked_items
 

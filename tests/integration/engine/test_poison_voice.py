@@ -9,7 +9,7 @@ import pytest
 
 from actors.system import LocalEngine
 from channels.sandbox.pbx import AmiServer
-from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.channels import channel_table
 from tests.support.engine import eventually
 from tests.support.poison import inbox_items, parked_rows, refuse_marked_items
 

@@ -7,10 +7,8 @@ nothing.  An agent raising a ticket's priority re-picks its SLA policy (SR-08)."
 
 from __future__ import annotations
 
-import tomllib
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,10 +19,10 @@ from actors.system import LocalEngine
 from channels.base import Address, Inbound
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
+from tests.support.channels import channel_table
 from tests.support.engine import eventually
 
-TELEGRAM = tomllib.loads((Path(__file__).resolve().parents[3] / "config" / "channels" / "telegram.toml")
-                         .read_text(encoding="utf-8"))["telegram"]
+TELEGRAM = channel_table("telegram")
 
 
 @pytest.fixture

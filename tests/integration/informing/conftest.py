@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from channels.sandbox.mail import DovecotServer, SmtpCapture
 from channels.sandbox.viber import ViberSandbox, ViberUser
 from crm_core.message_templates import save_template
 from routing.informing.templates import TemplateDraft
+from tests.support.channels import channel_table
 
 pytestmark = pytest.mark.integration
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "channels"
@@ -59,10 +59,6 @@ class Informing:
         user = ViberUser(id=user_id, name="Клієнт")
         self.viber._subscribe(user)
         return user
-
-
-def channel_table(name: str, **overrides):
-    return {**tomllib.loads((CONFIG / f"{name}.toml").read_text())[name], **overrides}
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from channels.sandbox.telegram.state import SandboxUser
 from channels.serialization import exact_bytes
 from channels.telegram.polling import UnreadableUpdate
 from crm_core.database import async_engine
-from tests.integration.engine.test_channel_paths import channel_table
+from tests.support.channels import channel_table
 from tests.support.engine import eventually
 from tests.support.poison import REFUSED, parked_rows, refuse_marked_items
 

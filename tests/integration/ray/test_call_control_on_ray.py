@@ -5,19 +5,19 @@ channel's refusal of a number it cannot dial comes back through Ray as the same 
 from __future__ import annotations
 
 import asyncio
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from channels.base import CallControl, ChannelError
 from channels.sandbox.pbx import AmiServer
+from tests.support.channels import channel_table
 
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.integration
 CONFIG = Path(__file__).resolve().parents[3] / "config"
-VOICE = tomllib.loads((CONFIG / "channels" / "voice.toml").read_text(encoding="utf-8"))["voice"]
+VOICE = channel_table("voice")
 
 
 @pytest.fixture

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from channels.base import ChannelError
 from channels.sandbox.pbx import AmiServer, VicidialApiServer
 from channels.voice import build
+from tests.support.channels import channel_table
 from tests.unit.voice.conftest import RecordingSink, VoiceFactory, settle
 
 
@@ -102,7 +101,7 @@ async def test_recording_url_from_mixmonitor_and_from_vicidial_lookup(
 
 
 def test_the_shipped_configuration_builds_a_channel() -> None:
-    table = tomllib.loads((Path(__file__).resolve().parents[3] / "config" / "channels" / "voice.toml").read_text())["voice"]
+    table = channel_table("voice")
     channel = build(table)
     assert channel.name == "voice" and channel.settings.mode == "observe" and channel.settings.port == 5038
     with pytest.raises(ChannelError, match="mode"):
