@@ -24,6 +24,7 @@ from channels.base import (
     DeliveryReporting,
     DeliverySink,
     Outbound,
+    ParkedReplay,
     UnreadableItem,
     WebhookChannel,
     WebhookRejected,
@@ -119,6 +120,12 @@ class ChannelRunner:
         for inbound in inbounds:
             await self.inbox.intake.take(inbound)
         return reply
+
+    async def read_again(self, raw: bytes) -> None:
+        """Read a parked item again through the channel's parked-replay role."""
+        if not isinstance(self.channel, ParkedReplay):
+            raise ChannelError(f"channel {self.name} cannot read a parked item again")
+        await self.channel.read_again(raw)
 
     def call_control(self) -> CallControl:
         """The channel's call control, once it is connected (:class:`RunningCallControl`)."""

@@ -68,6 +68,9 @@ class RemoteChannel:
     async def webhook(self, headers: dict[str, str], body: bytes) -> WebhookReply:
         return await self.handle.webhook.remote(headers, body)
 
+    async def read_again(self, raw: bytes) -> None:
+        await self.handle.read_again.remote(raw)
+
     def call_control(self) -> CallControl:
         return RemoteCallControl(self.handle)
 
@@ -118,6 +121,10 @@ class ChannelDirectory:
 
     async def webhook(self, channel: str, headers: dict[str, str], body: bytes) -> WebhookReply:
         return await self._handle(channel).webhook(headers, body)
+
+    async def read_again(self, channel: str, raw: bytes) -> None:
+        """A parked item read again by its channel (its parked-replay role)."""
+        await self._handle(channel).read_again(raw)
 
     def call_control(self, channel: str = "voice") -> CallControl:
         """The call control role of a running channel; :class:`ChannelError` when it is not running or

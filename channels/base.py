@@ -207,6 +207,15 @@ class DeliveryReporting(abc.ABC):
         sink's to judge, never dropped by the channel."""
 
 
+class ParkedReplay(abc.ABC):
+    """The role of a channel that can read once more an item it parked as unreadable, from the raw form
+    its peer sent (an admin's replay, once the channel can read it)."""
+
+    @abc.abstractmethod
+    async def read_again(self, raw: bytes) -> None:
+        """Deliver the parked item to the sink; raises :class:`ChannelError` when it is still unreadable."""
+
+
 class WebhookChannel(Channel):
     """A channel whose peer calls us over HTTP (Viber callbacks, Telegram in webhook mode).
 

@@ -79,6 +79,9 @@ class _RowError(ValueError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.detail))
+
 
 def _pairs(text: str, what: str) -> dict[str, int]:
     pairs = {}

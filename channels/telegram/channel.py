@@ -20,6 +20,7 @@ from channels.base import (
     Inbound,
     InboundSink,
     Outbound,
+    ParkedReplay,
     UnreadableItem,
     WebhookChannel,
     WebhookRejected,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 
-class TelegramChannel(WebhookChannel):
+class TelegramChannel(WebhookChannel, ParkedReplay):
     """A Telegram bot: inbound updates -> :class:`Inbound`, :class:`Outbound` -> Bot API messages."""
 
     name = "telegram"

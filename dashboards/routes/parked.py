@@ -13,7 +13,7 @@ from crm_core import audit
 from crm_core import parked as parked_store
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway, principal
-from dashboards.errors import ApiError, bad_request
+from dashboards.errors import ApiError, bad_request, reason
 
 routes = ApiRoutes("parked")
 
@@ -61,9 +61,9 @@ async def replay(request: web.Request) -> web.Response:
         inbox_id = taken.inbox_id
     else:
         try:
-            await gw.services.channels.perform(record.channel, "read_again", raw=record.raw)
+            await gw.services.channels.read_again(record.channel, record.raw)
         except ChannelError as exc:
-            raise ApiError(409, "still_refused", str(exc)) from None
+            raise ApiError(409, "still_refused", reason(exc)) from None
     async with gw.services.db.begin() as conn:
         await parked_store.mark_replayed(conn, record.id, inbox_id)
         await audit.record(conn, actor=principal(request).author, action="parked.replay", entity="parked_item",

@@ -11,11 +11,13 @@ import pkgutil
 import pytest
 
 from channels.voice.codec import AmiMessage
+from routing.informing.templates import TemplateProblem
 
 PACKAGES = ("actors", "channels", "crm_core", "dashboards", "routing")
 SAMPLES = {"int": 403, "str": "why", "int | None": 400, "str | None": "detail",
            "dict[str, Any] | None": {"term": "x"}, "AmiMessage": AmiMessage({"response": "Error", "message": "no"})}
-BY_CLASS = {"_Refusal": (3,)}  # a Viber status code the sandbox knows
+BY_CLASS = {"_Refusal": (3,),  # a Viber status code the sandbox knows
+            "TemplateError": ((TemplateProblem("unknown_variable", "sms", "debt"),),)}
 
 
 def _exception_classes() -> list[type[BaseException]]:

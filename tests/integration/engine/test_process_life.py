@@ -4,6 +4,7 @@ exits 0 and leaves no Ray process and no embedded PostgreSQL of its own behind."
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,8 @@ def test_sigterm_stops_run_with_its_ray_processes_and_embedded_postgresql(tmp_pa
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "SWITCHBOARD_TEST_SERVER_URL", "RAY_ADDRESS")}
     env["SWITCHBOARD_DATA"] = str(data_dir)
+    # a production start needs the enabled channels' secrets (none of them a published demo value)
+    env.update({"SWITCHBOARD_AMI_SECRET": secrets.token_hex(8), "SWITCHBOARD_VICIDIAL_API_PASS": secrets.token_hex(8)})
     process = subprocess.Popen([sys.executable, "-m", "actors.cli", "--config", str(config), "run"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []

@@ -66,9 +66,9 @@ async def test_channel_actor_info_and_parking_lines_reach_the_console_as_json(fr
         choking = {"update_id": 77, "message": {**sandbox.state.user_message(SandboxUser(id=380_000_445, first_name="О")),
                                                 "document": {"file_id": "d", "file_unique_id": "u", "file_size": "9"}}}
         with pytest.raises(UnreadableUpdate, match="TypeError"):
-            await engine.channel_actors["telegram"].perform.remote("read_again", {"raw": exact_bytes(choking)})
+            await engine.channel_actors["telegram"].read_again.remote(exact_bytes(choking))
         with pytest.raises(ChannelError, match="must be an update"):
-            await engine.channel_actors["telegram"].perform.remote("read_again", {"raw": b"[]"})
+            await engine.channel_actors["telegram"].read_again.remote(b"[]")
     finally:
         await asyncio.to_thread(engine.stop)
         await sandbox.stop()
