@@ -99,7 +99,9 @@ async function historyBox(card) {
 function renderCard(card, ticket, options = {}) {
   const box = document.getElementById("card");
   if (!card) { box.className = "muted"; box.textContent = t("desktop.no_card"); CARD.current = null; return; }
-  if (!CARD.current || !card.client || CARD.current.client.id !== card.client.id) CARD.showHistory = false;
+  const open = document.getElementById("history-toggle");
+  const sameClient = CARD.current && card.client && CARD.current.client.id === card.client.id;
+  CARD.showHistory = Boolean(sameClient && (CARD.showHistory || (open && open.open)));  /* kept across redraws */
   CARD.current = card; CARD.ticket = ticket; CARD.shown += 1;
   box.className = "";
   const client = card.client || card;
