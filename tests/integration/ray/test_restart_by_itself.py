@@ -98,18 +98,21 @@ async def _inbox_has(db, text_sent: str) -> bool:
 
 
 async def test_every_long_lived_actor_serves_again_by_itself_after_kill_9(db_url, engine_config):
+    from actors.demo.people import ensure_sandbox_keys
     from actors.system import HUB_NAME, RayEngine
     from crm_core.database import async_engine
     from crm_core.pool import WORKER_NAME
 
     sandbox = TelegramSandbox(TOKEN)
     await sandbox.start()
-    table = {**Settings.load(engine_config).channels["telegram"], "api_url": sandbox.url, "poll_timeout_s": 1,
+    table = {**Settings.load(engine_config).channels["telegram"], "token": TOKEN, "api_url": sandbox.url, "poll_timeout_s": 1,
              "sink_retry_initial_s": 0.05, "sink_retry_max_s": 0.5}
     ray.init(namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR", num_cpus=2)
     engine = RayEngine(config_dir=engine_config, database_url=db_url)
     engine.namespace = NAMESPACE
     db = async_engine(db_url, pool_size=2)
+    async with db.begin() as conn:  # the probe posts as the sandbox's app, whose key lives in the database
+        await ensure_sandbox_keys(conn)
     stop = asyncio.Event()
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
     try:
