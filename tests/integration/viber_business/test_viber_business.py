@@ -17,11 +17,23 @@ PHONE = "+380671234567"
 
 
 class Inbox:
+    """What the runner hands items to: the inbox's intake (it stores, or parks what cannot be read)."""
+
     def __init__(self) -> None:
         self.stored = []
+        self.parked = []
+        self.intake = self
 
     async def store(self, inbound) -> None:
         self.stored.append(inbound)
+
+    async def take(self, inbound) -> None:
+        self.stored.append(inbound)
+
+    sink = take
+
+    async def park_unreadable(self, item) -> None:
+        self.parked.append(item)
 
 
 class Gateway:
