@@ -110,7 +110,7 @@ function renderCard(card, ticket, options = {}) {
   const history = el("details", {id: "history-toggle", open: CARD.showHistory, on: {toggle: async e => {
     CARD.showHistory = e.target.open;
     if (e.target.open && !e.target.querySelector("#card-history")) e.target.append(await historyBox(card));
-  }}}, el("summary", {}, t("card.history")));
+  }}}, el("summary", {on: {click: () => { CARD.showHistory = !history.open; }}}, t("card.history")));
   box.replaceChildren(
     el("div", {}, el("b", {id: "card-name"}, client.full_name || ""), client.active === false ? el("span", {class: "bad"}, " · " + t("card.inactive")) : null,
       repeat ? el("span", {class: "bad", id: "repeat"}, " · " + t("desktop.repeat_contact")) : null),
