@@ -19,12 +19,11 @@ from crm_core.billing.client import BillingClient, BillingSettings, BillingUnava
 from crm_core.database import async_engine
 
 log = logging.getLogger(__name__)
-CONFIG_FILE = "billing.toml"
 
 
 def billing_settings(config_dir: Path) -> BillingSettings | None:
     """The billing of ``config/billing.toml``, or ``None`` where this installation has none."""
-    return BillingSettings.from_file(config_dir / CONFIG_FILE)
+    return BillingSettings.of_config(config_dir)
 
 
 class BillingFollower:

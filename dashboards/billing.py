@@ -4,7 +4,6 @@ of its billing data: fetched when, and whether it is old enough to fetch again."
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -12,14 +11,12 @@ from aiohttp import web
 from crm_core.billing.client import BillingClient, BillingSettings
 from dashboards.context import GATEWAY, gateway
 
-CONFIG_FILE = "billing.toml"
-
 
 def billing_client(request: web.Request) -> BillingClient | None:
     """The billing client, or ``None`` when this installation has no billing configured."""
     gw = gateway(request)
     if "billing" not in gw.extra:
-        settings = BillingSettings.from_file(Path(gw.services.settings.config_dir) / CONFIG_FILE)
+        settings = BillingSettings.of_config(gw.services.settings.config_dir)
         gw.extra["billing"] = BillingClient(settings) if settings is not None else None
     return gw.extra["billing"]
 

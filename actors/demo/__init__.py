@@ -145,7 +145,7 @@ async def _billing_sandbox(config_dir: Path, accounts: int) -> Any:
     from crm_core.billing.client import BillingSettings
     from crm_core.billing.sandbox import BillingBook, serve
 
-    settings = BillingSettings.from_file(Path(config_dir) / "billing.toml")
+    settings = BillingSettings.of_config(config_dir)
     if settings is None:
         return None
     where = urlsplit(settings.url)

@@ -20,6 +20,7 @@ from crm_core.billing.records import BillingAccount, BillingContractError, Chang
 
 log = logging.getLogger(__name__)
 BREAKER = "billing"
+CONFIG_FILE = "billing.toml"
 URL_VARIABLE = "SWITCHBOARD_BILLING_URL"  # overrides the file's url (a deployment's own billing)
 
 
@@ -51,9 +52,10 @@ class BillingSettings:
         return cls(**known)
 
     @classmethod
-    def from_file(cls, path: Path) -> BillingSettings | None:
-        """The billing ``path`` (``config/billing.toml``) describes, its url overridden by
-        ``SWITCHBOARD_BILLING_URL``; ``None`` where this installation has no billing."""
+    def of_config(cls, config_dir: Path | str) -> BillingSettings | None:
+        """The billing ``config/billing.toml`` describes, its url overridden by ``SWITCHBOARD_BILLING_URL``;
+        ``None`` where this installation has no billing."""
+        path = Path(config_dir) / CONFIG_FILE
         data: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
         if os.environ.get(URL_VARIABLE):
             data["url"] = os.environ[URL_VARIABLE]
