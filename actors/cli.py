@@ -25,9 +25,15 @@ def stop_on_sigterm() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from crm_core.database import embedded_servers_of_this_command
+
+    with embedded_servers_of_this_command():
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     from actors.production_guard import preflight
     from actors.system import RayEngine
-    from crm_core.database import stop_embedded
 
     stop_on_sigterm()
     engine: RayEngine | None = None
@@ -45,21 +51,20 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one does not cut the shutdown short
         if engine is not None:
             engine.stop()
-        stop_embedded()
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from actors.demo import run_demo
-    from crm_core.database import stop_embedded
+    from crm_core.database import embedded_servers_of_this_command
 
     stop_on_sigterm()
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            run_demo(args.config, duration_s=args.duration)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_embedded()
+    with embedded_servers_of_this_command():
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                run_demo(args.config, duration_s=args.duration)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return 0
 
 

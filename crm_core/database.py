@@ -8,8 +8,10 @@ server through the URL this module resolves once and hands on in the environment
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA", "var")).resolve()
 _started_here: list[object] = []
-"""The embedded servers this process started (not those it found running): it stops them on the way out."""
+"""The embedded servers this process started (not those it found running), in the order started."""
 
 
 def _embedded_url(data_dir: Path, database: str) -> str:
@@ -62,22 +64,31 @@ def resolve_url(data_dir: Path | None = None, database: str = "switchboard") -> 
     return url
 
 
-def stop_embedded() -> None:
-    """Stop the embedded PostgreSQL servers this process started (a fast shutdown: open sessions are
-    ended, the data is safe); a server it found already running is left alone."""
+@contextlib.contextmanager
+def embedded_servers_of_this_command() -> Iterator[None]:
+    """Stop, on the way out, the embedded PostgreSQL servers started inside the block (a fast shutdown:
+    open sessions are ended, the data is safe).  A server found running, or started by this process
+    before the block (a caller that runs the command in-process), is left alone."""
+    already = len(_started_here)
+    try:
+        yield
+    finally:
+        while len(_started_here) > already:
+            _stop(_started_here.pop())
+
+
+def _stop(server: Any) -> None:
     import signal
 
-    while _started_here:
-        server: Any = _started_here.pop()
-        postmaster = server._postmaster_info.process if server._postmaster_info is not None else None
-        if postmaster is None:
-            continue
-        try:
-            postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown, as pg_ctl -m fast sends it
-            postmaster.wait(60)
-            log.info("embedded PostgreSQL in %s stopped", server.pgdata)
-        except Exception as exc:
-            log.warning("the embedded PostgreSQL did not stop: %s", exc)
+    postmaster = server._postmaster_info.process if server._postmaster_info is not None else None
+    if postmaster is None:
+        return
+    try:
+        postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown, as pg_ctl -m fast sends it
+        postmaster.wait(60)
+        log.info("embedded PostgreSQL in %s stopped", server.pgdata)
+    except Exception as exc:
+        log.warning("the embedded PostgreSQL did not stop: %s", exc)
 
 
 def _driver_url(url: str) -> str:
