@@ -73,7 +73,7 @@ _BILLING = ("(SELECT b.detail || jsonb_build_object('fetched_at', " + _ISO.forma
 # messages_limit (of each conversation), messages_limit (in all), client_id.
 _CARD = f"""
 SELECT json_build_object(
-  'client', {_object("c", "id", "kind", "full_name", "segment", "language", "created_at", "version", "active")},
+  'client', {_object("c", "id", "kind", "full_name", "segment", "language", "created_at", "version", "active", "merged_into")},
   'contact_points', (
     SELECT coalesce(json_agg({_object("p", "id", "kind", "value", "is_primary")}
                              ORDER BY p.is_primary DESC, p.kind, p.id), '[]')

@@ -102,7 +102,7 @@ async def _next_version(conn: AsyncConnection, client_id: int, version: int) -> 
     return int(raised)
 
 
-async def _record(conn: AsyncConnection, author: Author, action: str, client_id: int,
+async def record_change(conn: AsyncConnection, author: Author, action: str, client_id: int,
                   before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     if author.reason:
         after = {**(after or {}), "reason": author.reason}
@@ -128,7 +128,7 @@ async def create_client(conn: AsyncConnection, author: Author, *, full_name: str
         seen.add(point_kind)
     after = {"full_name": full_name.strip(), "kind": kind, "segment": segment, "language": language,
              "contact_points": [{"kind": k, "value": v} for k, v in dict.fromkeys(points)]}
-    await _record(conn, author, "client.create", client_id, None, after)
+    await record_change(conn, author, "client.create", client_id, None, after)
     return {"id": client_id, "version": 1}
 
 
@@ -144,7 +144,7 @@ async def update_client(conn: AsyncConnection, author: Author, client_id: int, v
     if changed:
         assignments = ", ".join(f"{name} = :{name}" for name in changed)
         await conn.execute(text(f"UPDATE clients SET {assignments} WHERE id = :id"), {**changed, "id": client_id})
-        await _record(conn, author, "client.update", client_id, {k: current[k] for k in changed}, changed)
+        await record_change(conn, author, "client.update", client_id, {k: current[k] for k in changed}, changed)
     return {"id": client_id, "version": new_version}
 
 
@@ -155,7 +155,7 @@ async def deactivate_client(conn: AsyncConnection, author: Author, client_id: in
     if current["active"]:
         await conn.execute(text("UPDATE clients SET active = false, deactivated_at = now() WHERE id = :id"),
                            {"id": client_id})
-        await _record(conn, author, "client.deactivate", client_id, {"active": True}, {"active": False})
+        await record_change(conn, author, "client.deactivate", client_id, {"active": True}, {"active": False})
     return {"id": client_id, "version": new_version}
 
 
@@ -165,7 +165,7 @@ async def touch_card(conn: AsyncConnection, author: Author, client_id: int, vers
     personal data in the entry."""
     await _client(conn, client_id, lock=True)
     new_version = await _next_version(conn, client_id, version)
-    await _record(conn, author, action, client_id, None, {})
+    await record_change(conn, author, action, client_id, None, {})
     return {"id": client_id, "version": new_version}
 
 
@@ -204,7 +204,7 @@ async def add_contact_point(conn: AsyncConnection, author: Author, client_id: in
         {"c": client_id, "k": kind})).scalar()
     if primary or not has_primary:
         await _make_primary(conn, client_id, kind, int(point_id))
-    await _record(conn, author, "client.contact_point.add", client_id, None,
+    await record_change(conn, author, "client.contact_point.add", client_id, None,
                   {"kind": kind, "value": normalised, "is_primary": primary or not has_primary})
     return {"id": client_id, "version": new_version, "contact_point_id": int(point_id)}
 
@@ -233,7 +233,7 @@ async def change_contact_point(conn: AsyncConnection, author: Author, client_id:
         after["is_primary"] = True
     if len(after) > 1:
         before = {"kind": point["kind"], **{k: point[k] for k in after if k != "kind"}}
-        await _record(conn, author, "client.contact_point.change", client_id, before, after)
+        await record_change(conn, author, "client.contact_point.change", client_id, before, after)
     return {"id": client_id, "version": new_version}
 
 
@@ -248,7 +248,7 @@ async def remove_contact_point(conn: AsyncConnection, author: Author, client_id:
         await conn.execute(text(
             "UPDATE contact_points SET is_primary = true WHERE id = (SELECT min(id) FROM contact_points"
             " WHERE client_id = :c AND kind = :k)"), {"c": client_id, "k": point["kind"]})
-    await _record(conn, author, "client.contact_point.remove", client_id,
+    await record_change(conn, author, "client.contact_point.remove", client_id,
                   {"kind": point["kind"], "value": point["value"], "is_primary": point["is_primary"]}, None)
     return {"id": client_id, "version": new_version}
 
@@ -274,7 +274,7 @@ async def link_account(conn: AsyncConnection, author: Author, client_id: int, ve
         "INSERT INTO account_roles (account_id, client_id, role) VALUES (:a, :c, :r)"
         " ON CONFLICT DO NOTHING RETURNING account_id"), {"a": account_id, "c": client_id, "r": role})).scalar()
     if linked is not None:
-        await _record(conn, author, "client.account.link", client_id, None,
+        await record_change(conn, author, "client.account.link", client_id, None,
                       {"account_no": account_no, "role": role})
     return {"id": client_id, "version": new_version}
 
@@ -293,7 +293,7 @@ async def unlink_account(conn: AsyncConnection, author: Author, client_id: int, 
         {"a": account_id, "c": client_id, "r": role, "by": author.actor, "why": author.reason})).scalar()
     if ended is None:
         raise ClientNotFound("account_role")
-    await _record(conn, author, "client.account.unlink", client_id, {"account_no": account_no, "role": role},
+    await record_change(conn, author, "client.account.unlink", client_id, {"account_no": account_no, "role": role},
                   {"ended_at": ended.isoformat()})
     return {"id": client_id, "version": new_version}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 API_CHANNELS = ("webchat", "web_form", "app")
 MASKABLE = ("name", "phone", "email", "messenger", "address", "account_no", "balance", "passport")
-PERMISSIONS = ("desktop", "conversations.any", "clients.search", "clients.edit", "tickets.read",
+PERMISSIONS = ("desktop", "conversations.any", "clients.search", "clients.edit", "clients.merge", "tickets.read",
                "tickets.read_own", "tickets.create", "wall.view", "wall.act", "actors.view", "reports.view", "reports.own",
                "reports.export", "audit.read", "intake.parked", "admin.users", "admin.roles", "admin.keys",
                "informing.templates", "informing.send")

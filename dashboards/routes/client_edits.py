@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core import audit, client_edits, duplicates
+from crm_core import audit, client_edits, client_merges, duplicates
 from crm_core.client_edits import ACCOUNT_ROLES, CLIENT_KINDS, Author, CardEditError
 from crm_core.phones import CONTACT_KINDS, normalize_account_no
 from dashboards.api import ApiRoutes, json_response
@@ -40,11 +40,15 @@ ACCOUNT_LINK = Body("AccountLink", {
     "version": _VERSION, "account_no": Field(str, required=True, max_len=20),
     "role": Field(str, required=True, choices=ACCOUNT_ROLES), "reason": _REASON})
 VERSIONED = Body("VersionedChange", {"version": _VERSION, "reason": _REASON})
+CLIENT_MERGE = Body("ClientMerge", {
+    "version": _VERSION, "merged_client_id": Field(int, required=True, description="the duplicate card"),
+    "merged_version": Field(int, required=True, description="the duplicate card's version"), "reason": _REASON})
+MERGE_UNDO = Body("ClientMergeUndo", {"reason": _REASON})
 DUPLICATE_PROBE = Body("DuplicateProbe", {
     "full_name": Field(str, max_len=300), "contact_points": Field(list, max_len=20, description="[{kind, value}]"),
     "eic_codes": Field(list, max_len=20), "service_address": Field(str, max_len=500)})
 
-_STATUS = {"not_found": 404, "version_conflict": 409}
+_STATUS = {"not_found": 404, "version_conflict": 409, "merge_refused": 409}
 
 
 
@@ -184,6 +188,33 @@ async def link_account(request: web.Request) -> web.Response:
               permission="clients.edit", body=ACCOUNT_LINK)
 async def unlink_account(request: web.Request) -> web.Response:
     return await _account_change(request, client_edits.unlink_account)
+
+
+@routes.route("POST", "/api/v1/clients/{client_id}/merge",
+              "Merge a duplicate card into this one: its accounts, contact points and tickets move here",
+              permission="clients.merge", body=CLIENT_MERGE)
+async def merge_client(request: web.Request) -> web.Response:
+    client_id, body = path_id(request, "client_id"), request[BODY]
+    return await _change(request, lambda conn: client_merges.merge_clients(
+        conn, _author(request), survivor_id=client_id, survivor_version=body["version"],
+        merged_id=body["merged_client_id"], merged_version=body["merged_version"]))
+
+
+@routes.route("POST", "/api/v1/client-merges/{merge_id}/undo",
+              "Undo a merge: the merged card gets back what moved and is active again",
+              permission="clients.merge", body=MERGE_UNDO)
+async def undo_merge(request: web.Request) -> web.Response:
+    merge_id = path_id(request, "merge_id")
+    return await _change(request, lambda conn: client_merges.undo_merge(conn, _author(request), merge_id))
+
+
+@routes.route("GET", "/api/v1/clients/{client_id}/merges", "The merges the client took part in",
+              permission="clients.search")
+async def client_merge_list(request: web.Request) -> web.Response:
+    client_id = path_id(request, "client_id")
+    async with gateway(request).services.db.connect() as conn:
+        found = await client_merges.merges_of(conn, client_id)
+    return json_response(mask({"merges": found}, principal(request).role.mask))
 
 
 @routes.route("GET", "/api/v1/clients/{client_id}/history",
