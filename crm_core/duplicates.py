@@ -99,7 +99,7 @@ async def _alike(conn: AsyncConnection, probe: Probe, exclude: int, hit: Any) ->
                        {"t": str(NAME_SIMILARITY)})
     names = (await conn.execute(text(
         "SELECT id, full_name, similarity(full_name, :name) AS alike FROM clients"
-        " WHERE full_name % :name AND id <> :x ORDER BY alike DESC LIMIT :n"),
+        " WHERE full_name % :name AND id <> :x AND merged_into IS NULL ORDER BY alike DESC LIMIT :n"),
         {"name": probe.full_name, "x": exclude, "n": CANDIDATES_PER_LOOKUP})).all()
     if not names:
         return

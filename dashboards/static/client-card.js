@@ -1,7 +1,8 @@
 /* The client card beside a conversation: accounts with balances in UAH (debt or overpayment), billing's
    figures with their age (refreshed when older than the refresh period, or on the operator's request),
    the client at a glance, contact points the operator corrects, the history of changes, passport data for
-   the roles allowed to see it.  Every change names the card's version; a 409 reloads the card. */
+   the roles allowed to see it, and for the roles that merge cards, the duplicate candidates to merge into
+   this card (and the merges to undo).  Every change names the card's version; a 409 reloads the card. */
 
 const CARD = {current: null, showHistory: false, shown: 0};  /* shown: how many cards were drawn */
 
@@ -88,12 +89,50 @@ function contactRows(card) {
   return el("div", {}, ...rows, form);
 }
 
+const MAY_MERGE = () => SB.me.permissions.includes("clients.merge");
+
 async function historyBox(card) {
   const box = el("div", {id: "card-history"});
   const history = await api("GET", `/api/v1/clients/${card.client.id}/history`);
   box.replaceChildren(...history.changes.map(h => el("div", {class: "muted"},
-    `${fmtTime(h.at)} · ${t("audit." + h.action, h.action)} · ${h.after && h.after.reason ? h.after.reason : ""}`)));
+    `${fmtTime(h.at)} · ${t("audit." + h.action, h.action)} · ${h.after && h.after.reason ? h.after.reason : ""}`,
+    h.action === "client.merge" && MAY_MERGE() ? el("button", {on: {click: () => undoMerge(card, h.after.merge_id).catch(() => {})}},
+      t("card.undo_merge")) : null)));
   return box;
+}
+
+async function undoMerge(card, mergeId) {
+  if (!confirm(t("card.undo_merge") + "?")) return;
+  await api("POST", `/api/v1/client-merges/${mergeId}/undo`, {});
+  await reloadCard(card.client.id);
+}
+
+async function mergeHere(card, candidate) {
+  if (!confirm(`${t("card.merge_confirm")} ${candidate.full_name}?`)) return;
+  const other = await api("GET", "/api/v1/clients/" + candidate.client_id);
+  await cardChange("POST", `/api/v1/clients/${card.client.id}/merge`,
+    {merged_client_id: candidate.client_id, merged_version: other.client.version});
+}
+
+async function duplicatesBox(card) {
+  const found = await api("GET", `/api/v1/clients/${card.client.id}/duplicates`);
+  if (!found.candidates.length) return el("div", {class: "muted", id: "card-duplicates"}, t("card.no_duplicates"));
+  return el("div", {id: "card-duplicates"}, found.candidates.map(c => el("div", {class: "row"},
+    `${c.full_name} · ${c.reasons.map(r => t("duplicate." + r.reason, r.reason)).join(", ")}`,
+    el("button", {on: {click: () => mergeHere(card, c).catch(() => {})}}, t("card.merge_here")))));
+}
+
+function duplicatesToggle(card) {
+  if (!MAY_MERGE() || card.client.active === false) return null;
+  return el("details", {id: "duplicates-toggle", on: {toggle: async e => {
+    if (e.target.open && !e.target.querySelector("#card-duplicates")) e.target.append(await duplicatesBox(card));
+  }}}, el("summary", {}, t("card.duplicates")));
+}
+
+function mergedNotice(client) {
+  if (!client.merged_into) return null;
+  return el("div", {class: "warn", id: "merged-into"}, t("card.merged_into"), " ",
+    el("button", {on: {click: () => reloadCard(client.merged_into).catch(() => {})}}, t("card.open_survivor")));
 }
 
 function renderCard(card, ticket, options = {}) {
@@ -114,12 +153,12 @@ function renderCard(card, ticket, options = {}) {
   box.replaceChildren(
     el("div", {}, el("b", {id: "card-name"}, client.full_name || ""), client.active === false ? el("span", {class: "bad"}, " · " + t("card.inactive")) : null,
       repeat ? el("span", {class: "bad", id: "repeat"}, " · " + t("desktop.repeat_contact")) : null),
-    billingLine(card), glance(card),
+    mergedNotice(client), billingLine(card), glance(card),
     el("h3", {}, t("desktop.accounts")), accountRows(card.accounts || []),
     el("h3", {}, t("desktop.contacts")), contactRows(card),
     el("h3", {}, t("desktop.previous_tickets")),
     el("div", {}, previous.map(p => el("div", {class: "muted"}, `${p.number} · ${fmtTime(p.created_at)} · ${t("status." + p.status, p.status || "")}`))),
-    history);
+    history, card.client ? duplicatesToggle(card) : null);
   if (card.billing_state && card.billing_state.stale && !options.refreshed && card.client && card.client.id) {
     refreshBilling(card.client.id).catch(() => {});
   }

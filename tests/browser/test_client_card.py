@@ -23,3 +23,25 @@ async def test_an_operator_finds_a_card_adds_a_contact_and_reads_the_history(eng
     await browser.js("(s => { s.value = 'email'; })(document.querySelector('#add-contact select'))")
     await browser.click("#add-contact button")
     await browser.wait_for("document.querySelector('#card').textContent.includes('o.hnatiuk@example.ua')")
+
+
+async def test_a_supervisor_merges_a_duplicate_from_the_card(engine, site, browser, sign_in):
+    """The duplicate check's offer to fix it (high-level requirements §2 item 5), walked in the card."""
+    survivor = await add_client(engine, "Кравчук Василь Петрович", "+380671230101")
+    await add_client(engine, "Кравчук Василь Петрович", "+380501230102")
+    await sign_in("supervisor")
+    await browser.goto(str(site.make_url("/desktop")))
+    await browser.js("window.confirm = () => true")
+    await browser.wait_for("document.querySelector('#search-form')")
+    await browser.fill("#search-form input[name=phone]", "0671230101")
+    await browser.click("#search-form button")
+    await browser.wait_for("document.querySelector('#hits tr')")
+    await browser.click("#hits tr")
+    await browser.wait_for("document.querySelector('#duplicates-toggle')")
+    await browser.js("document.querySelector('#duplicates-toggle').open = true")
+    await browser.wait_for("document.querySelector('#card-duplicates button')")
+    assert "схожі ПІБ та адреса" in await browser.text("#card-duplicates")
+    await browser.click("#card-duplicates button")
+    await browser.wait_for("document.querySelector('#card').textContent.includes('+380501230102')")
+    card = await browser.js(f"fetch('/api/v1/clients/{survivor}').then(r => r.json())")
+    assert len(card["accounts"]) == 2
