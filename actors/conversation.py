@@ -285,8 +285,8 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
                 self.row, self.ticket = closed, await db.load_ticket(conn, closed["ticket_id"])
 
     async def _joined(self, item: Inbound, inbox_id: int) -> None:
-        """A later item of an open conversation: show it, reopen a resolved ticket, raise the ticket when
-        the message calls for it (an emergency goes to agents at once), let the bot answer."""
+        """A later item of an open conversation: show it, reopen a resolved ticket, let the bot answer, raise
+        the ticket when the message calls for it (an emergency goes to agents at once)."""
         if item.kind == "control":
             return
         self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "in"))
@@ -294,8 +294,11 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
             await self._contact_shared(item)
         if self.ticket["status"] in ("resolved", "on_hold") and item.kind == "message":
             await self._change_status("system", "in_progress", "client wrote again")
+        # the bot answers first (a gas leak gets its safety advice at once); the ticket is raised before the
+        # hand-over, so an emergency waits where emergencies wait
+        handed_over = self.row["routing_state"] == "bot" and await self._bot(item, inbox_id)
         await self._raise_from_message(item)
-        if self.row["routing_state"] == "bot" and await self._bot(item, inbox_id):
+        if handed_over and self.row["routing_state"] == "bot":
             await self._enqueue(time.time())
 
     async def _update_message(self, item: Inbound, inbox_id: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from routing.meter_readings import Reading, judge
+
 SOURCES = ("operator", "telegram", "viber", "app", "ivr")
 MAX_RETRY_DELAY = timedelta(hours=1)
 
@@ -87,6 +89,35 @@ async def store(conn: AsyncConnection, reading: NewReading, account_id: int, sta
     if stored is None:
         return await by_key(conn, reading.idempotency_key) or {}
     return {"id": int(stored), "status": status, "reason": reason}
+
+
+async def take(conn: AsyncConnection, reading: NewReading, today: date) -> dict[str, Any]:
+    """Judge and store a reading in the caller's transaction: ``{id, status, reason}``, the first outcome
+    again for a key already taken, or :class:`ReadingRefused` (unknown account or meter, implausible)."""
+    outcome = await by_key(conn, reading.idempotency_key)
+    if outcome is not None:
+        return outcome
+    meter = await meter_state(conn, reading.account_no, reading.meter_serial)
+    last = Reading(*meter.last) if meter.last else None
+    verdict = judge(Reading(reading.value, reading.taken_on), last, meter.tariff, today=today)
+    if verdict.verdict == "refused":
+        raise ReadingRefused("implausible_reading", verdict.reason or "")
+    return await store(conn, reading, meter.account_id, verdict.verdict, verdict.reason)
+
+
+async def meters_of(conn: AsyncConnection, *, client_id: int | None = None,
+                    account_no: str | None = None) -> dict[str, tuple[str, ...]]:
+    """The meters billing knows, by account number: of the client's accounts, or of one account."""
+    if client_id is None and account_no is None:
+        return {}
+    rows = await conn.execute(text(
+        "SELECT a.account_no, coalesce(b.detail -> 'meters', '[]') AS meters FROM accounts a"
+        " LEFT JOIN account_billing b ON b.account_id = a.id"
+        " WHERE (CAST(:c AS bigint) IS NULL OR a.id IN (SELECT account_id FROM account_roles WHERE client_id = :c))"
+        " AND (CAST(:no AS text) IS NULL OR a.account_no = :no) ORDER BY a.account_no LIMIT 20"),
+        {"c": client_id, "no": account_no})
+    return {row.account_no: tuple(str(m["serial"]) for m in row.meters if isinstance(m, dict) and m.get("serial"))
+            for row in rows}
 
 
 async def by_key(conn: AsyncConnection, key: str) -> dict[str, Any] | None:

@@ -18,7 +18,6 @@ from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import parse_int, path_id
 from dashboards.schema import Body, Field
-from routing.meter_readings import Reading, judge
 
 routes = ApiRoutes("readings")
 
@@ -51,15 +50,7 @@ async def take_reading(request: web.Request) -> web.Response:
     reading = _reading(request)
     try:
         async with gateway(request).services.db.begin() as conn:
-            outcome = await meter_readings.by_key(conn, reading.idempotency_key)
-            if outcome is None:
-                meter = await meter_readings.meter_state(conn, reading.account_no, reading.meter_serial)
-                last = Reading(*meter.last) if meter.last else None
-                verdict = judge(Reading(reading.value, reading.taken_on), last, meter.tariff, today=date.today())
-                if verdict.verdict == "refused":
-                    raise ReadingRefused("implausible_reading", verdict.reason or "")
-                outcome = await meter_readings.store(conn, reading, meter.account_id, verdict.verdict,
-                                                     verdict.reason)
+            outcome = await meter_readings.take(conn, reading, date.today())
     except ReadingRefused as exc:
         status = 404 if exc.code in ("unknown_account", "unknown_meter") else 422
         raise ApiError(status, exc.code, exc.detail) from None

@@ -23,7 +23,8 @@ text = "Вітаємо, {client_name}!"
 label = "Показання лічильника"     # the button, also matched when typed
 payload = "readings"               # what the button sends back; unique
 keywords = ["показання", "лічильн*"]
-goto = "readings"                  # and/or reply = "...", or handover = "normal" | "urgent"
+goto = "readings"                  # and/or reply = "...", or handover = "normal" | "urgent",
+                                   # or form = "meter_reading" (the guided meter reading)
 ```
 """
 
@@ -42,7 +43,10 @@ PAYLOAD_LIMIT = 64
 """Telegram's callback_data limit, the strictest of the channels."""
 NAV_BACK, NAV_MAIN, NAV_OPERATOR = "nav:back", "nav:main", "nav:operator"
 TEXT_KEYS = ("back", "main_menu", "operator", "fallback", "handover", "transcript_title",
-             "transcript_client", "transcript_bot")
+             "transcript_client", "transcript_bot", "reading_account", "reading_account_typed",
+             "reading_account_unknown", "reading_meter", "reading_no_meters", "reading_value",
+             "reading_value_invalid", "reading_accepted", "reading_review", "reading_refused", "reading_failed")
+FORMS = ("meter_reading",)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -57,6 +61,7 @@ class Choice:
     reply: str | None = None
     goto: str | None = None
     handover: Handover | None = None
+    form: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +89,24 @@ def _keywords(section: Section) -> tuple[Keyword, ...]:
 
 
 def _choice(section: Section, *, option: bool, fallback_id: str) -> Choice:
-    allowed = ("keywords", "priority", "reply", "goto", "handover")
+    allowed = ("keywords", "priority", "reply", "goto", "handover", *(("form",) if option else ()))
     section.only(*allowed, *(("label", "payload") if option else ("id",)))
     handover = section.get("handover", str, None)
     section.check("handover", handover in (None, "normal", "urgent"), "handover must be 'normal' or 'urgent'")
+    form = section.get("form", str, None)
+    section.check("form", form in (None, *FORMS), f"form must be one of {list(FORMS)}")
     choice_id = section.get("payload" if option else "id", str) if option or "id" in section.data else fallback_id
     if option:
         section.check("payload", 0 < len(choice_id.encode()) <= PAYLOAD_LIMIT and not choice_id.startswith("nav:"),
                       f"payload must be 1..{PAYLOAD_LIMIT} bytes and not start with 'nav:'")
     choice = Choice(id=choice_id, keywords=_keywords(section), priority=section.get("priority", int, 0),
                     label=section.get("label", str) if option else None, reply=section.get("reply", str, None),
-                    goto=section.get("goto", str, None), handover=handover)
+                    goto=section.get("goto", str, None), handover=handover, form=form)
     section.check("handover", not (choice.handover and choice.goto), "a choice either hands over or goes to a menu")
-    if not (choice.reply or choice.goto or choice.handover):
-        section.fail(None, f"{section.where()!r} needs reply, goto or handover")
+    section.check("form", not (form and (choice.handover or choice.goto)),
+                  "a choice that starts a form neither hands over nor goes to a menu")
+    if not (choice.reply or choice.goto or choice.handover or choice.form):
+        section.fail(None, f"{section.where()!r} needs reply, goto, handover or form")
     if not option and not choice.keywords:
         section.fail(None, f"{section.where()!r}: a rule needs keywords")
     return choice

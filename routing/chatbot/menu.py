@@ -9,6 +9,10 @@ text or whose keyword occurs in it — the current menu's options, the global ru
 request — and the highest ``priority`` wins; on a tie the current menu comes first, then the rules in
 file order.  Nothing matched: the first message gets the root menu, later ones a "did not understand"
 reply with the current menu again.
+
+While a guided form is under way (the meter reading), a message is the form's answer unless it presses
+a menu or navigation button, or matches a global rule or the operator request: a gas leak reported in
+the middle of a form is still an emergency.
 """
 
 from __future__ import annotations
@@ -52,7 +56,14 @@ class ChatbotMenu:
         if self._expired(state, now):
             state = replace(state, path=())
         values = {**self.config.defaults, **(variables or {})}
-        chosen = self._choose(state, inbound_text, button_payload)
+        if state.form is not None:
+            chosen = self._choose_over_form(inbound_text, button_payload)
+            if chosen is None:
+                heard = state.heard("client", inbound_text, now, self.config.transcript_limit)
+                return BotTurn(replies=(), handover=False, state=heard, form_input=True)
+            state = replace(state, form=None)
+        else:
+            chosen = self._choose(state, inbound_text, button_payload)
         heard = chosen.label if chosen and button_payload and chosen.label else inbound_text
         state = state.heard("client", heard, now, self.config.transcript_limit)
         if chosen is None:
@@ -91,6 +102,21 @@ class ChatbotMenu:
                 "back" if payload == NAV_BACK else "main_menu"])
         return None
 
+    def _choose_over_form(self, text: str, payload: str | None) -> Choice | None:
+        """What leaves a form: a menu or navigation button, a global rule, the operator request."""
+        if payload:
+            found = self._navigation(payload) or self._by_payload.get(payload)
+            if found is not None:
+                return found
+        words = words_of(text)
+        matching = [c for c in (*self.config.rules, self.config.operator)
+                    if words and any(keyword.found_in(words) for keyword in c.keywords)]
+        return max(matching, key=lambda c: c.priority, default=None)
+
+    def told(self, state: BotState, reply: BotReply, now: datetime | None) -> BotState:
+        """The state once the engine said ``reply`` for a form."""
+        return state.heard("bot", reply.text, now, self.config.transcript_limit)
+
     def _choose(self, state: BotState, text: str, payload: str | None) -> Choice | None:
         if payload:
             found = self._navigation(payload) or self._by_payload.get(payload)
@@ -126,6 +152,10 @@ class ChatbotMenu:
             turn = self._say(state, (reply,), now)
             return replace(turn, handover=True, urgent=choice.handover == "urgent", reason=choice.id,
                            state=replace(turn.state, handed_over=True), matched=choice.id)
+        if choice.form:
+            replies_first = (BotReply(self._fill(choice.reply, values)),) if choice.reply else ()
+            turn = self._say(state, replies_first, now, path=state.path or (self.config.root,))
+            return replace(turn, matched=choice.id, begin_form=choice.form)
         replies: list[BotReply] = []
         path = state.path or (self.config.root,)
         if choice.goto is not None:

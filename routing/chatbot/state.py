@@ -37,13 +37,15 @@ class BotState:
     """The bot's side of one conversation; the conversation actor keeps it (``to_dict`` to persist).
 
     ``path`` is the chain of menus from the root to the current one (empty before the first answer);
-    after a handover the bot stays silent until the engine starts a fresh state.
+    after a handover the bot stays silent until the engine starts a fresh state.  ``form`` is a guided
+    form under way (the meter reading's ``to_dict``), or None.
     """
 
     path: tuple[str, ...] = ()
     handed_over: bool = False
     last_at: datetime | None = None
     transcript: tuple[TranscriptLine, ...] = ()
+    form: dict[str, Any] | None = None
 
     @property
     def menu(self) -> str | None:
@@ -59,7 +61,7 @@ class BotState:
         return {"path": list(self.path), "handed_over": self.handed_over,
                 "last_at": self.last_at.isoformat() if self.last_at else None,
                 "transcript": [[line.speaker, line.text, line.at.isoformat() if line.at else None]
-                               for line in self.transcript]}
+                               for line in self.transcript], "form": self.form}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BotState:
@@ -69,7 +71,8 @@ class BotState:
         return cls(path=tuple(data.get("path", ())), handed_over=bool(data.get("handed_over", False)),
                    last_at=moment(data.get("last_at")),
                    transcript=tuple(TranscriptLine(speaker, text, moment(at))
-                                    for speaker, text, at in data.get("transcript", ())))
+                                    for speaker, text, at in data.get("transcript", ())),
+                   form=data.get("form"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,9 @@ class BotTurn:
     """What one client message produced: replies to send, and whether to hand over to an agent.
 
     On handover ``urgent`` tells routing to jump the queue (a gas leak), ``reason`` names the choice
-    that asked for it, and ``state.transcript`` is the conversation so far for the ticket.
+    that asked for it, and ``state.transcript`` is the conversation so far for the ticket.  ``begin_form``
+    names a form the chosen option starts; ``form_input`` says the message is an answer to the form under
+    way (the engine runs the form's step, which needs data the menus do not have).
     """
 
     replies: tuple[BotReply, ...]
@@ -86,6 +91,8 @@ class BotTurn:
     urgent: bool = False
     reason: str | None = None
     matched: str | None = field(default=None)
+    begin_form: str | None = None
+    form_input: bool = False
 
     @property
     def transcript(self) -> tuple[TranscriptLine, ...]:

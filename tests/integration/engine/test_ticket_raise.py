@@ -1,7 +1,7 @@
 """A gas emergency is one wherever in the conversation it is reported (SR-04, SR-08): a messenger chat
 (Telegram, through its sandbox Bot API server; Viber takes the same path) opened with "Дякую!" (the
 chatbot answers) becomes an emergency ticket when the client writes "Пахне газом у
-під'їзді": category, type and priority raised, the 2-minute SLA policy in force, handed to agents by the
+під'їзді": the bot gives its safety advice (call 104) at once and hands over as urgent; category, type and priority raised, the 2-minute SLA policy in force, handed to agents by the
 gas emergency route, each step a ticket event and the supervisors told live; writing it again changes
 nothing.  An agent raising a ticket's priority re-picks its SLA policy (SR-08)."""
 
@@ -82,10 +82,15 @@ async def test_a_gas_smell_in_a_later_message_makes_the_chat_an_emergency(local)
     events = await events_of(services, ticket["id"])
     kinds = [kind for _, kind, _ in events]
     assert "reclassified" in kinds and "sla_policy_changed" in kinds and "queued" in kinds
+    # the bot answers first, with the safety advice, and hands over as urgent; the classifier makes it an emergency
+    handover = next(data for author, kind, data in events if kind == "bot_handover")
+    assert handover == {"reason": "gas_leak", "urgent": True}
+    assert kinds.index("bot_handover") < kinds.index("reclassified")
+    assert any("104" in m["text"] for m in sandbox.sent_to(user)[1:])
     change = next((author, data) for author, kind, data in events if kind == "reclassified")
-    assert change == ("classifier", {"before": {"category": "general.question", "type": "request", "priority": "normal"},
-                                     "after": {"category": "emergency.gas_leak", "type": "emergency",
-                                               "priority": "urgent"}, "rule": "gas leak"})
+    assert change == ("classifier", {"before": {"category": "general.question", "type": "request"},
+                                     "after": {"category": "emergency.gas_leak", "type": "emergency"},
+                                     "rule": "gas leak"})
     policy = next(data for _, kind, data in events if kind == "sla_policy_changed")
     assert (policy["before"], policy["after"]) == ("standard", "emergency")
     queued = next(data for _, kind, data in events if kind == "queued")

@@ -136,7 +136,7 @@ reply = "ok"
     (GOOD.replace('root = "main"', 'root = "nope"'), 3, "root menu 'nope'"),
     (GOOD.replace('reply = "ok"', 'goto = "missing"'), 9, "no such menu"),
     (GOOD.replace('reply = "ok"', 'handover = "later"'), 9, "handover must be"),
-    (GOOD.replace('reply = "ok"', 'priority = 3'), 6, "needs reply, goto or handover"),
+    (GOOD.replace('reply = "ok"', 'priority = 3'), 6, "needs reply, goto, handover or form"),
     (GOOD.replace('text = "Hi"', 'text = "Hi {client_name}"'), 5, "no 'client_name'"),
     (GOOD + '[[menus.main.options]]\nlabel = "B"\npayload = "a"\nreply = "x"\n', 12, "already used"),
     (GOOD.replace('payload = "a"', 'payload = "nav:a"'), 8, "must be 1..64 bytes"),
