@@ -34,6 +34,8 @@ from routing.workflow import Placement
 log = logging.getLogger(__name__)
 
 OPENING_KINDS = {"message", "call_event", "contact_shared"}
+#: How often a host removes its shard's handled inbox items older than ``keep_handled_days``.
+PRUNE_EVERY_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +78,16 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
         them, and waiting ``redeliver_after_s`` would only delay the contacts its predecessor left."""
         engine = host.services.settings.engine
         older_than_s = 0.0
+        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(engine.sweep_every_s if older_than_s else 0.0)
             in_flight = [d.inbox_id for d in host.pending(lambda msg: isinstance(msg, m.InboxDelivery))]
             try:
                 await host.services.inbox.redeliver_pending(host.settings.shard, older_than_s, skip=in_flight)
+                if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                    pruned_at = time.monotonic()
+                    await host.services.inbox.prune_handled(host.settings.shard,
+                                                            timedelta(days=engine.keep_handled_days))
             except Exception:
                 log.exception("inbox sweep of shard %s failed", host.settings.shard)
                 continue

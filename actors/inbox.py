@@ -21,19 +21,20 @@ import base64
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from actors import messages as m
-from actors.inbox_notices import NOTICE_PAYLOAD_LIMIT, Hand, InboxNotices
+from actors.inbox_notices import Hand, InboxNotices
 from actors.intake import Intake
 from actors.runtime import ActorRef, ActorSystem
 from channels.base import Inbound
 from channels.serialization import exact_bytes, inbound_to_json, storable
 from crm_core import driver_sql
+from crm_core import inbox as inbox_store
 from crm_core import tickets as ticket_store
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,6 @@ BATCH_LIMIT = 500
 # Made once: ``json.dumps`` with options builds an encoder for every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _ESCAPED_NUL = "\\u0000"
-
-# The columns travel as binary arrays (``%b``): the text form escapes every quote of every payload, a
-# dozen times the client CPU of the binary form.
-# Each new item is announced, in the order given, on its shard's channel: "<id> <payload>", or "<id>" alone
-# when the payload would not fit in a notice.
-_INSERT = ("WITH u AS (SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::text[])"
-           " WITH ORDINALITY AS u(k, c, t, s, p, n)),"
-           " i AS (INSERT INTO inbox (dedupe_key, channel, thread_key, shard, payload)"
-           " SELECT k, c, t, s, p::jsonb FROM u ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key)"
-           " SELECT i.id, i.dedupe_key, pg_notify('inbox_' || u.s, i.id || CASE WHEN octet_length(u.p) <"
-           f" {NOTICE_PAYLOAD_LIMIT} THEN ' ' || u.p ELSE '' END) FROM i JOIN u ON u.k = i.dedupe_key ORDER BY u.n")
-
 
 @dataclass(eq=False)
 class _Pending:
@@ -136,9 +125,9 @@ class InboxWriter:
         for item in batch:
             first.setdefault(item.dedupe_key, item)
         rows = list(first.values())
-        stored = await driver_sql.fetch_all(self.autocommit, _INSERT, (
-            [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
-            [i.shard for i in rows], [i.body for i in rows]))
+        stored = await inbox_store.store_batch(
+            self.autocommit, [i.dedupe_key for i in rows], [i.channel for i in rows], [i.thread_key for i in rows],
+            [i.shard for i in rows], [i.body for i in rows])
         ids = {row["dedupe_key"]: row["id"] for row in stored}
         for item in batch:
             if not item.stored.done():
@@ -159,15 +148,14 @@ class InboxWriter:
                                 limit: int = 100) -> int:
         """Hand again to their conversations the items of one shard stored but not handled in time;
         ``skip`` names the items still waiting in a mailbox (slow, not lost)."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(text(
-                "SELECT id, thread_key, payload FROM inbox WHERE shard = :shard AND processed_at IS NULL"
-                " AND received_at < now() - make_interval(secs => :age) AND id <> ALL(:skip)"
-                " ORDER BY id LIMIT :limit"),
-                {"shard": shard, "age": older_than_s, "skip": skip or [], "limit": limit})).all()
-        for inbox_id, thread_key, payload in rows:
-            self.system.tell(ActorRef("conversation", thread_key), m.InboxDelivery(inbox_id, payload))
+        rows = await inbox_store.pending(self.autocommit, shard, older_than_s, skip or [], limit)
+        for row in rows:
+            self.system.tell(ActorRef("conversation", row["thread_key"]), m.InboxDelivery(row["id"], row["payload"]))
         return len(rows)
+
+    async def prune_handled(self, shard: int, keep: timedelta) -> int:
+        """Remove the shard's items handled longer ago than ``keep`` (:func:`crm_core.inbox.prune_handled`)."""
+        return await inbox_store.prune_handled(self.autocommit, shard, keep)
 
 
 def storable_payload(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -23,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from actors import messages as m
 from crm_core import driver_sql
+from crm_core import inbox as inbox_store
 
 log = logging.getLogger(__name__)
-
-#: A notice's payload must stay under PostgreSQL's 8,000 bytes; a bigger item is announced by its id.
-NOTICE_PAYLOAD_LIMIT = 7_900
 
 Hand = Callable[[str, m.InboxDelivery], None]
 
@@ -85,8 +83,7 @@ class InboxNotices:
     async def _deliver(self, notice: str) -> None:
         inbox_id, _, body = notice.partition(" ")
         try:
-            payload: Any = json.loads(body) if body else await driver_sql.fetch_value(
-                self._autocommit, "SELECT payload FROM inbox WHERE id = %s", (int(inbox_id),))
+            payload: Any = json.loads(body) if body else await inbox_store.payload_of(self._autocommit, int(inbox_id))
         except Exception:  # the sweep delivers it
             log.exception("inbox notice %r of shard %s unreadable; left to the sweep", notice[:200], self.shard)
             return

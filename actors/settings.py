@@ -55,6 +55,7 @@ class EngineSettings:
     crm_workers: int = 2
     redeliver_after_s: float = 3.0
     sweep_every_s: float = 1.0
+    keep_handled_days: float = 30.0  # handled inbox items (and so their dedupe keys) are removed after this
     host_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notify_roles: tuple[str, ...] = ("supervisor",)  # who is told of escalations (config [engine.notifications])
     notify_email: bool = True
@@ -92,6 +93,7 @@ class Settings:
                 crm_workers=int(raw.get("crm", {}).get("workers", 2)),
                 redeliver_after_s=float(raw.get("inbox", {}).get("redeliver_after_s", 3.0)),
                 sweep_every_s=float(raw.get("inbox", {}).get("sweep_every_s", 1.0)),
+                keep_handled_days=float(raw.get("inbox", {}).get("keep_handled_days", 30.0)),
                 host_groups={name: tuple(members) for name, members in raw.get("host_groups", {}).items()},
                 notify_roles=tuple(raw.get("notifications", {}).get("roles", ("supervisor",))),
                 notify_email=bool(raw.get("notifications", {}).get("email", True)),

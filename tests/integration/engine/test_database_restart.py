@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from actors.system import LocalEngine
 from channels.base import Address, Inbound
-from crm_core.database import migrate
+from crm_core.database import async_engine, migrate
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -70,8 +70,7 @@ async def test_contacts_survive_a_database_restart(private_server):
             await asyncio.sleep(0.01)
 
     async def started_at() -> object:
-        async with services.db.connect() as conn:
-            return (await conn.execute(text("SELECT pg_postmaster_start_time()"))).scalar_one()
+        return (await _read(url, "SELECT pg_postmaster_start_time()"))[0]
 
     before = await started_at()
     traffic = asyncio.create_task(load())
@@ -82,10 +81,8 @@ async def test_contacts_survive_a_database_restart(private_server):
     assert await started_at() > before, "the server restarted under the load"
 
     async def tickets() -> tuple[int, int]:
-        async with services.db.connect() as conn:
-            row = (await conn.execute(text(
-                "SELECT count(*), count(DISTINCT c.thread_key) FROM tickets t JOIN conversations c"
-                " ON c.id = t.conversation_id WHERE c.thread_key LIKE :p"), {"p": f"app:restart:{run}-%"})).first()
+        row = await _read(url, "SELECT count(*), count(DISTINCT c.thread_key) FROM tickets t JOIN conversations c"
+                               " ON c.id = t.conversation_id WHERE c.thread_key LIKE :p", p=f"app:restart:{run}-%")
         return int(row[0]), int(row[1])
 
     for _ in range(300):
@@ -96,3 +93,13 @@ async def test_contacts_survive_a_database_restart(private_server):
     await local.stop()
     assert len(accepted) == offered
     assert counts == (offered, offered)
+
+
+async def _read(url: str, sql: str, **params: object):
+    """One row, on a connection of its own: the restart ends the engine's pooled ones."""
+    engine = async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql), params)).first()
+    finally:
+        await engine.dispose()
