@@ -24,7 +24,7 @@ from actors import messages as m
 from actors.routing_rules import routing_channel
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
-from crm_core import driver_sql
+from crm_core import users
 from crm_core.models import AgentState as AgentStateRow
 from crm_core.models import Conversation, User
 from routing.agent_state import AgentState, AgentStateError, MissOutcome
@@ -192,11 +192,8 @@ class AgentActor(Entity):
         current = (AgentStatus.AVAILABLE.value if status is AgentStatus.BUSY else status.value, self.work.break_reason)
         if current != self._saved:
             self._saved = current
-            await driver_sql.execute(self.ctx.services.autocommit, (
-                "INSERT INTO agent_states (user_id, state, reason, since, data) VALUES (%s, %s, %s, %s, '{}')"
-                " ON CONFLICT (user_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason,"
-                " since = EXCLUDED.since"),
-                (self.agent_id, current[0], current[1], datetime.fromtimestamp(self.since, UTC)))
+            await users.save_agent_state(self.ctx.services.autocommit, self.agent_id, current[0], current[1],
+                                         datetime.fromtimestamp(self.since, UTC))
         self._push()
         return self.view()
 

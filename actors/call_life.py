@@ -16,8 +16,8 @@ from actors.call_back import call_back, is_abandoned_inbound, is_call_back
 from actors.conversation_view import ticket_summary
 from actors.runtime import ActorRef
 from channels.base import Inbound
-from crm_core import driver_sql
 from crm_core import tickets as db
+from crm_core import users
 from crm_core.models import User
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,7 @@ async def agent_of_extension(conversation: Any, extension: str) -> int | None:
     """The agent at ``extension``, looked up once per call (it rings, then answers, the same phone)."""
     known = conversation.call_agents
     if extension not in known:
-        known[extension] = await driver_sql.fetch_value(
-            conversation.ctx.services.autocommit, "SELECT id FROM users WHERE extension = %s AND active",
-            (str(extension),))
+        known[extension] = await users.agent_at_extension(conversation.ctx.services.autocommit, str(extension))
     return known[extension]
 
 

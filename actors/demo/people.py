@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import update
 
+from crm_core.centre_figures import accounts_held
 from crm_core.database import async_engine, migrate
 from crm_core.models import User
 from crm_core.seed.demo import DemoCaller
@@ -77,7 +78,7 @@ async def accounts_present(database_url: str) -> int:
     engine = async_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM accounts"))).scalar_one())
+            return await accounts_held(conn)
     finally:
         await engine.dispose()
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core import driver_sql
-from crm_core.driver_sql import Jsonb
+from crm_core import reminders as reminder_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,24 +68,16 @@ class PgReminderStore:
 
     async def upsert(self, kind: str, entity_id: str, name: str, shard: int, due_at: datetime,
                      payload: dict[str, Any], conn: AsyncConnection | None = None) -> None:
-        await self._write(
-            "INSERT INTO reminders (kind, entity_id, name, shard, due_at, payload) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (kind, entity_id, name) DO UPDATE"
-            " SET shard = excluded.shard, due_at = excluded.due_at, payload = excluded.payload",
-            (kind, entity_id, name, shard, due_at, Jsonb(payload)), conn)
+        await reminder_rows.upsert(self._source(conn), kind, entity_id, name, shard, due_at, payload)
 
     async def delete(self, kind: str, entity_id: str, name: str, due_at: datetime | None = None,
                      conn: AsyncConnection | None = None) -> None:
-        await self._write("DELETE FROM reminders WHERE kind = %s AND entity_id = %s AND name = %s"
-                          " AND (%s::timestamptz IS NULL OR due_at = %s)", (kind, entity_id, name, due_at, due_at), conn)
+        await reminder_rows.delete(self._source(conn), kind, entity_id, name, due_at)
 
-    async def _write(self, statement: str, params: tuple[Any, ...], conn: AsyncConnection | None) -> None:
-        """In ``conn``'s transaction, or on its own (one statement: atomic without a transaction)."""
-        await driver_sql.execute(conn if conn is not None else self.autocommit, statement, params)
+    def _source(self, conn: AsyncConnection | None) -> driver_sql.Source:
+        """``conn``'s transaction, or a statement on its own (one statement: atomic without a transaction)."""
+        return conn if conn is not None else self.autocommit
 
     async def due(self, kind: str, shard: int, now: datetime, limit: int = 500) -> list[DueReminder]:
-        rows = await driver_sql.fetch_all(
-            self.autocommit, "SELECT entity_id, name, due_at, payload FROM reminders"
-                         " WHERE kind = %s AND shard = %s AND due_at <= %s ORDER BY due_at LIMIT %s",
-            (kind, shard, now, limit))
+        rows = await reminder_rows.due(self.autocommit, kind, shard, now, limit)
         return [DueReminder(r["entity_id"], r["name"], r["due_at"], r["payload"]) for r in rows]
