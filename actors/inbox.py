@@ -138,10 +138,9 @@ class InboxWriter:
         number = inbound.metadata.get("ticket_number") if inbound.channel == "email" else None
         if not number:
             return inbound.thread_key
-        async with self.engine.connect() as conn:
-            if await ticket_store.find_open_conversation(conn, inbound.thread_key) is not None:
-                return inbound.thread_key
-            thread = await ticket_store.open_thread_of_ticket(conn, str(number))
+        if await ticket_store.find_open_conversation(self.autocommit, inbound.thread_key) is not None:
+            return inbound.thread_key
+        thread = await ticket_store.open_thread_of_ticket(self.autocommit, str(number))
         return thread or inbound.thread_key
 
     async def redeliver_pending(self, shard: int, older_than_s: float, skip: list[int] | None = None,

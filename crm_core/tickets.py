@@ -74,7 +74,7 @@ async def open_conversation(conn: Source, thread_key: str, channel: str) -> dict
                                (thread_key, channel, thread_key)) or {}
 
 
-async def find_open_conversation(conn: AsyncConnection, thread_key: str) -> dict[str, Any] | None:
+async def find_open_conversation(conn: Source, thread_key: str) -> dict[str, Any] | None:
     return await sql.fetch_one(conn, f"SELECT {_CONVERSATION} FROM conversations"
                                      " WHERE thread_key = %s AND status = 'open'", (thread_key,))
 
@@ -287,11 +287,11 @@ async def ticket_by_number(conn: AsyncConnection, number: str) -> dict[str, Any]
     return await sql.fetch_one(conn, f"SELECT {_TICKET} FROM tickets WHERE number = %s", (number,))
 
 
-async def open_thread_of_ticket(conn: AsyncConnection, number: str) -> str | None:
+async def open_thread_of_ticket(conn: Source, number: str) -> str | None:
     """The thread key of a ticket's conversation, if that conversation is still open."""
-    statement = (select(Conversation.thread_key).join(Ticket, Ticket.conversation_id == Conversation.id)
-                 .where(Ticket.number == number, Conversation.status == "open"))
-    return (await conn.execute(statement)).scalar()
+    return await sql.fetch_value(conn, "SELECT c.thread_key FROM conversations c JOIN tickets t"
+                                       " ON t.conversation_id = c.id WHERE t.number = %s AND c.status = 'open'",
+                                 (number,))
 
 
 async def edit_message(conn: AsyncConnection, conversation_id: int, external_id: str, text_: str) -> bool:

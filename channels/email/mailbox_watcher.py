@@ -132,24 +132,29 @@ class MailboxWatcher:
                 delivered += await self._deliver_batch(session, uids[start : start + self.settings.fetch_batch])
 
     async def _deliver_batch(self, session: MailboxSession, uids: list[int]) -> int:
+        """Hand a fetched batch to the engine all at once (its stores share commits), then flag what was
+        stored; the saved position stops at the first message not stored, which is fetched again."""
         messages = await session.fetch(uids)
+        inbounds = [await self._build(message) for message in messages]
+        outcomes = await asyncio.gather(*(self.sink(inbound) for inbound in inbounds), return_exceptions=True)
         stored: list[int] = []
         failure: SinkFailed | None = None
-        for message in messages:
-            inbound = await self._build(message)
-            try:
-                await self.sink(inbound)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the engine's failure must not end the loop
-                failure = SinkFailed(f"engine did not store {inbound.dedupe_key} ({type(exc).__name__}: {exc})")
-                break
+        first_unstored: int | None = None
+        for message, inbound, outcome in zip(messages, inbounds, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):  # the engine's failure must not end the loop
+                if failure is None:
+                    failure = SinkFailed(f"engine did not store {inbound.dedupe_key} ({type(outcome).__name__}:"
+                                         f" {outcome})")
+                    first_unstored = message.uid
+                continue
             stored.append(message.uid)
         if stored:
             await session.acknowledge(stored)
             self.delivered += len(stored)
         # Everything below the first unstored UID is flagged (or was expunged before we fetched it).
-        next_uid = (messages[len(stored)].uid if failure else uids[-1] + 1) if messages else uids[-1] + 1
+        next_uid = first_unstored if first_unstored is not None else uids[-1] + 1
         if next_uid > self.position.next_uid:
             self.position = MailboxPosition(session.uidvalidity, next_uid)
             self.watermark.save(self.position)

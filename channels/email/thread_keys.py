@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import secrets
@@ -104,6 +105,13 @@ class OwnMessageId:
         return OwnMessageId(root=root, ticket_number=ticket if _TICKET.fullmatch(ticket) else None)
 
 
+@functools.lru_cache(maxsize=16)
+def _tag_pattern(template: str) -> re.Pattern[str]:
+    """The tag's pattern, made once per template (not once per message)."""
+    before, _, after = template.partition("{ticket_number}")
+    return re.compile(re.escape(before) + r"\s*(" + _TICKET.pattern + r")\s*" + re.escape(after))
+
+
 @dataclass(frozen=True, slots=True)
 class SubjectTag:
     """The ticket tag of subjects, e.g. ``[#{ticket_number}]``: find it, put it on."""
@@ -112,8 +120,7 @@ class SubjectTag:
 
     @property
     def _pattern(self) -> re.Pattern[str]:
-        before, _, after = self.template.partition("{ticket_number}")
-        return re.compile(re.escape(before) + r"\s*(" + _TICKET.pattern + r")\s*" + re.escape(after))
+        return _tag_pattern(self.template)
 
     def find(self, subject: str | None) -> str | None:
         match = self._pattern.search(subject or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -18,6 +19,7 @@ async def test_traffic_is_delivered_once_and_flagged(dovecot, make_channel, inbo
     try:
         sent = await run_traffic(dovecot, rate_per_s=200, count=60)
         await inbox.wait_for(len(sent))
+        await _flagged(dovecot, len(sent))
     finally:
         await channel.stop()
     got = inbox.by_message_id()
@@ -50,6 +52,7 @@ async def test_message_is_not_flagged_until_the_engine_stores_it(dovecot, make_c
         try:
             uid = await dovecot.append("INBOX", MailFactory(seed=5).next().raw)
             await inbox.wait_for(1)
+            await _flagged(dovecot, 1)
         finally:
             await channel.stop()
     assert inbox.fail_next == 0
@@ -121,3 +124,11 @@ async def test_twenty_megabyte_attachment_is_kept_and_the_channel_goes_on(
     assert attachment.size == len(blob) and attachment.data is None
     assert Path(attachment.url.removeprefix("file://")).read_bytes() == blob
     assert small.message_id in inbox.by_message_id()
+
+
+async def _flagged(dovecot, count: int, timeout_s: float = 10.0) -> None:
+    """Until ``count`` messages carry the engine's flag: a batch is flagged once all of it is stored."""
+    async with asyncio.timeout(timeout_s):
+        while sum("$Switchboard" in f for f in (await dovecot.fetch_flags()).values()) < count:
+            await asyncio.sleep(0.05)
+
