@@ -24,7 +24,7 @@ from typing import Any
 from telegram import Bot, CallbackQuery, Message, Update, User
 
 from channels.base import Address, Attachment, Inbound
-from channels.telegram.contacts import normalise_phone
+from channels.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from viberbot.api.viber_requests import (
 )
 
 from channels.base import Address, Attachment, Inbound, InboundKind
-from channels.telegram.contacts import normalise_phone
+from channels.phones import normalise_phone
 from channels.viber.keyboards import pressed_button
 
 CLIENT_EVENTS = frozenset({"message", "conversation_started", "subscribed", "unsubscribed",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from channels.base import WebhookRejected
+from channels.phones import normalise_phone
 from channels.telegram import build
-from channels.telegram.contacts import normalise_phone
 
 FIXTURES = json.loads((Path(__file__).parents[2] / "fixtures" / "telegram" / "updates.json").read_text())
 SECRET = "s3cret-token_ABC"
