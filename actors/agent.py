@@ -18,15 +18,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from actors import messages as m
 from actors.routing_rules import routing_channel
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
-from crm_core import users
-from crm_core.models import AgentState as AgentStateRow
-from crm_core.models import Conversation, User
+from crm_core import agents
 from routing.agent_state import AgentState, AgentStateError, MissOutcome
 from routing.availability import AgentStatus
 from routing.config import RoutingConfig
@@ -63,13 +59,6 @@ def agent_profile(user: Any, config: RoutingConfig) -> AgentProfile:
                            capacity=capacity)
 
 
-async def _user_row(conn: Any, agent_id: int) -> Any:
-    user = (await conn.execute(select(*User.__table__.c).where(User.id == agent_id))).first()
-    if user is None:
-        raise LookupError(f"no user {agent_id}")
-    return user
-
-
 class AgentActor(Entity):
     kind = "agent"
     idle_timeout_s = 3600.0
@@ -77,12 +66,9 @@ class AgentActor(Entity):
     async def on_activate(self) -> None:
         agent_id = int(self.ref.id)
         async with self.ctx.db.connect() as conn:
-            user = await _user_row(conn, agent_id)
-            saved = (await conn.execute(select(*AgentStateRow.__table__.c)
-                                        .where(AgentStateRow.user_id == agent_id))).first()
-            held = (await conn.execute(select(Conversation.thread_key, Conversation.channel).where(
-                Conversation.agent_id == agent_id, Conversation.status == "open",
-                Conversation.routing_state == "assigned"))).all()
+            user = await agents.agent_row(conn, agent_id)
+            saved = await agents.agent_state_row(conn, agent_id)
+            held = await agents.held_conversations(conn, agent_id)
         config = self.ctx.services.router.current
         self.agent_id = agent_id
         self.name = user.full_name
@@ -148,7 +134,7 @@ class AgentActor(Entity):
     async def _profile_changed(self) -> dict[str, Any]:
         """New skills, queues and capacity from the user's row; queues left are told the agent is gone."""
         async with self.ctx.db.connect() as conn:
-            user = await _user_row(conn, self.agent_id)
+            user = await agents.agent_row(conn, self.agent_id)
         profile = agent_profile(user, self.ctx.services.router.current)
         queues = list((user.queues or {}).get("names", []))
         gone = m.AgentAvailability(agent_id=self.agent_id, state=AgentStatus.OFFLINE.value, free={}, skills={},
@@ -192,7 +178,7 @@ class AgentActor(Entity):
         current = (AgentStatus.AVAILABLE.value if status is AgentStatus.BUSY else status.value, self.work.break_reason)
         if current != self._saved:
             self._saved = current
-            await users.save_agent_state(self.ctx.services.autocommit, self.agent_id, current[0], current[1],
+            await agents.save_agent_state(self.ctx.services.autocommit, self.agent_id, current[0], current[1],
                                          datetime.fromtimestamp(self.since, UTC))
         self._push()
         return self.view()

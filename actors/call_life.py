@@ -9,16 +9,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from actors import messages as m
 from actors.call_back import call_back, is_abandoned_inbound, is_call_back
 from actors.conversation_view import ticket_summary
 from actors.runtime import ActorRef
 from channels.base import Inbound
+from crm_core import agents
 from crm_core import tickets as db
-from crm_core import users
-from crm_core.models import User
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ async def agent_of_extension(conversation: Any, extension: str) -> int | None:
     """The agent at ``extension``, looked up once per call (it rings, then answers, the same phone)."""
     known = conversation.call_agents
     if extension not in known:
-        known[extension] = await users.agent_at_extension(conversation.ctx.services.autocommit, str(extension))
+        known[extension] = await agents.agent_at_extension(conversation.ctx.services.autocommit, str(extension))
     return known[extension]
 
 
@@ -125,7 +122,7 @@ class CallLife:
     async def redirect_to(conversation: Any, agent_id: int) -> None:
         """Route mode: send the caller to the extension of the agent who accepted."""
         async with conversation.ctx.db.connect() as conn:
-            extension = (await conn.execute(select(User.extension).where(User.id == agent_id))).scalar()
+            extension = await agents.extension_of(conn, agent_id)
         call = (conversation.ticket.get("attributes") or {}).get("call", {})
         if not extension or not call.get("linkedid"):
             log.warning("call %s: agent %s has no extension to redirect to", conversation.ref.id, agent_id)

@@ -18,13 +18,11 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from actors import messages as m
 from actors.routing_rules import requirements_from_json
 from actors.runtime import ActorRef, Entity
 from actors.runtime.entity import TimerFired
-from crm_core.models import Conversation, Ticket, User
+from crm_core import agents
 from routing.availability import AgentAvailability, AgentStatus
 from routing.reservations import Reservations
 from routing.skills import AgentProfile
@@ -53,14 +51,8 @@ class QueueActor(Entity):
                       "moved": 0, "overflowed": 0}
         self._publish_due = False
         async with self.ctx.db.connect() as conn:
-            rows = (await conn.execute(
-                select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-                       Ticket.priority, Ticket.attributes)
-                .join(Ticket, Ticket.id == Conversation.ticket_id)
-                .where(Conversation.queue == self.name, Conversation.status == "open",
-                       Conversation.routing_state.in_(("queued", "offered"))))).all()
-            members = (await conn.execute(select(User.id).where(
-                User.active.is_(True), User.queues["names"].contains([self.name])))).scalars().all()
+            rows = await agents.waiting_in_queue(conn, self.name)
+            members = await agents.queue_members(conn, self.name)
         for thread, channel, state, number, priority, attributes in rows:
             route = (state or {}).get("routing") or {}
             self._wait(m.Enqueue(

@@ -311,3 +311,17 @@ async def set_delivery_status(conn: AsyncConnection, conversation_id: int, exter
         " AND direction IN ('out', 'bot') AND (delivery_status IS DISTINCT FROM 'seen' OR :s = 'failed')"),
         {"s": status, "c": conversation_id, "e": external_id})
     return result.rowcount > 0
+
+
+async def thread_messages(conn: AsyncConnection, thread_key: str, directions: Iterable[str],
+                          limit: int) -> list[Any]:
+    """The newest ``limit`` messages of the thread's open conversation in ``directions``, newest first:
+    direction, text, dedupe key and time."""
+    conversation = (select(Conversation.id)
+                    .where(Conversation.thread_key == thread_key, Conversation.status == "open")
+                    .scalar_subquery())
+    statement = (select(Message.direction, Message.text, Message.dedupe_key, Message.at)
+                 .where(Message.conversation_id == conversation, Message.direction.in_(tuple(directions)))
+                 .order_by(Message.at.desc(), Message.id.desc()).limit(limit))
+    return list((await conn.execute(statement)).all())
+

@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core import driver_sql
 from crm_core.models import User, UserSession
 
 _hasher = PasswordHasher()
@@ -182,16 +181,8 @@ async def end_session(conn: AsyncConnection, user_id: int, session_id: str) -> b
     return bool(result.rowcount)
 
 
-async def agent_at_extension(conn: driver_sql.Source, extension: str) -> int | None:
-    """The active user whose telephone extension this is (``conn``: a connection or the autocommit pool)."""
-    return await driver_sql.fetch_value(conn, "SELECT id FROM users WHERE extension = %s AND active", (extension,))
-
-
-async def save_agent_state(conn: driver_sql.Source, user_id: int, state: str, reason: str | None,
-                           since: datetime) -> None:
-    """The agent's chosen state (available, break with its reason, wrap-up...) since when."""
-    await driver_sql.execute(conn, (
-        "INSERT INTO agent_states (user_id, state, reason, since, data) VALUES (%s, %s, %s, %s, '{}')"
-        " ON CONFLICT (user_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason,"
-        " since = EXCLUDED.since"), (user_id, state, reason, since))
+async def set_extension(conn: AsyncConnection, user_id: int, extension: str | None) -> None:
+    """The user's telephone extension (a user created before keeps its row: the extension may change)."""
+    await conn.execute(update(User).where(User.id == user_id, User.extension.is_distinct_from(extension))
+                       .values(extension=extension))
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_core.models import UserPreference
+from crm_core import preferences
 from dashboards.errors import bad_request
 from dashboards.settings import DashboardSettings
 
@@ -28,20 +26,14 @@ class LayoutStore:
 
     async def get(self, user_id: int, role: str) -> list[dict[str, Any]]:
         async with self.db.connect() as conn:
-            saved = (await conn.execute(select(UserPreference.value).where(
-                UserPreference.user_id == user_id,
-                UserPreference.key == PREFERENCE_KEY.format(role=role)))).scalar_one_or_none()
+            saved = await preferences.preference(conn, user_id, PREFERENCE_KEY.format(role=role))
         return saved if saved is not None else self.default(role)
 
     async def put(self, user_id: int, role: str, widgets: list[Any]) -> list[dict[str, Any]]:
         """Validate and save (replacing the user's layout for this role); saving the same twice is one."""
         clean = self.validate(widgets)
-        statement = insert(UserPreference).values(user_id=user_id, key=PREFERENCE_KEY.format(role=role),
-                                                  value=clean)
         async with self.db.begin() as conn:
-            await conn.execute(statement.on_conflict_do_update(
-                index_elements=[UserPreference.user_id, UserPreference.key],
-                set_={"value": statement.excluded.value, "updated_at": func.now()}))
+            await preferences.save_preference(conn, user_id, PREFERENCE_KEY.format(role=role), clean)
         return clean
 
     def validate(self, widgets: list[Any]) -> list[dict[str, Any]]:

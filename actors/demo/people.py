@@ -8,11 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-
 from crm_core.centre_figures import accounts_held
 from crm_core.database import async_engine, migrate
-from crm_core.models import User
 from crm_core.seed.demo import DemoCaller
 
 
@@ -32,7 +29,7 @@ class DemoBase:
 async def ensure_users(database_url: str, users: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Create the demo's users once (an existing login keeps its password and skills, but takes the
     extension the configuration gives it, so the PBX's agents map to it); returns login -> id."""
-    from crm_core.users import create_user
+    from crm_core.users import create_user, set_extension
 
     engine = async_engine(database_url, pool_size=1)
     ids: dict[str, int] = {}
@@ -45,8 +42,7 @@ async def ensure_users(database_url: str, users: Sequence[Mapping[str, Any]]) ->
                     password=user["password"], skills=user.get("skills", {}),
                     queues={"names": user.get("queues", [])}, capacity=user.get("capacity", {}),
                     extension=extension, active=True)
-                await conn.execute(update(User).where(User.id == user_id, User.extension.is_distinct_from(extension))
-                                   .values(extension=extension))
+                await set_extension(conn, user_id, extension)
                 ids[user["login"]] = user_id
     finally:
         await engine.dispose()

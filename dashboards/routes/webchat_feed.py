@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from crm_core.models import Conversation, Message
+from crm_core import tickets
 from dashboards.context import Gateway
 
 ECHO_LOOKBACK = 2_000  # hub events between a reply's delivery and its record, at most
@@ -96,13 +94,7 @@ class VisitorFeed:
         return unrecorded > 0
 
     async def _stored(self) -> list[dict[str, Any]]:
-        conversation = (select(Conversation.id)
-                        .where(Conversation.thread_key == self.thread_key, Conversation.status == "open")
-                        .scalar_subquery())
-        statement = (select(Message.direction, Message.text, Message.dedupe_key, Message.at)
-                     .where(Message.conversation_id == conversation, Message.direction.in_(VISITOR_DIRECTIONS))
-                     .order_by(Message.at.desc(), Message.id.desc()).limit(self.history_limit))
         async with self.gw.services.db.connect() as conn:
-            rows = (await conn.execute(statement)).all()
+            rows = await tickets.thread_messages(conn, self.thread_key, VISITOR_DIRECTIONS, self.history_limit)
         return [{"id": row.dedupe_key.removeprefix(self.own_prefix), "direction": row.direction, "text": row.text,
                  "at": row.at.timestamp()} for row in reversed(rows)]
