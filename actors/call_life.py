@@ -88,7 +88,8 @@ class CallLife:
             log.info("call %s rings extension %s, which is no agent of ours", conversation.ref.id, extension)
             return
         ticket = conversation.ticket
-        conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id, "agent_id": agent_id,
+        conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id,
+                                  "conversation_id": conversation.row["id"], "agent_id": agent_id,
                                   "state": {"ticket": ticket_summary(ticket), "card": await conversation.card(),
                                             "caller": ticket.get("sender"), "call": ticket["attributes"]["call"]}},
                                  at_once=True)

@@ -55,20 +55,20 @@ class QueueActor(Entity):
         async with self.ctx.db.connect() as conn:
             rows = (await conn.execute(
                 select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-                       Ticket.priority, Ticket.attributes)
+                       Ticket.priority, Ticket.attributes, Conversation.id)
                 .join(Ticket, Ticket.id == Conversation.ticket_id)
                 .where(Conversation.queue == self.name, Conversation.status == "open",
                        Conversation.routing_state.in_(("queued", "offered"))))).all()
             members = (await conn.execute(select(User.id).where(
                 User.active.is_(True), User.queues["names"].contains([self.name])))).scalars().all()
-        for thread, channel, state, number, priority, attributes in rows:
+        for thread, channel, state, number, priority, attributes, conversation_id in rows:
             route = (state or {}).get("routing") or {}
             self._wait(m.Enqueue(
                 conversation=thread, channel=channel, ticket_number=number,
                 priority=route.get("priority") or priority,
                 enqueued_at=float((state or {}).get("enqueued_at", time.time())),
                 requirements=requirements_from_json(route.get("requirements"), channel),
-                preview=(attributes or {}).get("preview") or ""))
+                preview=(attributes or {}).get("preview") or "", conversation_id=conversation_id))
         for agent_id in members:
             self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.AnnounceAvailability())
 
@@ -172,7 +172,8 @@ class QueueActor(Entity):
                 self.ctx.system.tell(ActorRef("agent", agent), m.Offer(
                     offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
                     ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout,
-                    preview=entry.preview, auto_accept=auto_accept, ringing=bool(ringing)))
+                    preview=entry.preview, auto_accept=auto_accept, ringing=bool(ringing),
+                    conversation_id=entry.conversation_id))
         self._arm_expiry()
 
     def _outcome(self, outcome: m.OfferOutcome) -> None:

@@ -12,6 +12,7 @@ import pytest
 from actors.event_hub import EventHub
 from dashboards.errors import ApiError
 from dashboards.masking import mask
+from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TICKET, TICKET_EVENT
 from dashboards.relay import EventRelay
 from dashboards.schema import Body, Field
 from dashboards.xlsx_stream import XlsxStream
@@ -34,16 +35,44 @@ def test_masking_follows_the_role_fields_and_leaves_the_original_alone():
     card = {"client": {"full_name": "Шевченко Тарас Григорович"}, "name": "general",
             "contact_points": [{"kind": "phone", "value": "+380671234567"}, {"kind": "email", "value": "taras@example.com"}],
             "accounts": [{"account_no": "1234567890", "service_address": "м. Київ, вул. Хрещатик, 1", "balance": "12.50"}],
-            "sender": "+380671234567"}
-    masked = mask(card, frozenset({"name", "phone", "email", "address", "account_no", "balance"}))
+            "related_contacts": [{"full_name": "Шевченко Олена", "phones": ["+380501112233"]}]}
+    masked = mask(card, CARD, frozenset({"name", "phone", "email", "address", "account_no", "balance"}))
     assert masked["client"]["full_name"] == "Ш. Т. Г." and masked["name"] == "general"
     assert [c["value"] for c in masked["contact_points"]] == ["+38067***4567", "t***@example.com"]
     assert masked["accounts"][0] == {"account_no": "***7890", "service_address": "м. Київ, ***", "balance": "***"}
-    assert masked["sender"] == "+38067***4567"
-    only_email = mask(card, frozenset({"email"}))
+    assert masked["related_contacts"][0] == {"full_name": "Ш. О.", "phones": ["+38050***2233"]}
+    only_email = mask(card, CARD, frozenset({"email"}))
     assert only_email["contact_points"][0]["value"] == "+380671234567"
     assert card["client"]["full_name"] == "Шевченко Тарас Григорович"
-    assert mask(card, frozenset()) is card
+
+
+def test_masking_goes_by_what_a_field_means_not_by_its_name():
+    messenger = frozenset({"messenger"})
+    history = [{"kind": "status", "author": "agent:7", "data": {"from": "new", "to": "in_progress"}},
+               {"kind": "created", "author": "system", "data": {"channel": "viber", "sender": "5a8Kq0vZ1xY2=="}}]
+    shown = mask(history, [TICKET_EVENT], frozenset({"name", "phone", "email", "messenger"}))
+    assert shown[0]["data"] == {"from": "new", "to": "in_progress"}  # a status, not a sender
+    assert shown[1]["data"]["sender"] == "5a***"
+    messages = [{"author": "viber:5a8Kq0vZ1xY2=="}, {"author": "telegram:123456789"},
+                {"author": "email:olena@example.com"}, {"author": "agent:12"}, {"author": "system"}]
+    assert [m["author"] for m in mask(messages, [MESSAGE], messenger)] == [
+        "viber:5a***", "telegram:12***", "email:olena@example.com", "agent:12", "system"]
+    ticket = {"channel": "telegram", "sender": "123456789"}  # a chat id is no phone number
+    assert mask(ticket, TICKET, frozenset({"phone"}))["sender"] == "123456789"
+    assert mask(ticket, TICKET, messenger)["sender"] == "12***"
+
+
+def test_internal_keys_never_leave_and_public_ids_stand_in_for_them():
+    event = {"type": "conversation", "id": "viber:5a8Kq0vZ1xY2==", "conversation_id": 41, "agent_id": 3,
+             "state": {"thread_key": "viber:5a8Kq0vZ1xY2==", "channel": "viber"}}
+    for fields in (frozenset(), frozenset({"messenger"})):
+        shown = mask(event, EVENT, fields)
+        assert shown["id"] == 41 and "thread_key" not in shown["state"]
+    agent = {"conversations": ["email:<a1@mail.example.com>"], "conversation_ids": [41],
+             "offers": [{"offer_id": "o1", "conversation": "viber:5a8Kq0vZ1xY2==", "conversation_id": 42}]}
+    shown = mask(agent, AGENT, frozenset())
+    assert shown["conversations"] == [41] and shown["offers"][0]["conversation"] == 42
+    assert "viber" not in str(shown) and "mail.example.com" not in str(shown)
 
 
 def test_body_refuses_unknown_missing_and_mistyped_fields():
