@@ -10,11 +10,13 @@ keeps enough to recognise it on the phone: ``+38067***4567``, ``o***@example.com
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MASK = "***"
+PHONE_LIKE = re.compile(r"\+?\d{7,}")
 ADDRESS_KINDS = ("phone", "email", "messenger")
 """The kinds of personal data an address of a client can be (a channel's sender, a message's author)."""
 
@@ -62,14 +64,17 @@ STAFF_AUTHORS = ("agent", "user", "system", "rule", "bot", "sla", "supervisor")
 
 def _masked(value: Any, kind: str | None, fields: frozenset[str]) -> Any:
     """``value`` masked as personal data of ``kind``; ``None``: a client's address of no declared kind
-    (a web visitor's id, an app's user id), masked when the role masks any kind of address."""
+    (a web visitor's id, an app's user id), masked when the role masks any kind of address (its look only
+    chooses how the masked value reads)."""
     if value is None or value == "":
         return value
     if kind is None:
         if not fields.intersection(ADDRESS_KINDS):
             return value
         text = str(value)
-        return mask_email(text) if "@" in text else mask_messenger(text)
+        if "@" in text:
+            return mask_email(text)
+        return mask_phone(text) if PHONE_LIKE.fullmatch(text) else mask_messenger(text)
     if kind not in fields:
         return value
     return MASKERS[kind](str(value)) if isinstance(value, str) else MASK

@@ -41,7 +41,7 @@ AGENT = {"conversations": ShownAs("conversation_ids"),
          "offers": [{"conversation": ShownAs("conversation_id"), "summary": TICKET_ATTRIBUTES}]}
 #: A live event (the wall's and the desktop's streams), by its type.
 EVENT = ByField("type", {
-    "conversation": {"id": ShownAs("conversation_id"), "state": CONVERSATION},
+    "conversation": {"id": ShownAs("conversation_id"), "state": {**CONVERSATION, "ticket": TICKET}},
     "message": {"id": ShownAs("conversation_id")},
     "offer": {"state": {"conversation": ShownAs("conversation_id"), "summary": TICKET_ATTRIBUTES}},
     "agent": {"state": AGENT},

@@ -174,10 +174,6 @@ async def test_every_role_sees_on_every_endpoint_only_the_personal_data_it_may(e
         assert views[channel]["ticket"]["client_id"] == client_id, views[channel]["ticket"]
     numbers = {channel: view["ticket"]["number"] for channel, view in views.items()}
     conversations = {channel: view["conversation"]["id"] for channel, view in views.items()}
-    for channel, agent in owners.items():  # an agent's note on each thread (no channel runs to reply on)
-        note = await web.post(f"/api/v1/conversations/{conversations[channel]}/notes",
-                              json={"text": "Клієнтка чекає дзвінка.", "dedupe_key": "n1"}, headers=agent.headers)
-        assert note.status == 201, await note.text()
     change = await web.post(f"/api/v1/clients/{client_id}/contact-points", headers=(await login_as("supervisor")).headers,
                             json={"kind": "phone", "value": "+380509998877", "version": 1})
     assert change.status in (200, 201), await change.text()
@@ -198,10 +194,10 @@ async def test_every_role_sees_on_every_endpoint_only_the_personal_data_it_may(e
                 body = await _read_stream(web, path, user.headers)
             else:
                 response = await web.get(path, headers=user.headers)
-                if not allowed:
-                    assert response.status == 403, (role, endpoint, response.status)
+                if response.status != (200 if allowed else 403):
+                    failures.append(f"{role} {endpoint} answers {response.status}")
+                if response.status != 200:
                     continue
-                assert response.status == 200, (role, endpoint, await response.text())
                 body = await response.text()
             failures += [f"{role} {endpoint} shows {leak}" for leak in _leaks(body, role)]
             failures += [f"{role} {endpoint} hides {kind} it may see" for kind in _missing(body, role, endpoint)]
@@ -223,13 +219,13 @@ async def test_an_operator_limited_to_own_tickets_sees_only_those_on_the_client_
     other = await _take_one(engine, web, theirs)
     number = other["ticket"]["number"]
     assert (await web.get(f"/api/v1/tickets/{number}", headers=mine.headers)).status == 404
-    assert (await web.get(f"/api/v1/conversations/{other['conversation']['id']}", headers=mine.headers)).status == 403
     card = await (await web.get(f"/api/v1/clients/{client_id}", headers=mine.headers)).json()
     tickets = [t["number"] for t in card["open_tickets"] + card["past_tickets"]]
     assert tickets == [own["ticket"]["number"]]
     assert TEXTS["email"] not in json.dumps(card, ensure_ascii=False)
     assert [m["text"] for m in card["last_messages"]] == [TEXTS["viber"]]
     assert card["dashboard"]["open_tickets"] == 1
+    assert (await web.get(f"/api/v1/conversations/{other['conversation']['id']}", headers=mine.headers)).status == 403
     supervisor = await login_as("supervisor")
     full = await (await web.get(f"/api/v1/clients/{client_id}", headers=supervisor.headers)).json()
     assert sorted(t["number"] for t in full["open_tickets"]) == sorted([own["ticket"]["number"], number])

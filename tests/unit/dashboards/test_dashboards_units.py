@@ -12,8 +12,8 @@ import pytest
 from actors.event_hub import EventHub
 from dashboards.errors import ApiError
 from dashboards.masking import mask
-from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TICKET, TICKET_EVENT
 from dashboards.relay import EventRelay
+from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TICKET, TICKET_EVENT
 from dashboards.schema import Body, Field
 from dashboards.xlsx_stream import XlsxStream
 
