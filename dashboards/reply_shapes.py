@@ -5,7 +5,8 @@ these shapes; a field not named here is not personal data and is shown as it is.
 
 from __future__ import annotations
 
-from dashboards.masking import Author, ByField, Internal, Keyed, KindBeside, Personal, ShownAs
+from dashboards.masking import ADDRESS_OF, Author, ByField, Internal, Keyed, KindBeside, Personal, ShownAs
+from routing.informing.config import ADDRESS_KIND
 
 NAME, PHONE, EMAIL = Personal("name"), Personal("phone"), Personal("email")
 ADDRESS, ACCOUNT_NO, BALANCE = Personal("address"), Personal("account_no"), Personal("balance")
@@ -59,3 +60,5 @@ AUDIT_ENTRY = {"actor": Author(), "before": CARD_CHANGE, "after": CARD_CHANGE}
 CLIENT_HISTORY = {"changes": [AUDIT_ENTRY], "ended_links": [{"account_no": ACCOUNT_NO}]}
 #: The actor view: a conversation actor is named by its conversation's public id.
 ACTORS = [ByField("kind", {"conversation": {"entities": [{"id": ShownAs("state.conversation_id")}]}})]
+#: A template filled for a client: each channel's body with the address it would go to.
+TEMPLATE_PREVIEW = {"channels": {channel: {"address": Personal(ADDRESS_OF[kind])} for channel, kind in ADDRESS_KIND.items()}}

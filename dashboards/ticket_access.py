@@ -1,6 +1,6 @@
 """Which tickets a user may read: every ticket with ``tickets.read``, else only those assigned to them
-(``tickets.read_own``), wherever a ticket is shown — the ticket list and pages, and the client card's
-tickets and their messages."""
+(``tickets.read_own``), wherever a ticket is shown — the ticket list and pages, the client card's
+tickets and their messages, the client's timeline."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ def card_for(who: Principal, card: dict[str, Any] | None) -> dict[str, Any] | No
     if isinstance(card.get("dashboard"), dict):
         limited["dashboard"] = {**card["dashboard"], "open_tickets": len(kept["open_tickets"])}
     return limited
+
+
+def timeline_for(who: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A client's timeline with only the messages of tickets ``who`` may read (and every informing message)."""
+    if reads_all(who):
+        return items
+    return [item for item in items if item.get("direction") == "outbound" or may_read(who, item)]
 
 
 def view_for(who: Principal, view: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,9 @@ def _endpoints(client_id: int, number: str, conversation_id: int | None) -> dict
         "actor view": ("/api/v1/supervisor/actors", "actors.view"),
         "ticket export": ("/api/v1/exports/tickets.csv", "reports.export"),
         "audit log": (f"/api/v1/audit?entity=client&entity_id={client_id}", "audit.read"),
+        "client timeline": (f"/api/v1/informing/clients/{client_id}/timeline", "clients.search"),
+        "notifications": ("/api/v1/notifications", "wall.view"),
+        "escalations": ("/api/v1/supervisor/escalations", "wall.view"),
     }
     if conversation_id is not None:
         paths["conversation"] = (f"/api/v1/conversations/{conversation_id}", ("desktop", "conversations.any"))
@@ -225,6 +228,8 @@ async def test_an_operator_limited_to_own_tickets_sees_only_those_on_the_client_
     assert TEXTS["email"] not in json.dumps(card, ensure_ascii=False)
     assert [m["text"] for m in card["last_messages"]] == [TEXTS["viber"]]
     assert card["dashboard"]["open_tickets"] == 1
+    timeline = await (await web.get(f"/api/v1/informing/clients/{client_id}/timeline", headers=mine.headers)).json()
+    assert [item["text"] for item in timeline["items"]] == [TEXTS["viber"]]
     assert (await web.get(f"/api/v1/conversations/{other['conversation']['id']}", headers=mine.headers)).status == 403
     supervisor = await login_as("supervisor")
     full = await (await web.get(f"/api/v1/clients/{client_id}", headers=supervisor.headers)).json()

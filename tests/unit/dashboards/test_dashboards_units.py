@@ -13,7 +13,7 @@ from actors.event_hub import EventHub
 from dashboards.errors import ApiError
 from dashboards.masking import mask
 from dashboards.relay import EventRelay
-from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TICKET, TICKET_EVENT
+from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TEMPLATE_PREVIEW, TICKET, TICKET_EVENT
 from dashboards.schema import Body, Field
 from dashboards.xlsx_stream import XlsxStream
 
@@ -73,6 +73,16 @@ def test_internal_keys_never_leave_and_public_ids_stand_in_for_them():
     shown = mask(agent, AGENT, frozenset())
     assert shown["conversations"] == [41] and shown["offers"][0]["conversation"] == 42
     assert "viber" not in str(shown) and "mail.example.com" not in str(shown)
+
+
+def test_a_filled_template_shows_each_channel_s_address_as_the_role_may_see_it():
+    preview = {"template": "debt", "channels": {"sms": {"text": "Борг 12 грн", "address": "+380671234567"},
+                                                "email": {"text": "Борг", "address": "taras@example.com"},
+                                                "viber": {"text": "Борг", "address": "5a8Kq0vZ1xY2=="}}}
+    shown = mask(preview, TEMPLATE_PREVIEW, frozenset({"phone", "email", "messenger"}))
+    assert [c["address"] for c in shown["channels"].values()] == ["+38067***4567", "t***@example.com", "5a***"]
+    assert shown["channels"]["sms"]["text"] == "Борг 12 грн"
+    assert mask(preview, TEMPLATE_PREVIEW, frozenset({"name"})) == preview
 
 
 def test_body_refuses_unknown_missing_and_mistyped_fields():
