@@ -62,3 +62,5 @@ CLIENT_HISTORY = {"changes": [AUDIT_ENTRY], "ended_links": [{"account_no": ACCOU
 ACTORS = [ByField("kind", {"conversation": {"entities": [{"id": ShownAs("state.conversation_id")}]}})]
 #: A template filled for a client: each channel's body with the address it would go to.
 TEMPLATE_PREVIEW = {"channels": {channel: {"address": Personal(ADDRESS_OF[kind])} for channel, kind in ADDRESS_KIND.items()}}
+#: Meter readings the centre took, each on its account.
+READINGS = {"readings": [{"account_no": ACCOUNT_NO}]}

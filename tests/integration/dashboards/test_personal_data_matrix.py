@@ -20,6 +20,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from channels.base import Address, Inbound
+from dashboards import openapi
+from dashboards.app import API_GROUPS
 from tests.support.engine import eventually
 
 ROLES_FILE = Path(__file__).resolve().parents[3] / "config" / "roles.toml"
@@ -53,32 +55,56 @@ TEXTS = {"viber": "Питання VIBER-1 про рахунок", "email": "Ли
          "telegram": "Запит TELEGRAM-3 про тариф"}
 
 
-def _endpoints(client_id: int, number: str, conversation_id: int | None) -> dict[str, tuple[str, object]]:
-    """Every endpoint that shows a client's personal data: name -> (path, the permission it needs)."""
+def _endpoints(client_id: int, number: str, conversation_id: int | None) -> dict[str, tuple[str, str, object]]:
+    """Every endpoint that shows a client's personal data: name -> (its OpenAPI path, the path asked, the
+    permission it needs)."""
+    client, ticket = f"/api/v1/clients/{client_id}", f"/api/v1/tickets/{number}"
+    read = ("tickets.read", "tickets.read_own")
     paths = {
-        "client search": ("/api/v1/clients/search?phone=0671112233", "clients.search"),
-        "client card": (f"/api/v1/clients/{client_id}", "clients.search"),
-        "client history": (f"/api/v1/clients/{client_id}/history", "clients.search"),
-        "client duplicates": (f"/api/v1/clients/{client_id}/duplicates", "clients.search"),
-        "tickets": ("/api/v1/tickets", ("tickets.read", "tickets.read_own")),
-        "ticket": (f"/api/v1/tickets/{number}", ("tickets.read", "tickets.read_own")),
-        "ticket history": (f"/api/v1/tickets/{number}/history", ("tickets.read", "tickets.read_own")),
-        "agent": ("/api/v1/agents/me", "desktop"),
-        "wall snapshot": ("/api/v1/supervisor/snapshot", "wall.view"),
-        "wall stream": ("/api/v1/supervisor/stream", "wall.view"),
-        "wall stream replay": ("/api/v1/supervisor/stream?last_event_id=0", "wall.view"),
-        "desktop stream": ("/api/v1/agents/me/stream", "desktop"),
-        "desktop stream replay": ("/api/v1/agents/me/stream?last_event_id=0", "desktop"),
-        "actor view": ("/api/v1/supervisor/actors", "actors.view"),
-        "ticket export": ("/api/v1/exports/tickets.csv", "reports.export"),
-        "audit log": (f"/api/v1/audit?entity=client&entity_id={client_id}", "audit.read"),
-        "client timeline": (f"/api/v1/informing/clients/{client_id}/timeline", "clients.search"),
-        "notifications": ("/api/v1/notifications", "wall.view"),
-        "escalations": ("/api/v1/supervisor/escalations", "wall.view"),
+        "client search": ("/api/v1/clients/search", "/api/v1/clients/search?phone=0671112233", "clients.search"),
+        "client card": ("/api/v1/clients/{client_id}", client, "clients.search"),
+        "client history": ("/api/v1/clients/{client_id}/history", f"{client}/history", "clients.search"),
+        "client duplicates": ("/api/v1/clients/{client_id}/duplicates", f"{client}/duplicates", "clients.search"),
+        "client readings": ("/api/v1/clients/{client_id}/readings", f"{client}/readings", "clients.search"),
+        "client timeline": ("/api/v1/informing/clients/{client_id}/timeline",
+                            f"/api/v1/informing/clients/{client_id}/timeline", "clients.search"),
+        "tickets": ("/api/v1/tickets", "/api/v1/tickets", read),
+        "ticket": ("/api/v1/tickets/{number}", ticket, read),
+        "ticket history": ("/api/v1/tickets/{number}/history", f"{ticket}/history", read),
+        "agent": ("/api/v1/agents/me", "/api/v1/agents/me", "desktop"),
+        "wall snapshot": ("/api/v1/supervisor/snapshot", "/api/v1/supervisor/snapshot", "wall.view"),
+        "wall stream": ("/api/v1/supervisor/stream", "/api/v1/supervisor/stream", "wall.view"),
+        "wall stream replay": ("/api/v1/supervisor/stream", "/api/v1/supervisor/stream?last_event_id=0", "wall.view"),
+        "desktop stream": ("/api/v1/agents/me/stream", "/api/v1/agents/me/stream", "desktop"),
+        "desktop stream replay": ("/api/v1/agents/me/stream", "/api/v1/agents/me/stream?last_event_id=0", "desktop"),
+        "actor view": ("/api/v1/supervisor/actors", "/api/v1/supervisor/actors", "actors.view"),
+        "escalations": ("/api/v1/supervisor/escalations", "/api/v1/supervisor/escalations", "wall.view"),
+        "notifications": ("/api/v1/notifications", "/api/v1/notifications", "wall.view"),
+        "readings for review": ("/api/v1/readings/review", "/api/v1/readings/review", "wall.act"),
+        "ticket export": ("/api/v1/exports/tickets.csv", "/api/v1/exports/tickets.csv", "reports.export"),
+        "audit log": ("/api/v1/audit", f"/api/v1/audit?entity=client&entity_id={client_id}", "audit.read"),
+        "conversation": ("/api/v1/conversations/{conversation_id}", f"/api/v1/conversations/{conversation_id}",
+                         ("desktop", "conversations.any")),
     }
-    if conversation_id is not None:
-        paths["conversation"] = (f"/api/v1/conversations/{conversation_id}", ("desktop", "conversations.any"))
+    if conversation_id is None:
+        del paths["conversation"]
     return paths
+
+
+#: Readings of the API that show no client's personal data (the caller's own, configuration, figures).
+NOT_PERSONAL = {
+    "/healthz", "/metrics", "/api/v1/openapi.json", "/api/v1/vocabulary", "/api/v1/i18n/{lang}", "/api/v1/me",
+    "/api/v1/me/sessions", "/api/v1/admin/users", "/api/v1/admin/users/{user_id}/sessions", "/api/v1/admin/api-keys",
+    "/api/v1/admin/roles", "/api/v1/transfer-targets", "/api/v1/agents/me/stats", "/api/v1/reports/summary",
+    "/api/v1/supervisor/service-level", "/api/v1/supervisor/layout", "/api/v1/informing/templates",
+    "/api/v1/informing/messages/{message_id}", "/api/v1/webchat/config",
+    "/api/v1/webchat/stream",  # the visitor's own conversation, to the visitor
+}
+#: Shown per role by a test of their own: the passport (tests/integration/dashboards/test_client_passport.py)
+#: and the XLSX export (the CSV export's row masker, a ZIP the matrix cannot search).
+ELSEWHERE = {"/api/v1/clients/{client_id}/passport", "/api/v1/exports/tickets.xlsx"}
+#: Not masked yet: parked items carry the raw payload byte for byte (what replay hands over again).
+NOT_MASKED_YET = {"/api/v1/parked"}
 
 
 #: Which kinds an endpoint shows at all (a role that may see the kind must find it there).
@@ -161,6 +187,13 @@ def _missing(body: str, role: str, endpoint: str) -> list[str]:
     return [kind for kind in CARRIES.get(endpoint, set()) & SEES[role] if not any(v in body for v in RAW[kind])]
 
 
+def test_every_reading_of_the_openapi_document_is_in_the_matrix_or_declared_free_of_personal_data():
+    readings = {path for path, operations in openapi.document(API_GROUPS)["paths"].items() if "get" in operations}
+    in_matrix = {template for template, _, _ in _endpoints(1, "26-1", 1).values()}
+    assert readings - in_matrix - NOT_PERSONAL - ELSEWHERE - NOT_MASKED_YET == set()  # a new endpoint: classify it
+    assert in_matrix | NOT_PERSONAL | ELSEWHERE | NOT_MASKED_YET <= readings
+
+
 def test_the_declared_list_is_the_role_matrix_in_force():
     roles = tomllib.loads(ROLES_FILE.read_text())["roles"]
     assert {name: set(KINDS) - set(table["mask"]) for name, table in roles.items()} == SEES
@@ -177,19 +210,26 @@ async def test_every_role_sees_on_every_endpoint_only_the_personal_data_it_may(e
         assert views[channel]["ticket"]["client_id"] == client_id, views[channel]["ticket"]
     numbers = {channel: view["ticket"]["number"] for channel, view in views.items()}
     conversations = {channel: view["conversation"]["id"] for channel, view in views.items()}
+    failures: list[str] = []
+    for channel, role in (("viber", "cc_operator"), ("email", "cc_operator"), ("telegram", "sc_operator")):
+        accepted = json.dumps(views[channel], ensure_ascii=False)  # what accepting an offer answers
+        failures += [f"{role} offer accept shows {leak}" for leak in _leaks(accepted, role)]
+    held = await web.post(f"/api/v1/conversations/{conversations['viber']}/status", json={"status": "on_hold"},
+                          headers=owners["viber"].headers)
+    assert held.status == 200, await held.text()
+    failures += [f"cc_operator status change shows {leak}" for leak in _leaks(await held.text(), "cc_operator")]
     change = await web.post(f"/api/v1/clients/{client_id}/contact-points", headers=(await login_as("supervisor")).headers,
                             json={"kind": "phone", "value": "+380509998877", "version": 1})
     assert change.status in (200, 201), await change.text()
 
     readers = {"cc_operator": owners["viber"], "sc_operator": owners["telegram"],
                **{role: await login_as(role) for role in ("supervisor", "marketer", "analyst", "admin")}}
-    failures: list[str] = []
     for role, user in readers.items():
         me = await (await web.get("/api/v1/me", headers=user.headers)).json()
         permissions = set(me["permissions"])
         own = {"cc_operator": "viber", "sc_operator": "telegram"}.get(role, "viber")
         shown = conversations[own] if role in ("cc_operator", "sc_operator", "supervisor") else None
-        for endpoint, (path, needs) in _endpoints(client_id, numbers[own], shown).items():
+        for endpoint, (_, path, needs) in _endpoints(client_id, numbers[own], shown).items():
             allowed = bool(permissions.intersection((needs,) if isinstance(needs, str) else needs))
             if "stream" in endpoint:
                 if not allowed:
