@@ -18,7 +18,7 @@ BILLING_DETAIL = {"charges": [{"amount": BALANCE}], "payments": [{"amount": BALA
 ACCOUNT = {"account_no": ACCOUNT_NO, "eic_code": ACCOUNT_NO, "service_address": ADDRESS, "balance": BALANCE,
            "billing": BILLING_DETAIL}
 TICKET_ATTRIBUTES = {"client_name": NAME, "call": {"caller": PHONE, "number": PHONE},
-                     "shared_contact": {"value": KindBeside("kind"), "full_name": NAME}}
+                     "shared_contact": {"phone": PHONE}}
 TICKET = {"sender": KindBeside("channel"), "client_name": NAME, "attributes": TICKET_ATTRIBUTES}
 MESSAGE = {"author": Author(), "external_id": INTERNAL}
 CARD = {
@@ -29,7 +29,7 @@ CARD = {
                   "last_payment": {"amount": BALANCE}},
 }
 TICKET_EVENT = {"author": Author(), "data": {"sender": KindBeside("channel"), "caller": PHONE, "number": PHONE,
-                                             "client_name": NAME}}
+                                             "phone": PHONE, "client_name": NAME}}
 
 CONVERSATION = {"thread_key": INTERNAL, "state": INTERNAL}
 CONVERSATION_VIEW = {"conversation": CONVERSATION, "ticket": TICKET, "messages": [MESSAGE], "card": CARD}

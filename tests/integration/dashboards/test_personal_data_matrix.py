@@ -160,8 +160,10 @@ def _inbound(channel: str) -> Inbound:
     thread, sender = {"viber": (f"viber:{VIBER_ID}", Address("viber", VIBER_ID)),
                       "email": (EMAIL_THREAD, Address("email", RAW["email"][0], "Оксана Коваленко")),
                       "telegram": (f"telegram:{TELEGRAM_CHAT}", Address("telegram", TELEGRAM_CHAT))}[channel]
+    email = channel == "email"
     return Inbound(channel=channel, thread_key=thread, dedupe_key=f"matrix:{channel}", sender=sender,
-                   text=TEXTS[channel], subject="Рахунок" if channel == "email" else None)
+                   text=TEXTS[channel], subject="Рахунок" if email else None,
+                   metadata={"message_id": EMAIL_THREAD.removeprefix("email:"), "references": []} if email else {})
 
 
 async def _take_one(engine, web, agent) -> dict:
