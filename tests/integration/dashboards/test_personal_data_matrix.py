@@ -218,7 +218,8 @@ async def test_every_role_sees_on_every_endpoint_only_the_personal_data_it_may(e
         failures += [f"{role} offer accept shows {leak}" for leak in _leaks(accepted, role)]
     held = await web.post(f"/api/v1/conversations/{conversations['viber']}/status", json={"status": "on_hold"},
                           headers=owners["viber"].headers)
-    assert held.status == 200, await held.text()
+    if held.status != 200:
+        failures.append(f"cc_operator status change answers {held.status}")
     failures += [f"cc_operator status change shows {leak}" for leak in _leaks(await held.text(), "cc_operator")]
     change = await web.post(f"/api/v1/clients/{client_id}/contact-points", headers=(await login_as("supervisor")).headers,
                             json={"kind": "phone", "value": "+380509998877", "version": 1})
