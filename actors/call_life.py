@@ -120,7 +120,7 @@ class CallLife:
                                          m.Dequeue(conversation.ref.id, "abandoned" if abandoned else "moved"))
             row["routing_state"] = "done"
         if abandoned:
-            conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id,
+            conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id, "conversation_id": row["id"],
                                       "state": {"ticket": conversation.ticket["number"]}})
             await call_back(conversation, item)
 

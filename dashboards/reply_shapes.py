@@ -49,6 +49,8 @@ EVENT = ByField("type", {
     "screen_pop": {"id": ShownAs("conversation_id"),
                    "state": {"ticket": TICKET, "card": CARD, "caller": PHONE, "call": TICKET_ATTRIBUTES["call"]}},
     "escalation": {"state": {"conversation": INTERNAL}},
+    "call_abandoned": {"id": ShownAs("conversation_id")},
+    "reply": {"id": INTERNAL},  # to a web-chat visitor's own stream; the thread is the visitor's session
 })
 #: The live state as the wall loads it: every queue, agent and conversation.
 SNAPSHOT = Keyed([EVENT])

@@ -73,6 +73,9 @@ def test_internal_keys_never_leave_and_public_ids_stand_in_for_them():
     shown = mask(agent, AGENT, frozenset())
     assert shown["conversations"] == [41] and shown["offers"][0]["conversation"] == 42
     assert "viber" not in str(shown) and "mail.example.com" not in str(shown)
+    for hidden in ({"type": "reply", "id": "webchat:site:visit-1", "state": {"text": "Вітаю"}},
+                   {"type": "escalation", "id": "26-1:resolution", "state": {"conversation": "telegram:123456789"}}):
+        assert "webchat:" not in str(mask(hidden, EVENT, frozenset())) and "telegram:" not in str(mask(hidden, EVENT, frozenset()))
 
 
 def test_a_filled_template_shows_each_channel_s_address_as_the_role_may_see_it():
