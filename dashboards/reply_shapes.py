@@ -18,7 +18,7 @@ BILLING_DETAIL = {"charges": [{"amount": BALANCE}], "payments": [{"amount": BALA
 ACCOUNT = {"account_no": ACCOUNT_NO, "eic_code": ACCOUNT_NO, "service_address": ADDRESS, "balance": BALANCE,
            "billing": BILLING_DETAIL}
 TICKET_ATTRIBUTES = {"client_name": NAME, "call": {"caller": PHONE, "number": PHONE},
-                     "shared_contact": {"phone": PHONE}}
+                     "shared_contact": {"phone": PHONE}, "call_back": {"number": PHONE}}
 TICKET = {"sender": KindBeside("channel"), "client_name": NAME, "attributes": TICKET_ATTRIBUTES}
 MESSAGE = {"author": Author(), "external_id": INTERNAL}
 CARD = {

@@ -57,6 +57,11 @@ def test_masking_goes_by_what_a_field_means_not_by_its_name():
                 {"author": "email:olena@example.com"}, {"author": "agent:12"}, {"author": "system"}]
     assert [m["author"] for m in mask(messages, [MESSAGE], messenger)] == [
         "viber:5a***", "telegram:12***", "email:olena@example.com", "agent:12", "system"]
+    call = {"channel": "voice", "sender": "+380671234567",
+            "attributes": {"call": {"caller": "+380671234567", "did": "0800300500"}, "call_back": {"number": "0671234567"}}}
+    assert mask(call, TICKET, frozenset({"phone"})) == {
+        "channel": "voice", "sender": "+38067***4567",
+        "attributes": {"call": {"caller": "+38067***4567", "did": "0800300500"}, "call_back": {"number": "***67"}}}
     ticket = {"channel": "telegram", "sender": "123456789"}  # a chat id is no phone number
     assert mask(ticket, TICKET, frozenset({"phone"}))["sender"] == "123456789"
     assert mask(ticket, TICKET, messenger)["sender"] == "12***"
