@@ -130,6 +130,18 @@ class Author(Meaning):
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadKey(Meaning):
+    """A conversation named by its thread key (audit entries written before conversations had public ids):
+    ``viber:<id>``, ``telegram:<chat>`` masked as a messenger id, ``email:<Message-ID>`` as an e-mail."""
+
+    def show(self, value: Any, record: Mapping[str, Any], fields: frozenset[str]) -> Any:
+        if not isinstance(value, str) or ":" not in value:
+            return value
+        channel, _, rest = value.partition(":")
+        return f"{channel}:{_masked(rest, ADDRESS_OF.get(channel), fields)}" if channel in ADDRESS_OF else value
+
+
+@dataclass(frozen=True, slots=True)
 class Internal(Meaning):
     """The engine's own key (a thread key built from a messenger id, an e-mail Message-ID): never shown."""
 

@@ -5,7 +5,17 @@ these shapes; a field not named here is not personal data and is shown as it is.
 
 from __future__ import annotations
 
-from dashboards.masking import ADDRESS_OF, Author, ByField, Internal, Keyed, KindBeside, Personal, ShownAs
+from dashboards.masking import (
+           ADDRESS_OF,
+           Author,
+           ByField,
+           Internal,
+           Keyed,
+           KindBeside,
+           Personal,
+           ShownAs,
+           ThreadKey,
+)
 from routing.informing.config import ADDRESS_KIND
 
 NAME, PHONE, EMAIL = Personal("name"), Personal("phone"), Personal("email")
@@ -58,7 +68,7 @@ SNAPSHOT = Keyed([EVENT])
 #: What a client card's change keeps before and after (``crm_core.client_edits``).
 CARD_CHANGE = {"full_name": NAME, "value": KindBeside("kind"), "account_no": ACCOUNT_NO, "service_address": ADDRESS,
                "contact_points": [CONTACT_POINT]}
-AUDIT_ENTRY = {"actor": Author(), "before": CARD_CHANGE, "after": CARD_CHANGE}
+AUDIT_ENTRY = {"actor": Author(), "before": CARD_CHANGE, "after": CARD_CHANGE, "entity_id": ThreadKey()}
 CLIENT_HISTORY = {"changes": [AUDIT_ENTRY], "ended_links": [{"account_no": ACCOUNT_NO}]}
 #: The actor view: a conversation actor is named by its conversation's public id.
 ACTORS = [ByField("kind", {"conversation": {"entities": [{"id": ShownAs("state.conversation_id")}]}})]

@@ -13,7 +13,16 @@ from actors.event_hub import EventHub
 from dashboards.errors import ApiError
 from dashboards.masking import mask
 from dashboards.relay import EventRelay
-from dashboards.reply_shapes import AGENT, CARD, EVENT, MESSAGE, TEMPLATE_PREVIEW, TICKET, TICKET_EVENT
+from dashboards.reply_shapes import (
+    AGENT,
+    AUDIT_ENTRY,
+    CARD,
+    EVENT,
+    MESSAGE,
+    TEMPLATE_PREVIEW,
+    TICKET,
+    TICKET_EVENT,
+)
 from dashboards.schema import Body, Field
 from dashboards.xlsx_stream import XlsxStream
 
@@ -81,6 +90,13 @@ def test_internal_keys_never_leave_and_public_ids_stand_in_for_them():
     for hidden in ({"type": "reply", "id": "webchat:site:visit-1", "state": {"text": "Вітаю"}},
                    {"type": "escalation", "id": "26-1:resolution", "state": {"conversation": "telegram:123456789"}}):
         assert "webchat:" not in str(mask(hidden, EVENT, frozenset())) and "telegram:" not in str(mask(hidden, EVENT, frozenset()))
+
+
+def test_an_audit_entry_written_under_a_thread_key_shows_it_masked():
+    entries = [{"entity": "conversation", "entity_id": "viber:5a8Kq0vZ1xY2=="}, {"entity": "conversation", "entity_id": "41"},
+               {"entity": "client", "entity_id": "7"}, {"entity": "conversation", "entity_id": "webchat:site:visit-1"}]
+    shown = [e["entity_id"] for e in mask(entries, [AUDIT_ENTRY], frozenset({"messenger"}))]
+    assert shown == ["viber:5a***", "41", "7", "webchat:site:visit-1"]
 
 
 def test_a_filled_template_shows_each_channel_s_address_as_the_role_may_see_it():
