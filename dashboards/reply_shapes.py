@@ -43,10 +43,12 @@ TICKET_EVENT = {"author": Author(), "data": {"sender": KindBeside("channel"), "c
 
 CONVERSATION = {"thread_key": INTERNAL, "state": INTERNAL}
 CONVERSATION_VIEW = {"conversation": CONVERSATION, "ticket": TICKET, "messages": [MESSAGE], "card": CARD}
-SEARCH = {"hits": [{"full_name": NAME, "account_no": ACCOUNT_NO, "service_address": ADDRESS}],
-          "matched_value": KindBeside("matched_kind")}
-DUPLICATES = {"candidates": [{"full_name": NAME, "eic_code": ACCOUNT_NO, "account_no": ACCOUNT_NO,
-                              "service_address": ADDRESS, "value": KindBeside("kind")}]}
+SEARCH = {"hits": [{"full_name": NAME, "account_no": ACCOUNT_NO, "service_address": ADDRESS}]}
+#: Why a card may be the same client (``crm_core.duplicates``): a shared contact point, EIC code or address.
+DUPLICATE_REASON = ByField("reason", {
+    **{kind: {"value": KindBeside("reason")} for kind in ("phone", "email", "telegram", "viber")},
+    "eic_code": {"value": ACCOUNT_NO}, "name_and_address": {"service_address": ADDRESS}})
+DUPLICATES = {"candidates": [{"full_name": NAME, "reasons": [DUPLICATE_REASON]}]}
 
 AGENT = {"conversations": ShownAs("conversation_ids"),
          "offers": [{"conversation": ShownAs("conversation_id"), "summary": TICKET_ATTRIBUTES}]}

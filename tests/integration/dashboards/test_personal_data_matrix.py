@@ -112,6 +112,7 @@ CARRIES = {
     "client search": {"name", "address", "account_no"},
     "client card": set(KINDS),
     "client history": {"phone"},
+    "client duplicates": {"name", "email"},
     "ticket": {"name"},
     "ticket history": {"messenger"},
     "conversation": set(KINDS),
@@ -210,6 +211,11 @@ async def test_every_role_sees_on_every_endpoint_only_the_personal_data_it_may(e
         await engine.inbox.intake.take(_inbound(channel))
         views[channel] = await _take_one(engine, web, agent)
         assert views[channel]["ticket"]["client_id"] == client_id, views[channel]["ticket"]
+    async with engine.db.begin() as conn:  # a second card with the same e-mail: a duplicate candidate
+        twin = (await conn.execute(text("INSERT INTO clients (kind, full_name, segment, language)"
+                                        " VALUES ('person', :n, 'regular', 'uk') RETURNING id"), {"n": RAW["name"][0]})).scalar_one()
+        await conn.execute(text("INSERT INTO contact_points (client_id, kind, value, is_primary) VALUES (:c, 'email', :v, true)"),
+                           {"c": twin, "v": RAW["email"][0]})
     numbers = {channel: view["ticket"]["number"] for channel, view in views.items()}
     conversations = {channel: view["conversation"]["id"] for channel, view in views.items()}
     failures: list[str] = []

@@ -17,6 +17,7 @@ from dashboards.reply_shapes import (
     AGENT,
     AUDIT_ENTRY,
     CARD,
+    DUPLICATES,
     EVENT,
     MESSAGE,
     TEMPLATE_PREVIEW,
@@ -97,6 +98,17 @@ def test_an_audit_entry_written_under_a_thread_key_shows_it_masked():
                {"entity": "client", "entity_id": "7"}, {"entity": "conversation", "entity_id": "webchat:site:visit-1"}]
     shown = [e["entity_id"] for e in mask(entries, [AUDIT_ENTRY], frozenset({"messenger"}))]
     assert shown == ["viber:5a***", "41", "7", "webchat:site:visit-1"]
+
+
+def test_a_duplicate_candidate_shows_why_as_the_role_may_see_it():
+    found = {"candidates": [{"client_id": 2, "full_name": "Шевченко Тарас", "score": 0.9, "reasons": [
+        {"reason": "email", "value": "taras@example.com"}, {"reason": "eic_code", "value": "56XS000000771234"},
+        {"reason": "name_and_address", "name_similarity": 0.8, "service_address": "м. Київ, вул. Хрещатик, 1"}]}]}
+    shown = mask(found, DUPLICATES, frozenset({"email", "account_no", "address"}))["candidates"][0]
+    assert shown["full_name"] == "Шевченко Тарас" and shown["score"] == 0.9
+    assert [r.get("value", r.get("service_address")) for r in shown["reasons"]] == [
+        "t***@example.com", "***1234", "м. Київ, ***"]
+    assert mask(found, DUPLICATES, frozenset({"phone"})) == found
 
 
 def test_a_filled_template_shows_each_channel_s_address_as_the_role_may_see_it():
