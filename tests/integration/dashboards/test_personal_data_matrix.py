@@ -44,7 +44,7 @@ EMAIL_THREAD = f"email:<{MESSAGE_ID_TOKEN}.kovalenko@mail.example.net>"
 #: The client's raw personal data, by kind: none of these may reach a role that masks the kind.
 RAW = {
     "name": ["Коваленко Оксана Миколаївна", "Коваленко"],
-    "phone": ["380671112233", "380509998877"],
+    "phone": ["380671112233", "380509998877", "380631234321"],
     "email": ["oksana.kovalenko@example.com"],
     "messenger": [VIBER_ID, "Vb7Qx2ZkT9", TELEGRAM_CHAT],
     "address": ["Хрещатик"],
@@ -150,6 +150,12 @@ async def _seed_client(engine) -> int:
             " VALUES ('2604119937', '56XS000000771234', 'м. Київ, вул. Хрещатик, буд. 7', 'population', 4321.77)"
             " RETURNING id"))).scalar_one()
         await conn.execute(text("INSERT INTO account_roles VALUES (:a, :c, 'owner')"), {"a": account, "c": client})
+        tenant = (await conn.execute(text(  # another person on the account: the card's related contact
+            "INSERT INTO clients (kind, full_name, segment, language) VALUES ('person', 'Коваленко Петро', 'regular',"
+            " 'uk') RETURNING id"))).scalar_one()
+        await conn.execute(text("INSERT INTO account_roles VALUES (:a, :c, 'co_owner')"), {"a": account, "c": tenant})
+        await conn.execute(text("INSERT INTO contact_points (client_id, kind, value, is_primary)"
+                                " VALUES (:c, 'phone', '+380631234321', true)"), {"c": tenant})
         for kind, value in (("phone", "+380671112233"), ("email", RAW["email"][0]), ("viber", VIBER_ID),
                             ("telegram", TELEGRAM_CHAT)):
             await conn.execute(text("INSERT INTO contact_points (client_id, kind, value, is_primary)"
