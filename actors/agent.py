@@ -76,6 +76,7 @@ class AgentActor(Entity):
         self.work = AgentState(agent_profile(user, config), wrap_up=config.wrap_up,
                                max_misses=config.max_missed_offers, pending_offers=config.pending_offers)
         self.channels: dict[str, str] = {}  # conversation -> its channel as the desktop shows it
+        self.public_ids: dict[str, int] = {}  # conversation (its thread key) -> its public id
         self.offers: dict[str, m.Offer] = {}
         now = time.time()
         self.since = saved.since.timestamp() if saved else now
@@ -84,8 +85,8 @@ class AgentActor(Entity):
             self.work.sign_in(now)
             if status == AgentStatus.BREAK:
                 self.work.start_break(saved.reason or "break", now)
-        for thread, channel in held:
-            self._hold(thread, channel)
+        for thread, channel, conversation_id in held:
+            self._hold(thread, channel, conversation_id)
         self._status = self.work.status.value
         self._saved = (status, saved.reason if saved else None)
         self._push()
@@ -119,8 +120,8 @@ class AgentActor(Entity):
                 return await self._timer(name, payload)
             case m.ConversationReleased():
                 return await self._released(message)
-            case m.ConversationPinned(conversation=thread, channel=channel):
-                self._hold(thread, channel)
+            case m.ConversationPinned(conversation=thread, channel=channel, conversation_id=conversation_id):
+                self._hold(thread, channel, conversation_id)
                 return await self._changed()
             case m.AnnounceAvailability():
                 self._push()
@@ -162,7 +163,7 @@ class AgentActor(Entity):
             for offer_id in list(self.offers):
                 self._drop_offer(offer_id, "agent went offline", tell_queue=True)
             for thread in self.work.sign_out(now):
-                self.channels.pop(thread, None)
+                self._forget(thread)
                 self.ctx.system.tell(ActorRef("conversation", thread), m.BackToQueue("agent went offline"))
             self.ctx.cancel_timer("wrap_up")
         else:
@@ -194,9 +195,11 @@ class AgentActor(Entity):
             return False
         self.offers[offer.offer_id] = offer
         self.channels[offer.conversation] = offer.channel
+        self._known(offer.conversation, offer.conversation_id)
         self.ctx.start_timer(f"offer:{offer.offer_id}", offer.expires_in_s, offer.offer_id)
         self.ctx.publish({"type": "offer", "id": offer.offer_id, "agent_id": self.agent_id,
-                          "state": {"conversation": offer.conversation, "queue": offer.queue,
+                          "state": {"conversation": offer.conversation, "conversation_id": offer.conversation_id,
+                                    "queue": offer.queue,
                                     "channel": offer.channel, "ticket": offer.ticket_number,
                                     "summary": offer.summary, "preview": offer.preview,
                                     "expires_at": time.time() + offer.expires_in_s}})
@@ -233,7 +236,7 @@ class AgentActor(Entity):
         if offer is None:
             raise LookupError(f"offer {offer_id} is no longer open")
         self.ctx.cancel_timer(f"offer:{offer_id}")
-        self.channels.pop(offer.conversation, None)
+        self._forget(offer.conversation)
         now = time.time()
         if outcome == "rejected":
             miss: MissOutcome = self.work.reject(offer.conversation, now)
@@ -257,7 +260,7 @@ class AgentActor(Entity):
         if offer is None:
             return
         self.ctx.cancel_timer(f"offer:{offer_id}")
-        self.channels.pop(offer.conversation, None)
+        self._forget(offer.conversation)
         self.work.release(offer.conversation, time.time())
         if tell_queue:
             self._tell_queue(offer, "withdrawn")
@@ -273,14 +276,23 @@ class AgentActor(Entity):
 
     # --- conversations in hand ---------------------------------------------------------------------
 
-    def _hold(self, thread: str, channel: str) -> None:
+    def _hold(self, thread: str, channel: str, conversation_id: int | None) -> None:
         self.work.take(thread, routing_channel(channel), time.time())
         self.channels[thread] = channel
+        self._known(thread, conversation_id)
+
+    def _forget(self, thread: str) -> None:
+        self.channels.pop(thread, None)
+        self.public_ids.pop(thread, None)
+
+    def _known(self, thread: str, conversation_id: int | None) -> None:
+        if conversation_id is not None:
+            self.public_ids[thread] = conversation_id
 
     async def _released(self, released: m.ConversationReleased) -> dict[str, Any]:
         if released.conversation in self.work.in_hand:
             now = time.time()
-            self.channels.pop(released.conversation, None)
+            self._forget(released.conversation)
             if released.wrap_up:
                 wrap_up_until = self.work.finish(released.conversation, now)
                 if wrap_up_until is not None:
@@ -316,7 +328,9 @@ class AgentActor(Entity):
                 "languages": sorted(work.profile.languages), "misses": work.misses,
                 "idle_since": work.idle_since, "wrap_up_until": work.wrap_up_until,
                 "occupancy": round(availability.occupancy, 3), "conversations": sorted(work.in_hand),
-                "offers": [{"offer_id": o.offer_id, "conversation": o.conversation, "queue": o.queue,
+                "conversation_ids": sorted(self.public_ids[t] for t in work.in_hand if t in self.public_ids),
+                "offers": [{"offer_id": o.offer_id, "conversation": o.conversation,
+                            "conversation_id": o.conversation_id, "queue": o.queue,
                             "channel": o.channel, "ticket": o.ticket_number, "preview": o.preview}
                            for o in self.offers.values()]}
 

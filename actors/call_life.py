@@ -83,7 +83,8 @@ class CallLife:
             log.info("call %s rings extension %s, which is no agent of ours", conversation.ref.id, extension)
             return
         ticket = conversation.ticket
-        conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id, "agent_id": agent_id,
+        conversation.ctx.publish({"type": "screen_pop", "id": conversation.ref.id,
+                                  "conversation_id": conversation.row["id"], "agent_id": agent_id,
                                   "state": {"ticket": ticket_summary(ticket), "card": await conversation.card(),
                                             "caller": ticket.get("sender"), "call": ticket["attributes"]["call"]}},
                                  at_once=True)
@@ -114,7 +115,7 @@ class CallLife:
                                          m.Dequeue(conversation.ref.id, "abandoned" if abandoned else "moved"))
             row["routing_state"] = "done"
         if abandoned:
-            conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id,
+            conversation.ctx.publish({"type": "call_abandoned", "id": conversation.ref.id, "conversation_id": row["id"],
                                       "state": {"ticket": conversation.ticket["number"]}})
             await call_back(conversation, item)
 

@@ -101,7 +101,7 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
         self._stale = True
 
     def describe(self) -> dict[str, Any]:
-        return {"ticket": self.ticket and self.ticket["number"],
+        return {"conversation_id": self.row and self.row["id"], "ticket": self.ticket and self.ticket["number"],
                 "routing": self.row and self.row["routing_state"], "agent": self.row and self.row["agent_id"]}
 
     @property
@@ -174,7 +174,7 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
             stored = await self._add_to_ticket(item, delivery)
         else:
             stored = await self._first_inbound(item, delivery)
-        return {"ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
+        return {"conversation_id": self.row and self.row["id"], "ticket": self.ticket and self.ticket["number"], "duplicate": stored is None}
 
     async def _first_inbound(self, item: Inbound, delivery: m.InboxDelivery) -> int | None:
         """An item of a conversation without a ticket yet: the first of a thread opens its ticket."""
@@ -323,7 +323,7 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
             await db.mark_inbox_processed(conn, inbox_id)
         if changed and item.kind == "edit":
             self.ctx.publish(message_event(self.ref.id, self.row, self.ticket, item.text, "edit"))
-        return {"ticket": self.ticket and self.ticket["number"], "updated": changed}
+        return {"conversation_id": self.row and self.row["id"], "ticket": self.ticket and self.ticket["number"], "updated": changed}
 
     async def _contact_shared(self, item: Inbound) -> None:
         """The client shared a phone after the ticket opened: the match is recorded beside the ticket

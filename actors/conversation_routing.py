@@ -155,7 +155,8 @@ class ConversationRouting:
         enqueue = m.Enqueue(conversation=self.ref.id, channel=self.row["channel"], ticket_number=self.ticket["number"],
                             priority=priority, enqueued_at=enqueued_at, attributes=self._attributes(),
                             requirements=requirements,
-                            preview=(self.ticket.get("attributes") or {}).get("preview") or "")
+                            preview=(self.ticket.get("attributes") or {}).get("preview") or "",
+                            conversation_id=self.row["id"])
         return Waiting({"queue": queue, "routing_state": "queued", "agent_id": None, "state": state}, event,
                        enqueue, leaves)
 
@@ -348,4 +349,5 @@ class ConversationRouting:
                 await db.add_events(conn, self.ticket["id"], [(author, kind, {"to": "agent", "target": agent_id,
                                                                               "from_queue": self.row["queue"], **data})])
         await self._assigned(agent_id, author, data)
-        self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.ConversationPinned(self.ref.id, self.row["channel"]))
+        self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.ConversationPinned(self.ref.id, self.row["channel"],
+                                                                                           self.row["id"]))

@@ -35,13 +35,14 @@ def conversation_event(thread_key: str, row: dict[str, Any], ticket: dict[str, A
     state = {"thread_key": thread_key, "channel": row["channel"], "queue": row["queue"],
              "routing": row["routing_state"], "agent_id": row["agent_id"],
              "ticket": ticket and ticket_summary(ticket)}
-    return {"type": "conversation", "id": thread_key, "agent_id": row["agent_id"], "state": state,
+    return {"type": "conversation", "id": thread_key, "conversation_id": row["id"], "agent_id": row["agent_id"],
+            "state": state,
             "removed": row["status"] == "closed"}
 
 
 def message_event(thread_key: str, row: dict[str, Any], ticket: dict[str, Any] | None, text: str,
                   direction: str) -> dict[str, Any]:
-    return {"type": "message", "id": thread_key, "agent_id": row["agent_id"],
+    return {"type": "message", "id": thread_key, "conversation_id": row["id"], "agent_id": row["agent_id"],
             "state": {"direction": direction, "text": text, "ticket": ticket and ticket["number"]}}
 
 

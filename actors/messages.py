@@ -144,6 +144,7 @@ class Offer:
     preview: str = ""
     auto_accept: bool = False
     ringing: bool = False  # rung at several agents at once: letting it ring is no miss
+    conversation_id: int | None = None  # the conversation's public id (``conversation`` is its thread key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,7 @@ class ConversationPinned:
 
     conversation: str
     channel: str
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +215,7 @@ class Enqueue:
     preferred_agent: int | None = None
     requirements: Requirements | None = None  # None: any agent who takes the channel
     preview: str = ""  # the start of the first message, for the offer card
+    conversation_id: int | None = None  # the conversation's public id
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,14 +53,14 @@ class QueueActor(Entity):
         async with self.ctx.db.connect() as conn:
             rows = await agents.waiting_in_queue(conn, self.name)
             members = await agents.queue_members(conn, self.name)
-        for thread, channel, state, number, priority, attributes in rows:
+        for thread, channel, state, number, priority, attributes, conversation_id in rows:
             route = (state or {}).get("routing") or {}
             self._wait(m.Enqueue(
                 conversation=thread, channel=channel, ticket_number=number,
                 priority=route.get("priority") or priority,
                 enqueued_at=float((state or {}).get("enqueued_at", time.time())),
                 requirements=requirements_from_json(route.get("requirements"), channel),
-                preview=(attributes or {}).get("preview") or ""))
+                preview=(attributes or {}).get("preview") or "", conversation_id=conversation_id))
         for agent_id in members:
             self.ctx.system.tell(ActorRef("agent", str(agent_id)), m.AnnounceAvailability())
 
@@ -164,7 +164,8 @@ class QueueActor(Entity):
                 self.ctx.system.tell(ActorRef("agent", agent), m.Offer(
                     offer_id=offer_id, conversation=thread, queue=self.name, channel=entry.channel,
                     ticket_number=entry.ticket_number, summary=entry.attributes, expires_in_s=timeout,
-                    preview=entry.preview, auto_accept=auto_accept, ringing=bool(ringing)))
+                    preview=entry.preview, auto_accept=auto_accept, ringing=bool(ringing),
+                    conversation_id=entry.conversation_id))
         self._arm_expiry()
 
     def _outcome(self, outcome: m.OfferOutcome) -> None:

@@ -27,18 +27,18 @@ async def agent_state_row(conn: AsyncConnection, agent_id: int) -> Any:
 
 
 async def held_conversations(conn: AsyncConnection, agent_id: int) -> list[Any]:
-    """``(thread_key, channel)`` of the open conversations assigned to the agent."""
-    return list((await conn.execute(select(Conversation.thread_key, Conversation.channel).where(
+    """``(thread_key, channel, id)`` of the open conversations assigned to the agent."""
+    return list((await conn.execute(select(Conversation.thread_key, Conversation.channel, Conversation.id).where(
         Conversation.agent_id == agent_id, Conversation.status == "open",
         Conversation.routing_state == "assigned"))).all())
 
 
 async def waiting_in_queue(conn: AsyncConnection, queue: str) -> list[Any]:
-    """The queue's open conversations waiting or offered: thread, channel, state, ticket number, priority
-    and attributes."""
+    """The queue's open conversations waiting or offered: thread, channel, state, ticket number, priority,
+    attributes and the conversation's id."""
     return list((await conn.execute(
         select(Conversation.thread_key, Conversation.channel, Conversation.state, Ticket.number,
-               Ticket.priority, Ticket.attributes)
+               Ticket.priority, Ticket.attributes, Conversation.id)
         .join(Ticket, Ticket.id == Conversation.ticket_id)
         .where(Conversation.queue == queue, Conversation.status == "open",
                Conversation.routing_state.in_(("queued", "offered"))))).all())

@@ -209,13 +209,13 @@ async def client_addresses(conn: Source, client_ids: list[int]) -> dict[int, dic
 
 async def client_timeline(conn: Source, client_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """Every message sent to the client (with its channel and delivery state) and every message it sent
-    or was answered in its conversations, newest first."""
+    or was answered in its conversations (with the agent of that ticket), newest first."""
     return await driver_sql.fetch_all(conn, """
         (SELECT 'outbound' AS direction, o.channel, o.state, o.topic, o.template AS text, o.created_at AS at,
-                o.id AS message_id
+                o.id AS message_id, NULL::integer AS agent_id
          FROM outbox_messages o WHERE o.client_id = %(client)s)
         UNION ALL
-        (SELECT m.direction, t.channel, m.delivery_status, NULL, m.text, m.at, NULL
+        (SELECT m.direction, t.channel, m.delivery_status, NULL, m.text, m.at, NULL, t.agent_id
          FROM messages m JOIN tickets t ON t.id = m.ticket_id
          WHERE t.client_id = %(client)s AND m.direction IN ('in', 'out'))
         ORDER BY at DESC LIMIT %(limit)s

@@ -287,6 +287,11 @@ async def ticket_by_number(conn: AsyncConnection, number: str) -> dict[str, Any]
     return await sql.fetch_one(conn, f"SELECT {_TICKET} FROM tickets WHERE number = %s", (number,))
 
 
+async def thread_of_conversation(conn: AsyncConnection, conversation_id: int) -> str | None:
+    """The thread key of a conversation given by its public id (the thread key itself is never shown)."""
+    return (await conn.execute(select(Conversation.thread_key).where(Conversation.id == conversation_id))).scalar()
+
+
 async def open_thread_of_ticket(conn: Source, number: str) -> str | None:
     """The thread key of a ticket's conversation, if that conversation is still open."""
     return await sql.fetch_value(conn, "SELECT c.thread_key FROM conversations c JOIN tickets t"

@@ -15,26 +15,19 @@ from aiohttp import web
 from crm_core.tickets_query import EXPORT_COLUMNS, TicketFilter, stream_tickets
 from dashboards.context import gateway
 from dashboards.masking import mask
+from dashboards.reply_shapes import TICKET
 from dashboards.xlsx_stream import XlsxStream
 
 Masker = Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]
-PERSONAL_COLUMNS = ("sender",)
 
 
 def row_masker(fields: frozenset[str]) -> Masker:
-    """Masks the personal data a ticket row carries (its sender) for the role."""
-    positions = [EXPORT_COLUMNS.index(c) for c in PERSONAL_COLUMNS]
+    """Masks the personal data a ticket row carries (its sender, by its channel) for the role."""
     if not fields:
         return lambda rows: rows
 
     def masked(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        out = []
-        for row in rows:
-            values = list(row)
-            for index in positions:
-                values[index] = mask({"sender": values[index]}, fields)["sender"]
-            out.append(tuple(values))
-        return out
+        return [tuple(mask(dict(zip(EXPORT_COLUMNS, row, strict=True)), TICKET, fields).values()) for row in rows]
 
     return masked
 

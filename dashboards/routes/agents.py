@@ -8,17 +8,19 @@ from typing import Any
 from aiohttp import web
 
 from actors import messages as m
-from actors.runtime import ActorRef
 from channels.base import ChannelError
 from crm_core import reports
 from crm_core.phones import normalize_phone
 from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
+from dashboards.conversation_ids import conversation_actor
 from dashboards.engine import ask
 from dashboards.errors import ApiError, bad_request, reason
 from dashboards.masking import mask
+from dashboards.reply_shapes import AGENT, CONVERSATION_VIEW, EVENT
 from dashboards.schema import Body, Field
+from dashboards.ticket_access import view_for
 
 routes = ApiRoutes("agents")
 
@@ -29,8 +31,8 @@ STATE = Body("AgentState", {
 })
 REJECT = Body("RejectOffer", {"reason": Field(str, max_len=64)})
 CALL = Body("ClickToCall", {"number": Field(str, required=True, max_len=32),
-                            "conversation": Field(str, max_len=255,
-                                                  description="the conversation whose ticket the call joins")})
+                            "conversation": Field(int, description="the conversation (its id) whose ticket the call"
+                                                               " joins")})
 DESKTOP_EVENTS = ("agent", "offer", "conversation", "message", "screen_pop", "escalation", "ticket")
 
 
@@ -44,7 +46,8 @@ def checked_state(body: dict[str, Any]) -> m.SetAgentState:
 @routes.route("GET", "/api/v1/agents/me", "The agent's state, capacity, load, conversations and offers",
               permission="desktop")
 async def my_agent(request: web.Request) -> web.Response:
-    return json_response(await ask(request, principal(request).agent_ref, m.GetAgent()))
+    who = principal(request)
+    return json_response(mask(await ask(request, who.agent_ref, m.GetAgent()), AGENT, who.role.mask))
 
 
 @routes.route("POST", "/api/v1/agents/me/state", "Switch state: available, break (with a reason), offline",
@@ -58,7 +61,7 @@ async def set_my_state(request: web.Request) -> web.Response:
 async def accept_offer(request: web.Request) -> web.Response:
     who = principal(request)
     view = await ask(request, who.agent_ref, m.AcceptOffer(request.match_info["offer_id"]))
-    return json_response(mask(view, who.role.mask))
+    return json_response(mask(view_for(who, view), CONVERSATION_VIEW, who.role.mask))
 
 
 @routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/reject", "Reject an offer",
@@ -86,13 +89,14 @@ async def my_stream(request: web.Request) -> web.StreamResponse:
     def select(event: dict[str, Any]) -> dict[str, Any] | None:
         if event.get("type") not in DESKTOP_EVENTS or event.get("agent_id") not in (who.id, str(who.id)):
             return None
-        return mask(event, who.role.mask)
+        return mask(event, EVENT, who.role.mask)
 
     async def snapshot() -> dict[str, Any]:
         hub = await gw.services.hub.snapshot()
         agent = await ask(request, who.agent_ref, m.GetAgent())
         mine = [c for c in hub.get("conversation", []) if c.get("agent_id") in (who.id, str(who.id))]
-        return {"seq": hub["seq"], "agent": agent, "conversations": mask(mine, who.role.mask)}
+        return {"seq": hub["seq"], "agent": mask(agent, AGENT, who.role.mask),
+                "conversations": mask(mine, [EVENT], who.role.mask)}
 
     return await sse.stream(request, select, snapshot)
 
@@ -115,8 +119,8 @@ async def click_to_call(request: web.Request) -> web.Response:
     if normalize_phone(body["number"]) is None:
         raise bad_request("invalid_phone", body["number"], field="number")
     ticket_number = None
-    if body.get("conversation"):
-        view = await ask(request, ActorRef("conversation", body["conversation"]), m.GetConversation())
+    if body.get("conversation") is not None:
+        view = await ask(request, (await conversation_actor(request, body["conversation"]))[1], m.GetConversation())
         if view["ticket"] is None:
             raise ApiError(404, "not_found", "conversation")
         ticket_number = view["ticket"]["number"]

@@ -14,6 +14,8 @@ from dashboards.context import gateway, principal
 from dashboards.errors import ApiError
 from dashboards.filters import path_id
 from dashboards.masking import mask
+from dashboards.reply_shapes import CARD
+from dashboards.ticket_access import card_for
 
 routes = ApiRoutes("clients")
 
@@ -42,4 +44,5 @@ async def refresh_billing(request: web.Request) -> web.Response:
     state = {**billing_state(card, refresh_after), "unavailable": unavailable}
     if unavailable:
         state["message"] = gw.locales.text(gw.locales.pick(request), f"billing.{unavailable}")
-    return json_response(mask({**card, "billing_state": state}, principal(request).role.mask))
+    who = principal(request)
+    return json_response(mask({**card_for(who, card), "billing_state": state}, CARD, who.role.mask))

@@ -19,6 +19,7 @@ from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import parse_int, path_id
 from dashboards.masking import mask
+from dashboards.reply_shapes import AUDIT_ENTRY, CLIENT_HISTORY, DUPLICATES, MERGES
 from dashboards.schema import Body, Field
 
 routes = ApiRoutes("clients")
@@ -92,7 +93,7 @@ async def check_duplicates(request: web.Request) -> web.Response:
                              address=body.get("service_address"))
     async with gateway(request).services.db.connect() as conn:
         found = await duplicates.candidates(conn, probe)
-    return json_response(mask({"candidates": found}, principal(request).role.mask))
+    return json_response(mask({"candidates": found}, DUPLICATES, principal(request).role.mask))
 
 
 @routes.route("GET", "/api/v1/clients/{client_id}/duplicates", "Duplicate candidates of a client card",
@@ -101,7 +102,7 @@ async def client_duplicates(request: web.Request) -> web.Response:
     client_id = path_id(request, "client_id")
     async with gateway(request).services.db.connect() as conn:
         found = await duplicates.candidates(conn, await duplicates.probe_of(conn, client_id))
-    return json_response(mask({"candidates": found}, principal(request).role.mask))
+    return json_response(mask({"candidates": found}, DUPLICATES, principal(request).role.mask))
 
 
 @routes.route("POST", "/api/v1/clients", "Create a client card; the answer lists its duplicate candidates",
@@ -116,7 +117,7 @@ async def create_client(request: web.Request) -> web.Response:
                                                    contacts=contacts, **fields)
         probe = duplicates.Probe(full_name=body["full_name"], contacts=contacts, exclude_client_id=created["id"])
         return {**created, "duplicates": mask(await duplicates.candidates(conn, probe),
-                                              principal(request).role.mask)}
+                                              DUPLICATES["candidates"], principal(request).role.mask)}
 
     response = await _change(request, work)
     response.set_status(201)
@@ -214,7 +215,7 @@ async def client_merge_list(request: web.Request) -> web.Response:
     client_id = path_id(request, "client_id")
     async with gateway(request).services.db.connect() as conn:
         found = await client_merges.merges_of(conn, client_id)
-    return json_response(mask({"merges": found}, principal(request).role.mask))
+    return json_response(mask({"merges": found}, MERGES, principal(request).role.mask))
 
 
 @routes.route("GET", "/api/v1/clients/{client_id}/history",
@@ -226,7 +227,7 @@ async def client_history(request: web.Request) -> web.Response:
     async with gateway(request).services.db.connect() as conn:
         entries = await audit.entries_for(conn, "client", client_id, limit=limit)
         ended = await client_edits.ended_links(conn, client_id)
-    return json_response(mask({"changes": entries, "ended_links": ended}, principal(request).role.mask))
+    return json_response(mask({"changes": entries, "ended_links": ended}, CLIENT_HISTORY, principal(request).role.mask))
 
 
 def _time(query: Any, name: str) -> datetime | None:
@@ -251,4 +252,4 @@ async def audit_log(request: web.Request) -> web.Response:
     limit = parse_int(query, "limit", 100, 1, 500)
     async with gateway(request).services.db.connect() as conn:
         found = await audit.search(conn, entries, limit=limit)
-    return json_response(mask({"entries": found}, principal(request).role.mask))
+    return json_response(mask({"entries": found}, {"entries": [AUDIT_ENTRY]}, principal(request).role.mask))

@@ -12,6 +12,8 @@ from dashboards.context import gateway, principal
 from dashboards.errors import ApiError, bad_request, cause
 from dashboards.filters import parse_int
 from dashboards.masking import mask
+from dashboards.reply_shapes import CARD, SEARCH
+from dashboards.ticket_access import card_for
 
 routes = ApiRoutes("clients")
 
@@ -41,7 +43,7 @@ async def search_clients(request: web.Request) -> web.Response:
         gw = gateway(request)
         text = gw.locales.text(gw.locales.pick(request), getattr(refusal, "key", "error.invalid_filter"))
         raise bad_request("invalid_filter", text.format_map(_Params(getattr(refusal, "params", {})))) from None
-    return json_response(mask(result.to_dict(), who.role.mask))
+    return json_response(mask(result.to_dict(), SEARCH, who.role.mask))
 
 
 class _Params(dict):
@@ -60,8 +62,8 @@ async def client_card(request: web.Request) -> web.Response:
     card = await gateway(request).services.crm.client_card(client_id)
     if card is None:
         raise ApiError(404, "not_found", "client")
-    data = card.to_dict() if hasattr(card, "to_dict") else card
+    data = card_for(who, card.to_dict() if hasattr(card, "to_dict") else card)
     billing = billing_client(request)
     if billing is not None:
         data = {**data, "billing_state": billing_state(data, billing.settings.refresh_after)}
-    return json_response(mask(data, who.role.mask))
+    return json_response(mask(data, CARD, who.role.mask))

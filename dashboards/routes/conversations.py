@@ -14,10 +14,13 @@ from actors.runtime.ref import ActorRef
 from crm_core import audit
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, Principal, gateway, principal
+from dashboards.conversation_ids import conversation_actor
 from dashboards.engine import ask
 from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
+from dashboards.reply_shapes import CONVERSATION_VIEW
 from dashboards.schema import Body, Field
+from dashboards.ticket_access import view_for
 from dashboards.transfer_targets import resolve_transfer, transfer_choices
 
 routes = ApiRoutes("conversations")
@@ -38,15 +41,18 @@ TRANSFER = Body("Transfer", {"reason": Field(str, required=True, max_len=255),
 ACT = ("desktop", "conversations.any")
 
 
-def conversation_ref(request: web.Request) -> ActorRef:
-    return ActorRef("conversation", request.match_info["thread_key"])
+async def conversation_ref(request: web.Request) -> ActorRef:
+    """The actor of the conversation in the path (by its public id)."""
+    return (await conversation_actor(request, request.match_info["conversation_id"]))[1]
 
 
 async def load_own(request: web.Request, who: Principal) -> dict[str, Any]:
-    """The conversation view, refused when it is someone else's and the role may not act on any."""
-    view = await ask(request, conversation_ref(request), m.GetConversation(viewer=who.author))
+    """The conversation view, refused when it is someone else's and the role may not act on any; a
+    conversation a newer one on the same thread replaced is no longer there to act on."""
+    conversation_id, ref = await conversation_actor(request, request.match_info["conversation_id"])
+    view = await ask(request, ref, m.GetConversation(viewer=who.author))
     conversation = (view or {}).get("conversation")
-    if not conversation:
+    if not conversation or conversation.get("id") != conversation_id:
         raise ApiError(404, "not_found", "conversation")
     if conversation.get("agent_id") != who.id and not who.role.can("conversations.any"):
         raise ApiError(403, "not_your_conversation")
@@ -57,39 +63,39 @@ async def audited(request: web.Request, action: str, before: dict[str, Any] | No
     who = principal(request)
     async with gateway(request).services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action=action, entity="conversation",
-                           entity_id=request.match_info["thread_key"], before=before, after=after)
+                           entity_id=request.match_info["conversation_id"], before=before, after=after)
 
 
-@routes.route("GET", "/api/v1/conversations/{thread_key}",
+@routes.route("GET", "/api/v1/conversations/{conversation_id}",
               "The conversation: thread, ticket, client card (masked per role)", permission=ACT)
 async def read_conversation(request: web.Request) -> web.Response:
     who = principal(request)
-    return json_response(mask(await load_own(request, who), who.role.mask))
+    return json_response(mask(view_for(who, await load_own(request, who)), CONVERSATION_VIEW, who.role.mask))
 
 
-@routes.route("POST", "/api/v1/conversations/{thread_key}/reply", "Reply to the client on the conversation's channel",
+@routes.route("POST", "/api/v1/conversations/{conversation_id}/reply", "Reply to the client on the conversation's channel",
               permission=ACT, body=REPLY)
 async def reply(request: web.Request) -> web.Response:
     who = principal(request)
     await load_own(request, who)
     body = request[BODY]
     dedupe_key = f"reply:{who.id}:{body.get('dedupe_key') or uuid.uuid4().hex}"
-    result = await ask(request, conversation_ref(request), m.Reply(who.id, body["text"], dedupe_key))
+    result = await ask(request, await conversation_ref(request), m.Reply(who.id, body["text"], dedupe_key))
     return json_response({"sent": True, "dedupe_key": dedupe_key, "result": result}, status=202)
 
 
-@routes.route("POST", "/api/v1/conversations/{thread_key}/notes", "Add an internal note (never sent to the client)",
+@routes.route("POST", "/api/v1/conversations/{conversation_id}/notes", "Add an internal note (never sent to the client)",
               permission=ACT, body=NOTE)
 async def add_note(request: web.Request) -> web.Response:
     who = principal(request)
     await load_own(request, who)
     body = request[BODY]
     dedupe_key = f"note:{who.id}:{body.get('dedupe_key') or uuid.uuid4().hex}"
-    await ask(request, conversation_ref(request), m.AddNote(who.id, body["text"], dedupe_key))
+    await ask(request, await conversation_ref(request), m.AddNote(who.id, body["text"], dedupe_key))
     return json_response({"added": True, "dedupe_key": dedupe_key}, status=201)
 
 
-@routes.route("POST", "/api/v1/conversations/{thread_key}/status", "Change the ticket's status",
+@routes.route("POST", "/api/v1/conversations/{conversation_id}/status", "Change the ticket's status",
               permission=ACT, body=STATUS)
 async def change_status(request: web.Request) -> web.Response:
     who = principal(request)
@@ -99,13 +105,13 @@ async def change_status(request: web.Request) -> web.Response:
         raise bad_request("invalid_field", f"status: one of {list(tickets.statuses)}", field="status")
     view = await load_own(request, who)
     before = {"status": (view.get("ticket") or {}).get("status")}
-    result = await ask(request, conversation_ref(request), m.ChangeStatus(who.author, body["status"], body.get("comment")))
+    result = await ask(request, await conversation_ref(request), m.ChangeStatus(who.author, body["status"], body.get("comment")))
     await audited(request, "ticket.status", before, {"status": body["status"], "comment": body.get("comment")})
-    after = await ask(request, conversation_ref(request), m.GetConversation(viewer=who.author))
-    return json_response(mask({**result, **after}, who.role.mask))
+    after = await ask(request, await conversation_ref(request), m.GetConversation(viewer=who.author))
+    return json_response(mask(view_for(who, {**result, **after}), CONVERSATION_VIEW, who.role.mask))
 
 
-@routes.route("POST", "/api/v1/conversations/{thread_key}/classification",
+@routes.route("POST", "/api/v1/conversations/{conversation_id}/classification",
               "Correct the automatic category, type or priority", permission=ACT, body=CLASSIFY)
 async def reclassify(request: web.Request) -> web.Response:
     who = principal(request)
@@ -118,12 +124,12 @@ async def reclassify(request: web.Request) -> web.Response:
             raise bad_request("invalid_field", f"{name}={body[name]}: unknown", field=name)
     view = await load_own(request, who)
     ticket = view.get("ticket") or {}
-    result = await ask(request, conversation_ref(request), m.Reclassify(who.author, **body))
+    result = await ask(request, await conversation_ref(request), m.Reclassify(who.author, **body))
     await audited(request, "ticket.reclassify", {k: ticket.get(k) for k in body}, body)
-    return json_response(mask(result, who.role.mask))
+    return json_response(mask(view_for(who, result), CONVERSATION_VIEW, who.role.mask))
 
 
-@routes.route("POST", "/api/v1/conversations/{thread_key}/transfer", "Transfer to a queue (department) or an agent",
+@routes.route("POST", "/api/v1/conversations/{conversation_id}/transfer", "Transfer to a queue (department) or an agent",
               permission=ACT, body=TRANSFER)
 async def transfer(request: web.Request) -> web.Response:
     who = principal(request)
@@ -133,10 +139,10 @@ async def transfer(request: web.Request) -> web.Response:
     target = await resolve_transfer(request, body)
     view = await load_own(request, who)
     before = {k: (view.get("conversation") or {}).get(k) for k in ("queue", "agent_id")}
-    result = await ask(request, conversation_ref(request), m.Transfer(
+    result = await ask(request, await conversation_ref(request), m.Transfer(
         who.author, body["reason"], queue=target.queue, agent_id=target.agent_id))
     await audited(request, "conversation.transfer", before, body)
-    return json_response(mask(result, who.role.mask))
+    return json_response(mask(view_for(who, result), CONVERSATION_VIEW, who.role.mask))
 
 
 @routes.route("GET", "/api/v1/transfer-targets",

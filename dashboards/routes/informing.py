@@ -22,7 +22,10 @@ from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import path_id
+from dashboards.masking import mask
+from dashboards.reply_shapes import TEMPLATE_PREVIEW
 from dashboards.schema import Body, Field
+from dashboards.ticket_access import timeline_for
 from routing.informing.config import ADDRESS_KIND
 from routing.informing.templates import CHANNEL_FIELDS, TemplateDraft, TemplateError, render
 from routing.informing.unsubscribe import BadToken, read_token
@@ -99,7 +102,8 @@ async def preview(request: web.Request) -> web.Response:
                                "encoding": None if message.segments is None else message.segments.encoding}
     except TemplateError as exc:
         raise refused(exc) from None
-    return json_response({"template": template.name, "version": template.version, "channels": filled})
+    return json_response(mask({"template": template.name, "version": template.version, "channels": filled},
+                              TEMPLATE_PREVIEW, principal(request).role.mask))
 
 
 @routes.route("POST", "/api/v1/informing/messages", "Send a message to a client (stored before it is accepted; "
@@ -169,4 +173,5 @@ async def unsubscribe(request: web.Request) -> web.Response:
               "the client, newest first, with its channel and delivery state", permission="clients.search")
 async def timeline(request: web.Request) -> web.Response:
     db = gateway(request).services.autocommit
-    return json_response({"items": await client_timeline(db, path_id(request, "client_id"))})
+    items = await client_timeline(db, path_id(request, "client_id"))
+    return json_response({"items": timeline_for(principal(request), items)})

@@ -17,6 +17,8 @@ from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import parse_int, path_id
+from dashboards.masking import mask
+from dashboards.reply_shapes import READINGS
 from dashboards.schema import Body, Field
 
 routes = ApiRoutes("readings")
@@ -62,7 +64,7 @@ async def take_reading(request: web.Request) -> web.Response:
 async def readings_for_review(request: web.Request) -> web.Response:
     async with gateway(request).services.db.connect() as conn:
         found = await meter_readings.for_review(conn, parse_int(request.query, "limit", 100, 1, 500))
-    return json_response({"readings": found})
+    return json_response(mask({"readings": found}, READINGS, principal(request).role.mask))
 
 
 @routes.route("POST", "/api/v1/readings/{reading_id}/decision", "Accept or refuse a reading held for review",
@@ -84,4 +86,4 @@ async def client_readings(request: web.Request) -> web.Response:
     client_id = path_id(request, "client_id")
     async with gateway(request).services.db.connect() as conn:
         found = await meter_readings.of_client(conn, client_id)
-    return json_response({"readings": found})
+    return json_response(mask({"readings": found}, READINGS, principal(request).role.mask))

@@ -16,9 +16,11 @@ from crm_core import audit, notifications, tickets_query
 from dashboards import sse
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import BODY, gateway, principal
+from dashboards.conversation_ids import conversation_actor
 from dashboards.engine import ask
 from dashboards.errors import ApiError, bad_request
 from dashboards.masking import mask
+from dashboards.reply_shapes import ACTORS, CONVERSATION_VIEW, EVENT, SNAPSHOT
 from dashboards.routes.agents import STATE, checked_state
 from dashboards.schema import Body, Field
 from dashboards.service_level import queue_service_levels, start_of_today
@@ -36,7 +38,7 @@ ESCALATION_WINDOW = timedelta(hours=24)
 async def wall_snapshot(request: web.Request) -> dict[str, Any]:
     who = principal(request)
     snapshot = await gateway(request).services.hub.snapshot()
-    return {**mask(snapshot, who.role.mask), "seq": snapshot["seq"], "taken_at": time.time()}
+    return {**mask(snapshot, SNAPSHOT, who.role.mask), "seq": snapshot["seq"], "taken_at": time.time()}
 
 
 @routes.route("GET", "/api/v1/supervisor/snapshot", "Live state of every queue, agent and conversation",
@@ -51,7 +53,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     fields = principal(request).role.mask
 
     def select(event: dict[str, Any]) -> dict[str, Any] | None:
-        return mask(event, fields)
+        return mask(event, EVENT, fields)
 
     return await sse.stream(request, select, lambda: wall_snapshot(request))
 
@@ -69,7 +71,7 @@ async def service_level(request: web.Request) -> web.Response:
               permission="actors.view")
 async def actors(request: web.Request) -> web.Response:
     hosts = await gateway(request).services.system.describe()
-    return json_response({"hosts": mask(hosts, principal(request).role.mask)})
+    return json_response({"hosts": mask(hosts, ACTORS, principal(request).role.mask)})
 
 
 @routes.route("GET", "/api/v1/supervisor/escalations", "SLA escalations of open tickets in the last 24 hours",
@@ -98,21 +100,21 @@ async def acknowledge(request: web.Request) -> web.Response:
     return json_response({"acknowledged": escalation_id})
 
 
-@routes.route("POST", "/api/v1/supervisor/conversations/{thread_key}/reassign",
+@routes.route("POST", "/api/v1/supervisor/conversations/{conversation_id}/reassign",
               "Reassign a conversation to another agent or queue", permission="wall.act", body=REASSIGN)
 async def reassign(request: web.Request) -> web.Response:
     who = principal(request)
     body = request[BODY]
     if ("queue" in body) == ("agent_id" in body):
         raise bad_request("invalid_body", "give either queue or agent_id", field="queue")
-    thread_key = request.match_info["thread_key"]
+    conversation_id, ref = await conversation_actor(request, request.match_info["conversation_id"])
     target = await resolve_transfer(request, body)
-    result = await ask(request, ActorRef("conversation", thread_key), m.Transfer(
+    result = await ask(request, ref, m.Transfer(
         who.author, body["reason"], queue=target.queue, agent_id=target.agent_id))
     async with gateway(request).services.db.begin() as conn:
         await audit.record(conn, actor=who.author, action="conversation.reassign", entity="conversation",
-                           entity_id=thread_key, after=body)
-    return json_response(mask(result, who.role.mask))
+                           entity_id=conversation_id, after=body)
+    return json_response(mask(result, CONVERSATION_VIEW, who.role.mask))
 
 
 @routes.route("POST", "/api/v1/supervisor/agents/{agent_id}/state", "Change an agent's state",

@@ -15,7 +15,9 @@ from dashboards.context import BODY, Principal, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import MAX_PAGE, parse_int, ticket_filter
 from dashboards.masking import mask
+from dashboards.reply_shapes import TICKET, TICKET_EVENT
 from dashboards.schema import Body, Field
+from dashboards.ticket_access import may_read, reads_all
 
 routes = ApiRoutes("tickets")
 
@@ -37,7 +39,7 @@ WALK_IN = Body("ManualTicket", {
 
 def own_only(who: Principal) -> dict[str, Any]:
     """Forced filter fields: an operator sees only tickets assigned to them."""
-    return {} if who.role.can("tickets.read") else {"agent_ids": (who.id,)}
+    return {} if reads_all(who) else {"agent_ids": (who.id,)}
 
 
 @routes.route("GET", "/api/v1/tickets", "Tickets, newest first, with filters; page with before=<last id>",
@@ -50,7 +52,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     before = parse_int(request.query, "before", None, 1, 2**62)
     async with gw.services.db.connect() as conn:
         rows = await tickets_query.list_tickets(conn, flt, limit=limit, before_id=before)
-    return json_response({"tickets": mask(rows, who.role.mask),
+    return json_response({"tickets": mask(rows, [TICKET], who.role.mask),
                           "next_before": rows[-1]["id"] if len(rows) == limit else None})
 
 
@@ -58,14 +60,14 @@ async def _readable(request: web.Request) -> dict[str, Any]:
     who = principal(request)
     async with gateway(request).services.db.connect() as conn:
         ticket = await tickets_query.read_ticket(conn, request.match_info["number"])
-    if ticket is None or (not who.role.can("tickets.read") and ticket["agent_id"] != who.id):
+    if ticket is None or not may_read(who, ticket):
         raise ApiError(404, "not_found", "ticket")
     return ticket
 
 
 @routes.route("GET", "/api/v1/tickets/{number}", "One ticket with its linked tickets", permission=READ)
 async def read_ticket(request: web.Request) -> web.Response:
-    return json_response(mask(await _readable(request), principal(request).role.mask))
+    return json_response(mask(await _readable(request), TICKET, principal(request).role.mask))
 
 
 @routes.route("GET", "/api/v1/tickets/{number}/history", "Every event of a ticket, oldest first", permission=READ)
@@ -73,7 +75,7 @@ async def ticket_history(request: web.Request) -> web.Response:
     ticket = await _readable(request)
     async with gateway(request).services.db.connect() as conn:
         events = await tickets_query.ticket_history(conn, ticket["id"])
-    return json_response({"number": ticket["number"], "events": mask(events, principal(request).role.mask)})
+    return json_response({"number": ticket["number"], "events": mask(events, [TICKET_EVENT], principal(request).role.mask)})
 
 
 @routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",

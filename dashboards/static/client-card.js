@@ -4,7 +4,7 @@
    the roles allowed to see it, and for the roles that merge cards, the duplicate candidates to merge into
    this card (and the merges to undo).  Every change names the card's version; a 409 reloads the card. */
 
-const CARD = {current: null, showHistory: false, shown: 0};  /* shown: how many cards were drawn */
+const CARD = {current: null, showHistory: false, showDuplicates: false, shown: 0};  /* shown: how many cards were drawn */
 
 function money(value) {
   const amount = Number(value);
@@ -124,7 +124,8 @@ async function duplicatesBox(card) {
 
 function duplicatesToggle(card) {
   if (!MAY_MERGE() || card.client.active === false) return null;
-  return el("details", {id: "duplicates-toggle", on: {toggle: async e => {
+  return el("details", {id: "duplicates-toggle", open: CARD.showDuplicates, on: {toggle: async e => {
+    CARD.showDuplicates = e.target.open;
     if (e.target.open && !e.target.querySelector("#card-duplicates")) e.target.append(await duplicatesBox(card));
   }}}, el("summary", {}, t("card.duplicates")));
 }
@@ -141,6 +142,7 @@ function renderCard(card, ticket, options = {}) {
   const open = document.getElementById("history-toggle");
   const sameClient = CARD.current && card.client && CARD.current.client.id === card.client.id;
   CARD.showHistory = Boolean(sameClient && (CARD.showHistory || (open && open.open)));  /* kept across redraws */
+  CARD.showDuplicates = Boolean(sameClient && CARD.showDuplicates);
   CARD.current = card; CARD.ticket = ticket; CARD.shown += 1;
   box.className = "";
   const client = card.client || card;

@@ -86,7 +86,7 @@ function tickSla() {
 }
 
 function showConversation(view) {
-  D.view = view; D.current = view.conversation.thread_key;
+  D.view = view; D.current = view.conversation.id;
   const ticket = view.ticket || {}, key = D.current, path = `/api/v1/conversations/${encodeURIComponent(key)}`;
   const thread = view.messages.map(m => el("div", {class: "msg " + m.direction},
     el("div", {class: "meta"}, `${t("desktop.direction." + m.direction, m.direction)} · ${fmtTime(m.at)}`),

@@ -35,6 +35,13 @@ async def add_agent(services, login: str, queues=("general", "billing", "technic
             {"l": login, "n": login, "s": json.dumps(skills or {}), "q": json.dumps({"names": list(queues)})})).scalar_one()
 
 
+async def conversation_id_of(services, thread_key: str) -> int | None:
+    """The public id of the thread's newest conversation (the API names conversations by it)."""
+    async with services.db.connect() as conn:
+        return (await conn.execute(text("SELECT max(id) FROM conversations WHERE thread_key = :k"),
+                                   {"k": thread_key})).scalar()
+
+
 async def eventually(probe, timeout_s: float = 10.0):
     """Poll ``probe`` (async, returns a truthy value when done) until it succeeds or the time runs out."""
     deadline = asyncio.get_running_loop().time() + timeout_s

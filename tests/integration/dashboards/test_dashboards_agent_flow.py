@@ -9,7 +9,7 @@ import base64
 
 from sqlalchemy import text
 
-from tests.support.engine import add_client, eventually
+from tests.support.engine import add_client, conversation_id_of, eventually
 
 SITE_KEY = {"X-Api-Key": "sandbox-webchat-key"}
 
@@ -19,11 +19,13 @@ def chat(thread: str, text_: str, dedupe: str, phone: str = "+380671234567", **e
             "text": text_, **extra}
 
 
-async def offer_for(web, user, thread_key):
+async def offer_for(engine, web, user, thread_key):
+    """The user's offer of the thread's conversation (offers name it by its public id)."""
     response = await web.get("/api/v1/agents/me", headers=user.headers)
     assert response.status == 200
+    conversation_id = await conversation_id_of(engine, thread_key)
     for offer in (await response.json())["offers"]:
-        if offer["conversation"] == thread_key:
+        if conversation_id is not None and offer["conversation"] == conversation_id:
             return offer
     await asyncio.sleep(0.05)
     return None
@@ -45,7 +47,7 @@ async def test_api_channel_contact_is_offered_accepted_and_worked_through_the_ap
     assert again.status == 200 and (await again.json())["duplicate"] is True
     thread_key = "webchat:site_chat:visit-1"
 
-    offer = await eventually(lambda: offer_for(web, agent, thread_key))
+    offer = await eventually(lambda: offer_for(engine, web, agent, thread_key))
     accepted = await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
     assert accepted.status == 200, await accepted.text()
     view = await accepted.json()
@@ -53,27 +55,29 @@ async def test_api_channel_contact_is_offered_accepted_and_worked_through_the_ap
     second = await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
     assert second.status == 409 and (await second.json())["error"] == "no_longer_open"
 
-    read = await (await web.get(f"/api/v1/conversations/{thread_key}", headers=agent.headers)).json()
+    path = f"/api/v1/conversations/{view['conversation']['id']}"
+    assert "thread_key" not in view["conversation"]
+    read = await (await web.get(path, headers=agent.headers)).json()
     assert read["messages"][0]["text"] == "Не можу сплатити рахунок"
     assert read["ticket"]["client_id"] == client_id and read["card"] is not None
     number = read["ticket"]["number"]
 
-    reply = await web.post(f"/api/v1/conversations/{thread_key}/reply",
+    reply = await web.post(f"{path}/reply",
                            json={"text": "Вітаю! Допоможу.", "dedupe_key": "r1"}, headers=agent.headers)
     assert reply.status == 202
-    note = await web.post(f"/api/v1/conversations/{thread_key}/notes", json={"text": "клієнт ввічливий"},
+    note = await web.post(f"{path}/notes", json={"text": "клієнт ввічливий"},
                           headers=agent.headers)
     assert note.status == 201
-    wrong = await web.post(f"/api/v1/conversations/{thread_key}/classification", json={"category": "nonsense"},
+    wrong = await web.post(f"{path}/classification", json={"category": "nonsense"},
                            headers=agent.headers)
     assert wrong.status == 400 and (await wrong.json())["field"] == "category"
-    fixed = await web.post(f"/api/v1/conversations/{thread_key}/classification",
+    fixed = await web.post(f"{path}/classification",
                            json={"category": "billing.invoice", "priority": "high"}, headers=agent.headers)
     assert fixed.status == 200, await fixed.text()
-    bad_status = await web.post(f"/api/v1/conversations/{thread_key}/status", json={"status": "new"},
+    bad_status = await web.post(f"{path}/status", json={"status": "new"},
                                 headers=agent.headers)
     assert bad_status.status == 409 and (await bad_status.json())["error"] == "refused"
-    resolved = await web.post(f"/api/v1/conversations/{thread_key}/status", json={"status": "resolved"},
+    resolved = await web.post(f"{path}/status", json={"status": "resolved"},
                               headers=agent.headers)
     assert resolved.status == 200, await resolved.text()
 
@@ -86,7 +90,7 @@ async def test_api_channel_contact_is_offered_accepted_and_worked_through_the_ap
     async with engine.db.connect() as conn:
         audit = (await conn.execute(text(
             "SELECT actor, action, before, after FROM audit_log WHERE entity = 'conversation' AND entity_id = :k"
-            " ORDER BY id"), {"k": thread_key})).all()
+            " ORDER BY id"), {"k": str(view["conversation"]["id"])})).all()
         messages = (await conn.execute(text(
             "SELECT direction, attachments FROM messages m JOIN conversations c ON c.id = m.conversation_id"
             " WHERE c.thread_key = :k ORDER BY m.id"), {"k": thread_key})).all()
@@ -106,7 +110,7 @@ async def test_an_operator_sees_only_own_tickets_and_masked_data_while_a_supervi
     await web.post("/api/v1/agents/me/state", json={"state": "available"}, headers=agent.headers)
     await web.post("/api/v1/inbound/site_chat", headers=SITE_KEY, json=chat("v2", "Питання", "m-2", phone="+380501112233"))
     thread_key = "webchat:site_chat:v2"
-    offer = await eventually(lambda: offer_for(web, agent, thread_key))
+    offer = await eventually(lambda: offer_for(engine, web, agent, thread_key))
     await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
 
     mine = await (await web.get("/api/v1/tickets", headers=agent.headers)).json()
@@ -115,13 +119,14 @@ async def test_an_operator_sees_only_own_tickets_and_masked_data_while_a_supervi
     assert len(mine["tickets"]) == 1 and theirs["tickets"] == [] and len(everyone["tickets"]) == 1
     number = mine["tickets"][0]["number"]
     assert (await web.get(f"/api/v1/tickets/{number}", headers=other.headers)).status == 404
-    forbidden = await web.get(f"/api/v1/conversations/{thread_key}", headers=other.headers)
+    path = f"/api/v1/conversations/{await conversation_id_of(engine, thread_key)}"
+    forbidden = await web.get(path, headers=other.headers)
     assert forbidden.status == 403 and (await forbidden.json())["error"] == "not_your_conversation"
 
     assert everyone["tickets"][0]["sender"] == "+380501112233"
     masked = await (await web.get("/api/v1/tickets", headers=analyst.headers)).json()
     assert masked["tickets"][0]["sender"] == "+38050***2233"
-    card_view = await (await web.get(f"/api/v1/conversations/{thread_key}", headers=supervisor.headers)).json()
+    card_view = await (await web.get(path, headers=supervisor.headers)).json()
     assert "Коваль Петро" in str(card_view["card"])
 
     nonsense = await web.get("/api/v1/tickets?status=flying&limit=5", headers=supervisor.headers)
@@ -138,13 +143,14 @@ async def test_supervisor_reassigns_changes_agent_state_and_sees_the_actor_view(
     await web.post("/api/v1/agents/me/state", json={"state": "available"}, headers=agent.headers)
     await web.post("/api/v1/inbound/site_chat", headers=SITE_KEY, json=chat("v3", "Світла нема", "m-3"))
     thread_key = "webchat:site_chat:v3"
-    offer = await eventually(lambda: offer_for(web, agent, thread_key))
+    offer = await eventually(lambda: offer_for(engine, web, agent, thread_key))
     await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
 
-    moved = await web.post(f"/api/v1/supervisor/conversations/{thread_key}/reassign",
+    conversation_id = await conversation_id_of(engine, thread_key)
+    moved = await web.post(f"/api/v1/supervisor/conversations/{conversation_id}/reassign",
                            json={"agent_id": backup.id, "reason": "expert"}, headers=supervisor.headers)
     assert moved.status == 200, await moved.text()
-    view = await (await web.get(f"/api/v1/conversations/{thread_key}", headers=backup.headers)).json()
+    view = await (await web.get(f"/api/v1/conversations/{conversation_id}", headers=backup.headers)).json()
     assert view["conversation"]["agent_id"] == backup.id
     state = await web.post(f"/api/v1/supervisor/agents/{agent.id}/state", json={"state": "break", "reason": "meeting"},
                            headers=supervisor.headers)

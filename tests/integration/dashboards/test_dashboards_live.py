@@ -93,12 +93,12 @@ async def test_agent_stream_carries_only_the_agents_own_events(engine, web, logi
                   {"type": "queue", "id": "general", "state": {"waiting_count": 3}},
                   {"type": "offer", "id": "o-mine", "agent_id": agent.id,
                    "state": {"conversation": "webchat:s:1", "expires_at": 0}},
-                  {"type": "screen_pop", "id": "voice:1", "agent_id": agent.id,
+                  {"type": "screen_pop", "id": "voice:1", "conversation_id": 9, "agent_id": agent.id,
                    "state": {"card": {"full_name": "Коваль Петро", "phone": "+380501112233"}}})
     got = [(n, e["id"]) for _, n, e in await read_events(
         stream, 0, until=lambda events: any(n == "screen_pop" for _, n, _ in events))]
     # besides its own agent actor's state (which its activation publishes), only its offer and screen pop
-    assert [g for g in got if g[0] != "agent"][:2] == [("offer", "o-mine"), ("screen_pop", "voice:1")]
+    assert [g for g in got if g[0] != "agent"][:2] == [("offer", "o-mine"), ("screen_pop", 9)]  # by its public id
     assert all(g == ("agent", str(agent.id)) for g in got if g[0] == "agent")
     stream.close()
 

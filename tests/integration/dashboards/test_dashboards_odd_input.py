@@ -49,7 +49,7 @@ async def test_nul_in_a_query_or_a_path_is_a_400(web, login_as):
     operator = await login_as("cc_operator")
     response = await web.get("/api/v1/clients", params={"name": "Петренко\x00"}, headers=operator.headers)
     await refused(response, "invalid_text")
-    response = await web.get("/api/v1/conversations/telegram%3A1%00", headers=operator.headers)
+    response = await web.get("/api/v1/conversations/1%00", headers=operator.headers)
     await refused(response, "invalid_text")
 
 

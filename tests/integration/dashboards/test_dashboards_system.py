@@ -53,7 +53,7 @@ async def test_openapi_lists_every_route_with_bodies_and_permissions(web):
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
     for path in ("/api/v1/auth/login", "/api/v1/agents/me/state", "/api/v1/agents/me/offers/{offer_id}/accept",
-                 "/api/v1/conversations/{thread_key}/reply", "/api/v1/tickets", "/api/v1/tickets/{number}/history",
+                 "/api/v1/conversations/{conversation_id}/reply", "/api/v1/tickets", "/api/v1/tickets/{number}/history",
                  "/api/v1/supervisor/stream", "/api/v1/inbound/{source}", "/api/v1/reports/summary",
                  "/api/v1/exports/tickets.xlsx", "/healthz", "/metrics"):
         assert path in paths, path

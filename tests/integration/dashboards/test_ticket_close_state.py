@@ -15,9 +15,9 @@ async def test_on_hold_answers_paused_clocks_and_closing_answers_the_closed_conv
     await web.post("/api/v1/agents/me/state", json={"state": "available"}, headers=agent.headers)
     await web.post("/api/v1/inbound/site_chat", headers=SITE_KEY, json=chat("close-1", "Питання щодо договору", "c-1"))
     thread_key = "webchat:site_chat:close-1"
-    offer = await eventually(lambda: offer_for(web, agent, thread_key))
+    offer = await eventually(lambda: offer_for(engine, web, agent, thread_key))
     await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
-    path = f"/api/v1/conversations/{thread_key}"
+    path = f"/api/v1/conversations/{offer['conversation']}"
 
     held = await web.post(path + "/status", json={"status": "on_hold"}, headers=agent.headers)
     assert held.status == 200, await held.text()

@@ -25,10 +25,10 @@ async def test_the_choices_and_a_transfer_by_name_and_unknown_targets_refused(en
 
     await web.post("/api/v1/inbound/site_chat", headers=SITE_KEY, json=chat("transfer-1", "Питання щодо договору", "t-1"))
     thread_key = "webchat:site_chat:transfer-1"
-    offer = await eventually(lambda: offer_for(web, agent, thread_key))
+    offer = await eventually(lambda: offer_for(engine, web, agent, thread_key))
     accepted = await web.post(f"/api/v1/agents/me/offers/{offer['offer_id']}/accept", headers=agent.headers)
     assert accepted.status == 200
-    path = f"/api/v1/conversations/{thread_key}/transfer"
+    path = f"/api/v1/conversations/{offer['conversation']}/transfer"
 
     for body, field in (({"queue": "Бухгалтерія", "reason": "до бухгалтерії"}, "queue"),
                         ({"queue": "  ", "reason": "порожньо"}, "queue"),
