@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import psycopg
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -65,7 +66,7 @@ async def refuse_clearly(request: web.Request, handler: web.Handler) -> web.Stre
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status, "bad_request")
         return error_response(request, exc.status, code)
-    except (OperationalError, PoolTimeout, DBAPIError, ConnectionError) as exc:
+    except (OperationalError, PoolTimeout, DBAPIError, ConnectionError, psycopg.OperationalError) as exc:
         if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
             log.exception("database refused %s %s", request.method, request.path)
             return error_response(request, 500, "internal")
