@@ -80,7 +80,7 @@ async def save(request: web.Request) -> web.Response:
 
 @routes.route("POST", "/api/v1/informing/templates/preview", "A template filled for a real client, on every "
               "channel it has a body for, with the address each would go to", permission="informing.templates",
-              body=PREVIEW)
+              body=PREVIEW, statuses={404: "No such client or template"})
 async def preview(request: web.Request) -> web.Response:
     body = request[BODY]
     db = gateway(request).services.autocommit
