@@ -33,6 +33,9 @@ JOIN_S = 0.5
 class DatabaseUnavailable(psycopg.OperationalError):
     """The database did not answer the last attempt to reach it."""
 
+    def __init__(self, message: str = "the database is unavailable") -> None:
+        super().__init__(message)
+
 
 class DatabaseWatch:
     def __init__(self, dsn: str, join_s: float = JOIN_S) -> None:
@@ -64,7 +67,7 @@ class DatabaseWatch:
         except TimeoutError:
             reached = False
         if not reached:
-            raise DatabaseUnavailable("the database is unavailable")
+            raise DatabaseUnavailable()
 
     def _lost(self) -> None:
         if not self.down:
