@@ -61,14 +61,15 @@ class ApiRoutes:
 RAW_BODY = {408: "The body did not arrive in time", 413: "Body too large", 415: "The body is not of the type named"}
 """The answers of an endpoint that reads its body itself (not declared with ``body=``)."""
 
-NUMERIC_IDS = ("client_id", "user_id", "agent_id", "point_id", "reading_id", "message_id")
-"""Path parameters that are numbers: only digits match them, so ``/clients/search`` is never taken for
-client ``search`` (nor its methods offered in a 405's ``Allow``)."""
+NUMERIC_IDS = {"client_id": 18, "user_id": 9, "agent_id": 9, "point_id": 18, "reading_id": 18, "message_id": 18}
+"""Path parameters that are numbers, with the digits their column holds (integer: 9, bigint: 18): only
+such numbers match them, so ``/clients/search`` is never taken for client ``search`` (nor its methods
+offered in a 405's ``Allow``) and no id past its column's range reaches the database."""
 
 
 def routed_path(path: str) -> str:
-    for name in NUMERIC_IDS:
-        path = path.replace("{" + name + "}", "{" + name + r":\d+}")
+    for name, digits in NUMERIC_IDS.items():
+        path = path.replace("{" + name + "}", "{" + name + r":\d{1," + str(digits) + "}}")
     return path
 
 

@@ -45,7 +45,9 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def _path_schema(name: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": "^[0-9]+$"} if name in NUMERIC_IDS else {"type": "string"}
+    if name in NUMERIC_IDS:
+        return {"type": "string", "pattern": f"^[0-9]{{1,{NUMERIC_IDS[name]}}}$"}
+    return {"type": "string"}
 
 
 def document(groups: Iterable[ApiRoutes], title: str = "Switchboard", version: str = "1") -> dict[str, Any]:

@@ -63,7 +63,8 @@ async def templates(request: web.Request) -> web.Response:
 
 @routes.route("POST", "/api/v1/informing/templates", "Save a new version of a template; refused with every reason "
               "(unknown variable, body too long for its channel) when it cannot be used",
-              permission="informing.templates", body=TEMPLATE)
+              permission="informing.templates", body=TEMPLATE,
+              statuses={201: "Saved as a new version"})
 async def save(request: web.Request) -> web.Response:
     gw = gateway(request)
     try:
@@ -103,7 +104,8 @@ async def preview(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/informing/messages", "Send a message to a client (stored before it is accepted; "
-              "the same dedupe_key is the same message)", permission="informing.send", body=MESSAGE)
+              "the same dedupe_key is the same message)", permission="informing.send", body=MESSAGE,
+              statuses={202: "Stored, to be sent"})
 async def send(request: web.Request) -> web.Response:
     body = request[BODY]
     message = OutboundMessage(
@@ -138,7 +140,8 @@ EVENT = Body("InformingEvent", {
 
 
 @routes.route("POST", "/api/v1/informing/events", "An event of another system (payment received, debt, planned "
-              "outage by address): the messages its trigger rules set off", permission="informing.send", body=EVENT)
+              "outage by address): the messages its trigger rules set off", permission="informing.send", body=EVENT,
+              statuses={202: "Accepted"})
 async def event(request: web.Request) -> web.Response:
     body = request[BODY]
     try:
