@@ -124,6 +124,8 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
                 return await self._assign(message)
             case m.BackToQueue():
                 return await self._back_to_queue(message.reason)
+            case m.Reply() | m.AddNote() | m.ChangeStatus() | m.Reclassify() | m.Transfer() if self.ticket is None:
+                raise LookupError(f"conversation {self.ref.id} has no ticket")
             case m.Reply():
                 return await self._reply(message)
             case m.AddNote():

@@ -15,13 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crm_core.availability import closed_by_server, watch_of
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SWITCHBOARD_DATA", "var")).resolve()
+POOL_WAIT_S = 5.0
 _started_here: list[object] = []
 """The embedded servers this process started (not those it found running), in the order started."""
 
@@ -102,15 +106,24 @@ def sync_engine(url: str | None = None, **kwargs: object) -> Engine:
     return create_engine(_driver_url(url or resolve_url()), pool_pre_ping=True, **kwargs)
 
 
-def async_engine(url: str | None = None, pool_size: int = 5, **kwargs: object) -> AsyncEngine:
+def async_engine(url: str | None = None, pool_size: int = 5, **kwargs: Any) -> AsyncEngine:
     """The engine of a service process.  No ping on checkout (a round trip on every transaction): a
-    connection the server dropped fails its one use, which invalidates every older connection of the
-    pool at once, and the work is done again by whoever owns it (the inbox re-delivers, an API client
-    sends again)."""
-    return create_async_engine(
-        _driver_url(url or resolve_url()), pool_size=pool_size, max_overflow=pool_size,
-        pool_pre_ping=False, pool_timeout=30, **kwargs,
+    connection the server closed is found out by its socket and replaced (see
+    :mod:`crm_core.availability`).  Its connects go through the database's watch, so while the database
+    is down they fail at once, and a checkout waits at most ``POOL_WAIT_S`` for a busy pool."""
+    dsn = libpq_dsn(url)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    engine = create_async_engine(
+        _driver_url(dsn), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+        pool_timeout=POOL_WAIT_S, async_creator=lambda: watch_of(dsn).connect(**connect_args), **kwargs,
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    if closed_by_server(record.driver_connection):
+        raise DisconnectionError("the server closed this connection")
 
 
 def libpq_dsn(url: str | None = None) -> str:

@@ -22,6 +22,8 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_core.availability import DatabaseUnavailable, closed_by_server, watch_of
+
 __all__ = ["AutocommitPool", "Connection", "Jsonb", "copy_rows", "execute", "fetch_all", "fetch_one", "fetch_value"]
 
 
@@ -35,7 +37,9 @@ class AutocommitPool:
     activates, due reminders, a reminder set on its own, a batch of inbox items, an item joining its
     ticket): no BEGIN and no ROLLBACK or COMMIT around the statement, which cost more than the statement
     itself.  A statement borrows a connection for itself (psycopg's pool), so one slow statement holds
-    up no other; a connection found lost is replaced and the pool's idle ones are checked.
+    up no other; a connection found lost is replaced and the pool's idle ones are checked.  While the
+    database is down a statement fails at once (:mod:`crm_core.availability`); once it is back the pool
+    starts afresh.
 
     ``relaxed``: its commits return before their WAL reaches the disk (still atomic; a crash of the
     server may lose the last few), for writes rebuilt from durable input such as the inbox."""
@@ -43,19 +47,52 @@ class AutocommitPool:
     def __init__(self, engine: AsyncEngine, *, connections: int = 3, relaxed: bool = False,
                  wait_s: float = 5.0) -> None:
         options = {"options": "-c synchronous_commit=off"} if relaxed else {}
-        self._pool = AsyncConnectionPool(libpq_url(engine), min_size=1,
-                                         max_size=connections, kwargs={"autocommit": True, **options},
-                                         timeout=wait_s, open=False)
+        self._dsn = libpq_url(engine)
+        self._settings = {"min_size": 1, "max_size": connections, "timeout": wait_s,
+                          "kwargs": {"autocommit": True, **options}}
+        self._pool = self._new_pool()
+        self._recoveries = 0
         self._opening: asyncio.Future[None] | None = None
         self._checking: asyncio.Task[None] | None = None
 
+    def _new_pool(self) -> AsyncConnectionPool[Any]:
+        return AsyncConnectionPool(self._dsn, connection_class=_WatchedConnection, open=False,
+                                   **self._settings)  # type: ignore[arg-type]
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        watch = watch_of(self._dsn)
+        await watch.reachable()
+        if watch.recoveries != self._recoveries:  # the database was down: start afresh, without waiting
+            self._recoveries = watch.recoveries  # for the old pool's backed-off reconnects
+            await self._renew()
         if self._opening is None:  # opened by the first statement; the ones arriving meanwhile wait for it
             self._opening = asyncio.ensure_future(self._pool.open(wait=False))
         await self._opening
-        async with self._pool.connection() as connection:
-            yield connection
+        pool = self._pool
+        connection = await self._checked_out(pool)
+        try:
+            async with connection:  # a pooled connection: not closed on the way out
+                yield connection
+        finally:
+            await pool.putconn(connection)
+
+    async def _checked_out(self, pool: AsyncConnectionPool[Any]) -> psycopg.AsyncConnection[Any]:
+        """An idle connection of ``pool``; those the server closed (a restart) are closed here too, so
+        the pool discards them and opens others."""
+        for _ in range(int(self._settings["max_size"]) + 1):  # type: ignore[call-overload]
+            connection = await pool.getconn()
+            if not closed_by_server(connection):
+                return connection
+            await connection.close()
+            await pool.putconn(connection)
+        raise psycopg.OperationalError("every connection of the pool was closed by the server")
+
+    async def _renew(self) -> None:
+        old, self._pool = self._pool, self._new_pool()
+        if self._opening is not None:
+            self._opening = None
+            asyncio.get_running_loop().create_task(old.close(), name="closing a pool of a past outage")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -79,6 +116,14 @@ class AutocommitPool:
         if self._opening is not None:
             self._opening = None
             await self._pool.close()
+
+
+class _WatchedConnection(psycopg.AsyncConnection[Any]):
+    """How the pool opens its connections: through the database's watch."""
+
+    @classmethod
+    async def connect(cls, conninfo: str = "", **kwargs: Any) -> psycopg.AsyncConnection[Any]:  # type: ignore[override]
+        return await watch_of(conninfo).connect(**kwargs)
 
 
 Connection = psycopg.AsyncConnection[Any]
@@ -108,7 +153,9 @@ async def _failed(conn: Source, sql: str, params: Any, error: psycopg.Error) -> 
     its idle connections, and a SQLAlchemy pool replaces every connection it opened before this one (which
     is invalidated) on their next checkout."""
     lost = isinstance(error, psycopg.OperationalError)
-    if lost and isinstance(conn, AutocommitPool):
+    if isinstance(error, DatabaseUnavailable):
+        pass  # no connection was opened, none to check
+    elif lost and isinstance(conn, AutocommitPool):
         await conn.lost()  # psycopg's pool discards the lost connection itself when it is returned
     elif lost and isinstance(conn, AsyncConnection):
         if conn.sync_connection is not None:

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import ray
 from ray.actor import ActorHandle
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_core.card import client_card
-from crm_core.database import _driver_url
+from crm_core.database import async_engine
 from crm_core.driver_sql import AutocommitPool
 from crm_core.identify import Identification, identify, identify_with_card
 from crm_core.search import SearchQuery, SearchResult, search
@@ -36,9 +36,7 @@ class CrmWorker:
     def __init__(self, database_url: str, connections: int = DEFAULT_CONNECTIONS) -> None:
         # Autocommit: a look-up is one read, so no BEGIN/ROLLBACK round-trips around it.  No ping on
         # checkout either (another round-trip per look-up): a connection found dead is retried once.
-        self._engine: AsyncEngine = create_async_engine(
-            _driver_url(database_url), pool_size=connections, max_overflow=connections, pool_timeout=30,
-            pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+        self._engine: AsyncEngine = async_engine(database_url, pool_size=connections, isolation_level="AUTOCOMMIT")
         # Identify and the card are statements sent to the driver: they borrow these connections one
         # statement at a time.
         self._autocommit = AutocommitPool(self._engine, connections=connections)

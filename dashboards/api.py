@@ -29,6 +29,9 @@ class Endpoint:
     public: bool = False
     query: dict[str, str] = field(default_factory=dict)  # name -> description
     produces: str = "application/json"
+    # outcomes beyond those every endpoint of its kind has (dashboards/openapi.py); a 2xx among them
+    # replaces the plain 200
+    statuses: dict[int, str] = field(default_factory=dict)
 
 
 class ApiRoutes:
@@ -40,9 +43,9 @@ class ApiRoutes:
 
     def route(self, method: str, path: str, summary: str, *, permission: str | tuple[str, ...] = (),
               body: Body | None = None, public: bool = False, query: dict[str, str] | None = None,
-              produces: str = "application/json") -> Callable[[Handler], Handler]:
+              produces: str = "application/json", statuses: dict[int, str] | None = None) -> Callable[[Handler], Handler]:
         perms = (permission,) if isinstance(permission, str) else permission
-        endpoint = Endpoint(method, path, summary, self.tag, perms, body, public, query or {}, produces)
+        endpoint = Endpoint(method, path, summary, self.tag, perms, body, public, query or {}, produces, statuses or {})
 
         def register(handler: Handler) -> Handler:
             self.endpoints.append((endpoint, _guarded(endpoint, handler)))
@@ -52,7 +55,23 @@ class ApiRoutes:
 
     def add_to(self, app: web.Application) -> None:
         for endpoint, handler in self.endpoints:
-            app.router.add_route(endpoint.method, endpoint.path, handler)
+            app.router.add_route(endpoint.method, routed_path(endpoint.path), handler)
+
+
+RAW_BODY = {408: "The body did not arrive in time", 413: "Body too large", 415: "The body is not of the type named"}
+"""The answers of an endpoint that reads its body itself (not declared with ``body=``)."""
+
+NUMERIC_IDS = {"client_id": 18, "user_id": 9, "agent_id": 9, "point_id": 18, "reading_id": 18, "message_id": 18,
+               "conversation_id": 18, "merge_id": 18}
+"""Path parameters that are numbers, with the digits their column holds (integer: 9, bigint: 18): only
+such numbers match them, so ``/clients/search`` is never taken for client ``search`` (nor its methods
+offered in a 405's ``Allow``) and no id past its column's range reaches the database."""
+
+
+def routed_path(path: str) -> str:
+    for name, digits in NUMERIC_IDS.items():
+        path = path.replace("{" + name + "}", "{" + name + r":\d{1," + str(digits) + "}}")
+    return path
 
 
 def _guarded(endpoint: Endpoint, handler: Handler) -> Handler:

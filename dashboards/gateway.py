@@ -22,6 +22,8 @@ from aiohttp import web
 
 from actors.runtime.heap import settle_heap
 from dashboards.app import build_app
+from dashboards.client_guard import GuardedRunner
+from dashboards.context import GATEWAY
 from dashboards.json_logs import JsonAccessLogger, configure
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ class GatewayActor:
         services = self.services_factory(self.services_factory.system())
         http = services.settings.http
         port = http.port if self.port is None else self.port
-        self.runner = web.AppRunner(build_app(services), access_log_class=JsonAccessLogger)
+        app = build_app(services)
+        self.runner = GuardedRunner(app, app[GATEWAY].settings.limits, access_log_class=JsonAccessLogger)
         await self.runner.setup()
         site = web.TCPSite(self.runner, http.host, port, backlog=1024, reuse_address=True)
         await site.start()

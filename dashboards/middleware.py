@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import psycopg
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboards.api import json_response
@@ -64,8 +65,14 @@ async def refuse_clearly(request: web.Request, handler: web.Handler) -> web.Stre
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status, "bad_request")
-        return error_response(request, exc.status, code)
-    except (OperationalError, PoolTimeout, DBAPIError, ConnectionError) as exc:
+        response = error_response(request, exc.status, code)
+        if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except DataError as exc:  # a value the database cannot take (an id past its column's range, say)
+        log.warning("database refused a value of %s %s: %s", request.method, request.path, exc.orig)
+        return error_response(request, 400, "bad_request")
+    except (OperationalError, PoolTimeout, DBAPIError, ConnectionError, psycopg.OperationalError) as exc:
         if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
             log.exception("database refused %s %s", request.method, request.path)
             return error_response(request, 500, "internal")

@@ -49,6 +49,8 @@ class Limits:
     text_chars: int = 20_000
     export_batch_rows: int = 5_000
     body_read_s: float = 30.0  # a client that has not sent its whole body by then gets 408
+    header_read_s: float = 20.0  # nor its request line and headers: 408, closed (dashboards/client_guard.py)
+    connections_per_address: int = 500  # open connections of one client address; 0: no limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,10 @@ class EntityUnavailable(Exception):
     """The entity could not be activated (its state could not be loaded); the message was not handled."""
 
 
+class EntityNotFound(EntityUnavailable, LookupError):
+    """The entity could not be activated because there is no such one (its activation found nothing)."""
+
+
 @dataclass(eq=False, slots=True)
 class Activation:
     """One live entity: its mailbox and the task draining it, which exists only while there is work (an
@@ -183,7 +187,8 @@ class EntityHost:
         except Exception as exc:
             log.exception("activation of %s/%s failed", self.settings.kind, entity_id)
             self._forget(activation)
-            self._fail_waiting(activation, EntityUnavailable(f"{self.settings.kind}/{entity_id}: {exc}"))
+            unavailable = EntityNotFound if isinstance(exc, LookupError) else EntityUnavailable
+            self._fail_waiting(activation, unavailable(f"{self.settings.kind}/{entity_id}: {exc}"))
             return False
         self.activated_total += 1
         activation.ready = True

@@ -34,7 +34,7 @@ async def list_keys(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/admin/api-keys/{source}/rotate", "A new key for the source (shown in this answer "
-              "only); its earlier keys stop working", permission=PERMISSION)
+              "only); its earlier keys stop working", permission=PERMISSION, statuses={201: "Issued"})
 async def rotate(request: web.Request) -> web.Response:
     source = _source(request)
     async with gateway(request).services.db.begin() as conn:

@@ -14,7 +14,7 @@ from actors.runtime.ref import ActorRef
 from crm_core import user_admin, user_import, users
 from crm_core.password_policy import PasswordPolicy
 from dashboards import security_events
-from dashboards.api import ApiRoutes, json_response
+from dashboards.api import RAW_BODY, ApiRoutes, json_response
 from dashboards.context import BODY, Gateway, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.schema import Body, Field
@@ -93,7 +93,8 @@ async def list_all(request: web.Request) -> web.Response:
         return json_response({"users": await users.list_users(conn)})
 
 
-@routes.route("POST", "/api/v1/admin/users", "Create a user", permission=PERMISSION, body=NEW_USER)
+@routes.route("POST", "/api/v1/admin/users", "Create a user", permission=PERMISSION, body=NEW_USER,
+              statuses={201: "Created", 409: "The login is taken"})
 async def create(request: web.Request) -> web.Response:
     gw, who = gateway(request), principal(request)
     body = checked(gw, dict(request[BODY]))
@@ -167,7 +168,7 @@ async def reset_password(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/admin/users/import", "Import users from CSV (text/csv body); refused rows are "
-              "reported with their line and reason, the rest imported", permission=PERMISSION)
+              "reported with their line and reason, the rest imported", permission=PERMISSION, statuses=RAW_BODY)
 async def import_csv(request: web.Request) -> web.Response:
     gw, who = gateway(request), principal(request)
     if request.content_type != "text/csv":

@@ -51,13 +51,15 @@ async def my_agent(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/agents/me/state", "Switch state: available, break (with a reason), offline",
-              permission="desktop", body=STATE)
+              permission="desktop", body=STATE,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def set_my_state(request: web.Request) -> web.Response:
     return json_response(await ask(request, principal(request).agent_ref, checked_state(request[BODY])))
 
 
 @routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/accept",
-              "Accept an offer; returns the conversation with its client card", permission="desktop")
+              "Accept an offer; returns the conversation with its client card", permission="desktop",
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def accept_offer(request: web.Request) -> web.Response:
     who = principal(request)
     view = await ask(request, who.agent_ref, m.AcceptOffer(request.match_info["offer_id"]))
@@ -65,7 +67,8 @@ async def accept_offer(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/reject", "Reject an offer",
-              permission="desktop", body=REJECT)
+              permission="desktop", body=REJECT,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def reject_offer(request: web.Request) -> web.Response:
     reason = request[BODY].get("reason") or "rejected"
     return json_response(await ask(request, principal(request).agent_ref,
@@ -73,7 +76,8 @@ async def reject_offer(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/agents/me/offers/{offer_id}/shown",
-              "The desktop displays the offer (only displayed offers count as missed)", permission="desktop")
+              "The desktop displays the offer (only displayed offers count as missed)", permission="desktop",
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def offer_shown(request: web.Request) -> web.Response:
     shown = await ask(request, principal(request).agent_ref, m.OfferShown(request.match_info["offer_id"]))
     return json_response({"shown": shown})
@@ -110,7 +114,8 @@ async def my_stats(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/calls", "Click-to-call: ring the agent's extension, then the number",
-              permission="desktop", body=CALL)
+              permission="desktop", body=CALL,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def click_to_call(request: web.Request) -> web.Response:
     who = principal(request)
     if not who.extension:

@@ -34,7 +34,8 @@ def menu(who: Principal) -> list[str]:
 
 
 @routes.route("POST", "/api/v1/auth/login", "Log in with login and password; returns a session token",
-              body=LOGIN, public=True)
+              body=LOGIN, public=True, statuses={401: "Wrong login or password",
+                                                 429: "Too many wrong tries; wait Retry-After seconds"})
 async def login(request: web.Request) -> web.Response:
     gw = gateway(request)
     body = request[BODY]

@@ -106,7 +106,8 @@ async def client_duplicates(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/clients", "Create a client card; the answer lists its duplicate candidates",
-              permission="clients.edit", body=NEW_CLIENT)
+              permission="clients.edit", body=NEW_CLIENT,
+              statuses={201: "Created"})
 async def create_client(request: web.Request) -> web.Response:
     body = request[BODY]
     contacts = _contacts(body.get("contact_points", []))
@@ -125,7 +126,8 @@ async def create_client(request: web.Request) -> web.Response:
 
 
 @routes.route("PATCH", "/api/v1/clients/{client_id}", "Change the client's name, kind, segment or language",
-              permission="clients.edit", body=CLIENT_CHANGE)
+              permission="clients.edit", body=CLIENT_CHANGE,
+              statuses={409: "Changed meanwhile (version conflict)"})
 async def update_client(request: web.Request) -> web.Response:
     client_id, body = path_id(request, "client_id"), request[BODY]
     changes = {k: body[k] for k in client_edits.CLIENT_FIELDS if k in body}
@@ -134,7 +136,8 @@ async def update_client(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/deactivate", "Deactivate the client (never deleted)",
-              permission="clients.edit", body=VERSIONED)
+              permission="clients.edit", body=VERSIONED,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def deactivate_client(request: web.Request) -> web.Response:
     client_id = path_id(request, "client_id")
     return await _change(request, lambda conn: client_edits.deactivate_client(

@@ -74,7 +74,8 @@ async def read_conversation(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/conversations/{conversation_id}/reply", "Reply to the client on the conversation's channel",
-              permission=ACT, body=REPLY)
+              permission=ACT, body=REPLY,
+              statuses={202: "Handed to the channel", 409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def reply(request: web.Request) -> web.Response:
     who = principal(request)
     await load_own(request, who)
@@ -85,7 +86,8 @@ async def reply(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/conversations/{conversation_id}/notes", "Add an internal note (never sent to the client)",
-              permission=ACT, body=NOTE)
+              permission=ACT, body=NOTE,
+              statuses={201: "Added", 409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def add_note(request: web.Request) -> web.Response:
     who = principal(request)
     await load_own(request, who)
@@ -96,7 +98,8 @@ async def add_note(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/conversations/{conversation_id}/status", "Change the ticket's status",
-              permission=ACT, body=STATUS)
+              permission=ACT, body=STATUS,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def change_status(request: web.Request) -> web.Response:
     who = principal(request)
     body = request[BODY]
@@ -112,7 +115,8 @@ async def change_status(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/conversations/{conversation_id}/classification",
-              "Correct the automatic category, type or priority", permission=ACT, body=CLASSIFY)
+              "Correct the automatic category, type or priority", permission=ACT, body=CLASSIFY,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def reclassify(request: web.Request) -> web.Response:
     who = principal(request)
     body = request[BODY]
@@ -130,7 +134,8 @@ async def reclassify(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/conversations/{conversation_id}/transfer", "Transfer to a queue (department) or an agent",
-              permission=ACT, body=TRANSFER)
+              permission=ACT, body=TRANSFER,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def transfer(request: web.Request) -> web.Response:
     who = principal(request)
     body = request[BODY]

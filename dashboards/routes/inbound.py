@@ -20,7 +20,7 @@ from aiohttp import web
 
 from channels.base import Address, Attachment, ChannelError, Inbound, WebhookRejected
 from crm_core import api_keys
-from dashboards.api import ApiRoutes, json_response
+from dashboards.api import RAW_BODY, ApiRoutes, json_response
 from dashboards.context import gateway
 from dashboards.errors import ApiError, bad_request, cause, reason
 from dashboards.schema import Body, Field, read_bytes, read_json
@@ -96,7 +96,9 @@ def to_inbound(source: ApiSource, body: dict[str, Any], request: web.Request) ->
 
 
 @routes.route("POST", "/api/v1/inbound/{source}", "The generic API channel: a web chat message, a web form or a "
-              "mobile-app request (header X-Api-Key)", public=True, body=None)
+              "mobile-app request (header X-Api-Key)", public=True, body=None,
+              statuses={200: "Sent before (duplicate)", 202: "Stored (or parked for an administrator)",
+                        401: "Missing or wrong X-Api-Key", **RAW_BODY})
 async def receive(request: web.Request) -> web.Response:
     gw = gateway(request)
     source = await _source(request)

@@ -66,7 +66,8 @@ async def templates(request: web.Request) -> web.Response:
 
 @routes.route("POST", "/api/v1/informing/templates", "Save a new version of a template; refused with every reason "
               "(unknown variable, body too long for its channel) when it cannot be used",
-              permission="informing.templates", body=TEMPLATE)
+              permission="informing.templates", body=TEMPLATE,
+              statuses={201: "Saved as a new version"})
 async def save(request: web.Request) -> web.Response:
     gw = gateway(request)
     try:
@@ -83,7 +84,7 @@ async def save(request: web.Request) -> web.Response:
 
 @routes.route("POST", "/api/v1/informing/templates/preview", "A template filled for a real client, on every "
               "channel it has a body for, with the address each would go to", permission="informing.templates",
-              body=PREVIEW)
+              body=PREVIEW, statuses={404: "No such client or template"})
 async def preview(request: web.Request) -> web.Response:
     body = request[BODY]
     db = gateway(request).services.autocommit
@@ -107,7 +108,8 @@ async def preview(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/informing/messages", "Send a message to a client (stored before it is accepted; "
-              "the same dedupe_key is the same message)", permission="informing.send", body=MESSAGE)
+              "the same dedupe_key is the same message)", permission="informing.send", body=MESSAGE,
+              statuses={202: "Stored, to be sent"})
 async def send(request: web.Request) -> web.Response:
     body = request[BODY]
     message = OutboundMessage(
@@ -142,7 +144,8 @@ EVENT = Body("InformingEvent", {
 
 
 @routes.route("POST", "/api/v1/informing/events", "An event of another system (payment received, debt, planned "
-              "outage by address): the messages its trigger rules set off", permission="informing.send", body=EVENT)
+              "outage by address): the messages its trigger rules set off", permission="informing.send", body=EVENT,
+              statuses={202: "Accepted"})
 async def event(request: web.Request) -> web.Response:
     body = request[BODY]
     try:

@@ -101,7 +101,8 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/supervisor/conversations/{conversation_id}/reassign",
-              "Reassign a conversation to another agent or queue", permission="wall.act", body=REASSIGN)
+              "Reassign a conversation to another agent or queue", permission="wall.act", body=REASSIGN,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def reassign(request: web.Request) -> web.Response:
     who = principal(request)
     body = request[BODY]
@@ -118,7 +119,8 @@ async def reassign(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/supervisor/agents/{agent_id}/state", "Change an agent's state",
-              permission="wall.act", body=STATE)
+              permission="wall.act", body=STATE,
+              statuses={409: "Refused in the entity's present state (no longer open, taken, changed meanwhile)"})
 async def set_agent_state(request: web.Request) -> web.Response:
     who = principal(request)
     try:

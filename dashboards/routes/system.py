@@ -37,7 +37,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 @routes.route("GET", "/metrics", "Prometheus metrics (header Authorization: Bearer <the token in the environment "
-              "variable named by [metrics] token_env>; closed while it is unset)", public=True, produces="text/plain")
+              "variable named by [metrics] token_env>; closed while it is unset)", public=True, produces="text/plain",
+              statuses={401: "Wrong or missing token", 403: "Closed: no token configured"})
 async def metrics(request: web.Request) -> web.Response:
     expected = os.environ.get(gateway(request).settings.metrics_token_env, "")
     if not expected:

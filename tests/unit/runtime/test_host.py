@@ -9,7 +9,7 @@ import pytest
 
 from actors.runtime import ActorRef, ActorSystem, Batch, Entity, ReminderFired
 from actors.runtime.entity import TimerFired
-from actors.runtime.host import EntityHost, EntityUnavailable, HostSettings
+from actors.runtime.host import EntityHost, EntityNotFound, EntityUnavailable, HostSettings
 from actors.runtime.reminders import MemoryReminderStore
 
 
@@ -23,6 +23,8 @@ class Counter(Entity):
         self.services_store = self.ctx.services.store
         if self.ref.id == "broken":
             raise RuntimeError("cannot load")
+        if self.ref.id == "missing":
+            raise LookupError("no such counter")
         self.count = self.services_store.get(self.ref.id, 0)
         self.ctx.services.log.append(("activate", self.ref.id))
 
@@ -115,6 +117,17 @@ async def test_failed_activation_fails_the_ask_and_keeps_the_host_running():
     with pytest.raises(ValueError, match="bad message"):
         await system.ask(ActorRef("counter", "c"), "fail")
     assert await system.ask(ActorRef("counter", "c"), ("add", 2)) == 2
+    for host in hosts:
+        await host.stop()
+
+
+async def test_an_activation_that_finds_nothing_says_there_is_no_such_entity():
+    system, _, hosts = await make_system()
+    with pytest.raises(EntityNotFound, match="no such counter"):
+        await system.ask(ActorRef("counter", "missing"), ("add", 1))
+    with pytest.raises(EntityUnavailable) as broken:
+        await system.ask(ActorRef("counter", "broken"), ("add", 1))
+    assert not isinstance(broken.value, EntityNotFound)
     for host in hosts:
         await host.stop()
 
