@@ -64,4 +64,5 @@ async def vocabulary(request: web.Request) -> web.Response:
         "transitions": {status: sorted(targets) for status, targets in tickets.transitions.items()},
         "categories": dict(tickets.categories), "types": list(tickets.types),
         "priorities": list(tickets.priorities), "channels": list(CHANNELS),
-        "templates": list(gw.settings.reply_templates), "heartbeat_s": gw.settings.heartbeat_s})
+        "templates": list(gw.settings.reply_templates), "heartbeat_s": gw.settings.heartbeat_s,
+        "queues": sorted(gw.services.router.current.queues)})

@@ -23,7 +23,8 @@ READ = ("tickets.read", "tickets.read_own")
 TICKET_FILTERS = {"status": "statuses, comma-separated", "channel": "channels", "category": "category (and below)",
                   "type": "types", "priority": "priorities", "queue": "queues", "agent_id": "agent ids",
                   "client_id": "one client", "from": "created from (date or ISO time)", "to": "created before",
-                  "open": "true: only open tickets", "sla": "breached | at_risk | ok"}
+                  "open": "true: only open tickets", "sla": "breached | at_risk | ok",
+                  "q": "a ticket number, a client's name, a phone or an account number"}
 CONTACT_KINDS = ("phone", "email", "telegram", "viber", "web", "app")
 WALK_IN = Body("ManualTicket", {
     "contact_kind": Field(str, required=True, choices=CONTACT_KINDS),
@@ -74,6 +75,15 @@ async def ticket_history(request: web.Request) -> web.Response:
     async with gateway(request).services.db.connect() as conn:
         events = await tickets_query.ticket_history(conn, ticket["id"])
     return json_response({"number": ticket["number"], "events": mask(events, principal(request).role.mask)})
+
+
+@routes.route("GET", "/api/v1/tickets/{number}/messages",
+              "The ticket's thread (client, agent, bot and notes), oldest first", permission=READ)
+async def ticket_messages(request: web.Request) -> web.Response:
+    ticket = await _readable(request)
+    async with gateway(request).services.db.connect() as conn:
+        messages = await tickets_query.ticket_messages(conn, ticket)
+    return json_response({"number": ticket["number"], "messages": mask(messages, principal(request).role.mask)})
 
 
 @routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",

@@ -1,10 +1,14 @@
 /* The agent desktop: own state, offers with their remaining time, screen pops, the conversation
    workspace (thread, ticket, SLA timer, classification, status, notes, replies, transfer, click-to-call),
-   the client card, client search, a ticket by hand and own statistics. */
+   the client card, client search, a ticket by hand and own statistics.  The thread scrolls in its own
+   pane above the composer, follows new messages while the agent reads the newest (otherwise a marker
+   counts them), and the open conversation is reopened after a reload. */
 "use strict";
-const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}};
+const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0};
+const NEAR_BOTTOM_PX = 40;
+
+function openKey() { return "sb_open_conversation:" + SB.me.id; }
 const BREAK_REASONS = ["lunch", "rest", "training", "meeting"];
-const REPEAT_WINDOW_MS = 72 * 3600 * 1000;
 
 function renderState() {
   const a = D.agent; if (!a) return;
@@ -88,13 +92,19 @@ function tickSla() {
 function showConversation(view) {
   D.view = view; D.current = view.conversation.thread_key;
   const ticket = view.ticket || {}, key = D.current, path = `/api/v1/conversations/${encodeURIComponent(key)}`;
-  const thread = view.messages.map(m => el("div", {class: "msg " + m.direction},
-    el("div", {class: "meta"}, `${t("desktop.direction." + m.direction, m.direction)} · ${fmtTime(m.at)}`),
-    el("div", {}, m.text),
-    attachmentsOf(m)));
+  const before = document.getElementById("messages");
+  const sameThread = Boolean(before && before.dataset.thread === key);
+  const following = !sameThread || before.scrollHeight - before.scrollTop - before.clientHeight < NEAR_BOTTOM_PX;
+  const arrived = sameThread ? Math.max(0, view.messages.length - Number(before.dataset.count)) : 0;
+  const readingAt = sameThread ? before.scrollTop : 0;
+  if (!sameThread) D.unseen = 0;
+  const messages = el("div", {id: "messages", class: "thread-pane", role: "log", "aria-live": "polite", "data-thread": key,
+    "data-count": view.messages.length, on: {scroll: () => { if (atBottom(messages)) hideMarker(); }}}, view.messages.map(messageBubble));
+  const marker = el("button", {id: "new-messages", class: "new-messages", hidden: true, on: {click: () => { messages.scrollTop = messages.scrollHeight; hideMarker(); }}});
   const transitions = (D.vocab.transitions[ticket.status] || []);
   // The thread is drawn again on every live event of the conversation: what the agent is typing survives it.
-  const reply = el("textarea", {id: "reply-text", "aria-label": t("desktop.reply"), on: {input: () => { D.drafts[key] = reply.value; delete D.replyKeys[key]; }}});
+  const reply = el("textarea", {id: "reply-text", "aria-label": t("desktop.reply"), on: {input: () => { D.drafts[key] = reply.value; delete D.replyKeys[key]; },
+    keydown: e => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send.click(); } }}});
   reply.placeholder = t("desktop.reply_placeholder");
   const typing = document.activeElement && document.activeElement.id === "reply-text";
   reply.value = D.drafts[key] || "";
@@ -102,7 +112,7 @@ function showConversation(view) {
   // One key per draft: a send retried after a lost answer is not delivered twice.
   const replyKey = () => D.replyKeys[key] || (D.replyKeys[key] = `${Date.now()}-${Math.random().toString(36).slice(2)}`);
   const templates = el("select", {id: "template", "aria-label": t("desktop.template"), on: {change: e => { if (e.target.value) draft(t("template." + e.target.value)); }}},
-    el("option", {value: ""}, t("desktop.template")), D.vocab.templates.map(k => el("option", {value: k}, k)));
+    el("option", {value: ""}, t("desktop.template")), D.vocab.templates.map(k => el("option", {value: k}, t("template_name." + k))));
   const classify = el("form", {id: "classify", class: "row"},
     select("category", Object.keys(D.vocab.categories), ticket.category, v => t(D.vocab.categories[v], v)),
     select("type", D.vocab.types, ticket.type, v => t("type." + v, v)),
@@ -123,8 +133,9 @@ function showConversation(view) {
   transfer.addEventListener("submit", async e => { e.preventDefault(); const f = new FormData(transfer);
     const body = {reason: f.get("reason")}; if (f.get("agent_id")) body.agent_id = Number(f.get("agent_id")); else body.queue = f.get("queue");
     await api("POST", path + "/transfer", body); toast(t("desktop.transfer")); });
-  const send = el("button", {id: "send", class: "primary", on: {click: async () => {
-    await api("POST", path + "/reply", {text: reply.value, dedupe_key: replyKey()}); draft(""); openConversation(key); }}}, t("desktop.reply"));
+  const send = el("button", {id: "send", class: "primary", title: t("desktop.send_hint"), on: {click: async () => {
+    if (!reply.value.trim()) { reply.focus(); return; }
+    await api("POST", path + "/reply", {text: reply.value, dedupe_key: replyKey()}); draft(""); D.following = true; openConversation(key); }}}, t("desktop.reply"));
   const note = el("button", {id: "add-note", on: {click: async () => {
     await api("POST", path + "/notes", {text: reply.value}); draft(""); openConversation(key); }}}, t("desktop.add_note"));
   // A call-back (the caller hung up before an agent answered): the number and a click-to-call.
@@ -133,37 +144,50 @@ function showConversation(view) {
     back.wait_seconds != null ? el("span", {class: "muted"}, `${t("desktop.call_back_waited")} ${fmtDuration(back.wait_seconds)}`) : null,
     back.number ? el("button", {class: "primary call", on: {click: async () => {
       await api("POST", "/api/v1/calls", {number: back.number, conversation: key}); toast(t("desktop.call_back_placed")); }}}, t("desktop.call")) : null) : null;
+  const closed = view.conversation.status === "closed";
   document.getElementById("thread").replaceChildren(
     callBack,
-    el("div", {class: "row"}, el("b", {id: "ticket-number"}, ticket.number || ""), el("span", {id: "ticket-status"}, t("status." + ticket.status, ticket.status)),
-      el("span", {}, t("desktop.sla") + ": "), slaLine(view.sla)),
-    el("div", {id: "messages"}, thread),
-    ...(view.conversation.status === "closed" ? [el("div", {id: "closed", class: "muted"}, t("desktop.conversation_closed"))]
-      : [classify, status, templates, reply, el("div", {class: "row"}, send, note), transfer]));
-  document.getElementById("thread").className = "";
+    el("div", {class: "row thread-head"}, el("a", {href: ticket.number ? "/tickets/" + encodeURIComponent(ticket.number) : null, class: "ticket-link"},
+      el("b", {id: "ticket-number"}, ticket.number || "")), el("span", {id: "ticket-status", class: "badge"}, t("status." + ticket.status, ticket.status)),
+      el("span", {}, t("desktop.sla") + ": "), slaLine(view.sla), closed ? null : status),
+    closed ? null : el("details", {id: "ticket-actions", open: Boolean(D.actionsOpen), on: {toggle: e => { D.actionsOpen = e.target.open; }}},
+      el("summary", {}, t("desktop.ticket_actions")), classify, transfer),
+    el("div", {class: "thread-box"}, messages, marker),
+    closed ? el("div", {id: "closed", class: "muted"}, t("desktop.conversation_closed"))
+      : el("div", {class: "composer"}, templates, reply, el("div", {class: "row"}, send, note, el("span", {class: "muted hint"}, t("desktop.send_hint")))));
+  document.getElementById("thread").className = "workspace-thread";
+  if (following || D.following) { messages.scrollTop = messages.scrollHeight; D.unseen = 0; }
+  else { messages.scrollTop = readingAt; D.unseen += arrived; showMarker(); }
+  D.following = false;
+  localStorage.setItem(openKey(), key);
   if (typing) reply.focus();
   renderCard(view.card, ticket);
   tickSla();
 }
 
-function attachmentsOf(m) {
-  const items = Array.isArray(m.attachments) ? m.attachments : (m.attachments && m.attachments.items) || [];
-  return items.map(a => (a.content_type || "").startsWith("audio/") && a.url
-    ? el("audio", {controls: true, src: a.url, title: t("desktop.recording")})
-    : el("div", {class: "muted"}, `📎 ${a.filename} (${a.size || "?"})`));
+function atBottom(pane) { return pane.scrollHeight - pane.scrollTop - pane.clientHeight < NEAR_BOTTOM_PX; }
+function showMarker() {
+  const marker = document.getElementById("new-messages"); if (!marker || !D.unseen) return;
+  marker.textContent = `${t("desktop.new_messages")}: ${D.unseen} ↓`; marker.hidden = false;
 }
+function hideMarker() { D.unseen = 0; const marker = document.getElementById("new-messages"); if (marker) marker.hidden = true; }
 
 function onSnapshot(data) {
   D.agent = data.agent; D.offers = {}; D.conversations = {};
   for (const c of data.conversations) D.conversations[c.id] = c;
   renderState(); renderOffers(); renderConversations();
+  const kept = localStorage.getItem(openKey());
+  if (!D.current && kept && D.conversations[kept]) openConversation(kept).catch(() => localStorage.removeItem(openKey()));
 }
 function onAgent(event) { D.agent = event.state; renderState(); }
 function onOffer(event) {
   if (event.removed) delete D.offers[event.id]; else D.offers[event.id] = event; renderOffers();
 }
 function onConversation(event) {
-  if (event.removed || event.agent_id !== SB.me.id) delete D.conversations[event.id]; else D.conversations[event.id] = event;
+  if (event.removed || event.agent_id !== SB.me.id) {
+    delete D.conversations[event.id];
+    if (localStorage.getItem(openKey()) === event.id) localStorage.removeItem(openKey());
+  } else D.conversations[event.id] = event;
   renderConversations();
   if (event.id === D.current && !event.removed) openConversation(event.id).catch(() => {});
 }
@@ -211,7 +235,7 @@ function wireForms() {
 
 (async () => {
   await boot("desktop");
-  D.vocab = await api("GET", "/api/v1/vocabulary");
+  [D.vocab] = await Promise.all([api("GET", "/api/v1/vocabulary"), loadPeople()]);
   wireForms();
   api("GET", "/api/v1/transfer-targets").then(targets => { D.targets = targets; }).catch(() => {});
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
