@@ -11,11 +11,16 @@ function authorOf(person) { return `${person.agent ? "agent" : "user"}:${person.
 
 function instant(value) { return value ? new Date(value).toISOString() : ""; }
 
-function valueText(value) {
+/* Values of the fields people know by name: statuses, priorities, types, queues, channels, states. */
+const NAMED_VALUES = {status: "status.", priority: "priority.", type: "type.", channel: "channel.", state: "state.", to: "status.", from: "status."};
+
+function valueText(value, key) {
   if (value === null || value === undefined || value === "") return t("app.none");
-  if (typeof value === "object") return Array.isArray(value) ? value.map(valueText).join(", ")
-    : Object.entries(value).map(([k, v]) => `${t("event_field." + k, k)}: ${valueText(v)}`).join("; ");
-  return String(value);
+  if (typeof value === "object") return Array.isArray(value) ? value.map(v => valueText(v, key)).join(", ")
+    : Object.entries(value).map(([k, v]) => `${t("event_field." + k, k)}: ${valueText(v, k)}`).join("; ");
+  if (key === "queue") return queueName(value);
+  if (key === "agent_id") return personName(value);
+  return NAMED_VALUES[key] ? t(NAMED_VALUES[key] + value, String(value)) : String(value);
 }
 
 function changeCell(entry) {
@@ -23,8 +28,8 @@ function changeCell(entry) {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   return el("td", {class: "changes"}, keys.map(k => el("div", {},
     el("span", {class: "muted"}, t("event_field." + k, k) + ": "),
-    k in before ? el("del", {}, valueText(before[k])) : null, k in before && k in after ? " → " : "",
-    k in after ? el("ins", {}, valueText(after[k])) : null)));
+    k in before ? el("del", {}, valueText(before[k], k)) : null, k in before && k in after ? " → " : "",
+    k in after ? el("ins", {}, valueText(after[k], k)) : null)));
 }
 
 function entityCell(entry) {
@@ -57,6 +62,7 @@ async function load(form, more) {
   if (!body.children.length) body.append(el("tr", {}, el("td", {colspan: 5, class: "muted", id: "no-entries"}, t("audit.none"))));
   A.until = data.entries.length ? data.entries[data.entries.length - 1].at : A.until;
   document.getElementById("audit-more").hidden = data.entries.length < PAGE_SIZE;
+  document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
 }
 
 function wireClientPicker(form) {

@@ -1,0 +1,130 @@
+"""A supervisor's screens in headless Chromium at 1366x768 (SR-07, SR-09, SR-11): after login the wall,
+escalations at its top, each opening its ticket page; the ticket list found by a client's name and
+narrowed by pickers, page by page; the ticket page with its thread and a timeline naming who did what;
+the audit log filtered by who made the change.  No page scrolls sideways; each is photographed."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.browser.screens import NO_SIDEWAYS_SCROLL, post_chat, screenshot, window
+from tests.support.engine import add_client, eventually
+
+
+async def ticket_number(engine, phone: str) -> str:
+    async def probe():
+        async with engine.db.connect() as conn:
+            return (await conn.execute(text("SELECT number FROM tickets WHERE sender = :p"), {"p": phone})).scalar()
+    return await eventually(probe, 20)
+
+
+async def test_supervisor_lands_on_the_wall_and_opens_an_escalations_ticket(engine, site, browser, sign_in, tmp_path):
+    await window(browser)
+    await add_client(engine, "Олійник Галина Степанівна", "+380931230001")
+    await post_chat(site, "wall-1", "Третій день немає газу", "+380931230001")
+    number = await ticket_number(engine, "+380931230001")
+    await sign_in("supervisor")
+    await browser.wait_for("location.pathname === '/wall'")  # not the agent desktop
+    await browser.wait_for("document.body.dataset.live === '1'")
+
+    await engine.hub.publish([{"type": "escalation", "id": f"{number}:first_response", "agent_id": None,
+                               "state": {"ticket": number, "clock": "first_response", "kind": "escalation", "level": 1,
+                                         "queue": "billing", "priority": "high"}}])
+    link = f"[data-escalation='{number}:first_response'] a.ticket-link"
+    await browser.wait_for(f"document.querySelector({link!r})")
+    # escalations come first, above the queues, agents and tickets of the supervisor's default layout
+    assert await browser.js("document.querySelector('#widgets section').dataset.widget") == "escalations"
+    row = await browser.text(f"[data-escalation='{number}:first_response']")
+    assert "Розрахунки та оплати" in row and "billing" not in row  # the queue by its name
+    assert "перша відповідь" in row
+    await browser.wait_for("document.querySelector('[data-widget=queues] .queue-name')")
+    assert await browser.js("[...document.querySelectorAll('[data-widget=queues] .queue-name')].every(n => !/^[a-z_]+$/.test(n.textContent))")
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+    await screenshot(browser, tmp_path, "wall-1366x768")
+
+    await browser.click(link)
+    await browser.wait_for("location.pathname.startsWith('/tickets/') && document.body.dataset.ready === '1'")
+    assert await browser.text("#ticket-number") == f"Звернення {number}"
+    assert "Третій день немає газу" in await browser.text("#ticket-thread")
+    assert await browser.js("document.querySelector('#ticket-thread .msg').dataset.direction") == "in"
+    timeline = await browser.text("#timeline")
+    assert "Звернення створено" in timeline and "Система" in timeline
+    assert await browser.wait_for("document.querySelector('#card-name') && document.querySelector('#card-name').textContent === 'Олійник Галина Степанівна'")
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+    await screenshot(browser, tmp_path, "ticket-1366x768")
+
+
+async def test_ticket_list_is_searched_filtered_by_pickers_and_paged(engine, site, browser, sign_in, tmp_path):
+    await window(browser)
+    await add_client(engine, "Демченко Юлія Олександрівна", "+380931230002")
+    await post_chat(site, "list-one", "Питання щодо тарифу", "+380931230002")
+    for n in range(26):  # more than one page of 25
+        await post_chat(site, f"list-{n}", f"Звернення {n}", f"+38093124{n:04d}")
+    async def all_in():
+        async with engine.db.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM tickets"))).scalar() >= 27
+    await eventually(all_in, 30)
+    await sign_in("supervisor")
+    await browser.goto(str(site.make_url("/tickets")))
+    await browser.wait_for("document.body.dataset.ready === '1'")
+    assert await browser.js("document.querySelectorAll('#ticket-list tbody tr').length") == 25
+    assert await browser.text("#page-no") == "Сторінка 1"
+    first_page = await browser.js("[...document.querySelectorAll('#ticket-list tbody tr')].map(r => r.dataset.ticket)")
+    await browser.click("#page-next")
+    await browser.wait_for("document.querySelector('#page-no').textContent === 'Сторінка 2'")
+    second_page = await browser.js("[...document.querySelectorAll('#ticket-list tbody tr')].map(r => r.dataset.ticket)")
+    assert len(second_page) == 2 and not set(first_page) & set(second_page)
+    assert await browser.js("document.querySelector('#page-next').disabled")
+
+    # filters are pickers of the configured values, shown by their names
+    assert await browser.js("document.querySelector('#ticket-search select[name=queue]').tagName") == "SELECT"
+    queue_labels = await browser.js("[...document.querySelectorAll('#ticket-search select[name=queue] option')].map(o => o.textContent)")
+    assert "Розрахунки та оплати" in queue_labels and "billing" not in queue_labels
+    await browser.fill("#ticket-q", "Демченко")
+    await browser.click("#ticket-search button.primary")
+    await browser.wait_for("document.querySelectorAll('#ticket-list tbody tr').length === 1 && "
+                           "document.querySelector('#ticket-list .client').textContent === 'Демченко Юлія Олександрівна'")
+    assert "q=" in await browser.js("location.search")  # the search survives a reload
+    await browser.js("(s => { s.value = 'closed'; s.dispatchEvent(new Event('change')); })(document.querySelector('#ticket-search select[name=status]'))")
+    await browser.wait_for("document.querySelector('#no-tickets')")
+    assert await browser.text("#no-tickets") == "Звернень не знайдено"
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+    await screenshot(browser, tmp_path, "tickets-1366x768")
+
+
+async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, site, browser, sign_in, tmp_path):
+    await window(browser)
+    await add_client(engine, "Савчук Ніна Миколаївна", "+380931230003")
+    await post_chat(site, "audit-1", "Прошу перевірити показники", "+380931230003")
+    number = await ticket_number(engine, "+380931230003")
+    supervisor_id = await sign_in("supervisor")
+    async def thread_key():
+        async with engine.db.connect() as conn:
+            return (await conn.execute(text("SELECT c.thread_key FROM conversations c JOIN tickets t ON t.conversation_id = c.id"
+                                            " WHERE t.number = :n"), {"n": number})).scalar()
+    key = await eventually(thread_key, 20)
+    changed = await browser.js(f"fetch('/api/v1/conversations/{key}/classification', {{method: 'POST', credentials: 'same-origin',"
+                               " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({priority: 'urgent'})}).then(r => r.status)")
+    assert changed == 200
+
+    await browser.goto(str(site.make_url("/audit")))
+    await browser.wait_for("document.body.dataset.ready === '1'")
+    await pick_user(browser, f"'agent:{supervisor_id}'")
+    rows = await browser.js("[...document.querySelectorAll('#audit-list tbody tr[data-audit]')].map(r => r.textContent)")
+    assert rows and all("Тест supervisor" in r for r in rows)  # by name, and only this user's changes
+    reclassified = [r for r in rows if "Змінено класифікацію звернення" in r]
+    assert reclassified and "Терміновий" in reclassified[0] and "urgent" not in reclassified[0]
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+    await screenshot(browser, tmp_path, "audit-1366x768")
+
+    # another user's filter shows none of these changes
+    await pick_user(browser, "[...document.querySelector('#audit-user').options].find(o => o.value && !o.value.endsWith(':"
+                    f"{supervisor_id}')).value")
+    assert await browser.js("[...document.querySelectorAll('#audit-list .who')].every(n => n.textContent !== 'Тест supervisor')")
+
+
+async def pick_user(browser, value_expression: str) -> None:
+    loads = await browser.js("Number(document.body.dataset.loads || 0)")
+    await browser.js(f"(s => {{ s.value = {value_expression}; s.dispatchEvent(new Event('change')); }})"
+                     "(document.querySelector('#audit-user'))")
+    await browser.wait_for(f"Number(document.body.dataset.loads || 0) > {loads}")
