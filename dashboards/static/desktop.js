@@ -145,7 +145,7 @@ function showConversation(view) {
     back.number ? el("button", {class: "primary call", on: {click: async () => {
       await api("POST", "/api/v1/calls", {number: back.number, conversation: key}); toast(t("desktop.call_back_placed")); }}}, t("desktop.call")) : null) : null;
   const closed = view.conversation.status === "closed";
-  document.getElementById("thread").replaceChildren(
+  document.getElementById("thread").replaceChildren(...[
     callBack,
     el("div", {class: "row thread-head"}, el("a", {href: ticket.number ? "/tickets/" + encodeURIComponent(ticket.number) : null, class: "ticket-link"},
       el("b", {id: "ticket-number"}, ticket.number || "")), el("span", {id: "ticket-status", class: "badge"}, t("status." + ticket.status, ticket.status)),
@@ -154,7 +154,8 @@ function showConversation(view) {
       el("summary", {}, t("desktop.ticket_actions")), classify, transfer),
     el("div", {class: "thread-box"}, messages, marker),
     closed ? el("div", {id: "closed", class: "muted"}, t("desktop.conversation_closed"))
-      : el("div", {class: "composer"}, templates, reply, el("div", {class: "row"}, send, note, el("span", {class: "muted hint"}, t("desktop.send_hint")))));
+      : el("div", {class: "composer"}, templates, reply, el("div", {class: "row"}, send, note, el("span", {class: "muted hint"}, t("desktop.send_hint"))))]
+    .filter(Boolean));
   document.getElementById("thread").className = "workspace-thread";
   if (following || D.following) { messages.scrollTop = messages.scrollHeight; D.unseen = 0; }
   else { messages.scrollTop = readingAt; D.unseen += arrived; showMarker(); }

@@ -5,33 +5,35 @@
 const TK = {vocab: null, ticket: null};
 
 /* How an event's data reads: each known key with its localised label and its value by name; keys
-   that mean nothing to a person are left out. */
+   that mean nothing to a person (a routing step's index, internal ids) are left out. */
 const EVENT_FIELDS = {
-  from: v => t("status." + v, v), to: v => t("status." + v, v),
-  queue: queueName, from_queue: queueName,
-  agent_id: personName, from_agent: personName, target: v => (typeof v === "number" ? personName(v) : queueName(v)),
+  queue: queueName, from_queue: queueName, agent_id: personName, from_agent: personName,
   category: v => t((TK.vocab.categories || {})[v], v), type: v => t("type." + v, v), priority: v => t("priority." + v, v),
   clock: v => t("wall.clock." + v, v), due_at: fmtTime, waited_s: fmtDuration, level: v => v,
   channel: v => t("channel." + v, v), sla_policy: v => t("sla_policy." + v, v),
   reason: v => t("reason." + v, v), comment: v => v, rule: v => t("rule." + v, v),
 };
+const QUEUE_KINDS = new Set(["queued", "widened", "overflowed", "requeued", "rerouted", "transferred", "escalated_to_queue"]);
+
+function detail(text) { return el("span", {class: "detail"}, text); }
 
 function eventDetails(kind, data) {
+  data = data || {};
   const parts = [];
+  if (kind === "status") parts.push(detail(`${t("status." + data.from, data.from)} → ${t("status." + data.to, data.to)}`));
+  if (data.to === "agent" && data.target) parts.push(detail(`${t("event_field.target")}: ${personName(data.target)}`));
   const add = (key, value, prefix) => {
     if (value === null || value === undefined || value === "" || !EVENT_FIELDS[key]) return;
-    if (kind === "status" && key === "from") return;
-    parts.push(el("span", {class: "detail"}, `${prefix || ""}${t("event_field." + key)}: ${EVENT_FIELDS[key](value)}`));
+    const label = key === "priority" && QUEUE_KINDS.has(kind) ? "event_field.queue_priority" : "event_field." + key;
+    parts.push(detail(`${prefix || ""}${t(label)}: ${EVENT_FIELDS[key](value)}`));
   };
-  if (kind === "status") parts.push(el("span", {class: "detail"}, `${t("status." + data.from, data.from)} → ${t("status." + data.to, data.to)}`));
-  for (const [key, value] of Object.entries(data || {})) {
-    if (kind === "status" && (key === "from" || key === "to")) continue;
+  for (const [key, value] of Object.entries(data)) {
     if ((key === "before" || key === "after") && value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) add(k, v, key === "before" ? t("event_field.was") + " " : "");
     } else add(key, value);
   }
-  if (kind === "repeat_contact") parts.push(el("span", {class: "detail"}, t("ticket.previous") + ": ",
-    ...(data.previous || []).map(n => el("a", {href: "/tickets/" + encodeURIComponent(n)}, n + " "))));
+  if (kind === "repeat_contact") parts.push(detail([t("ticket.previous") + ": ",
+    ...(data.previous || []).map(n => el("a", {href: "/tickets/" + encodeURIComponent(n)}, n + " "))]));
   return parts;
 }
 
@@ -64,7 +66,7 @@ function renderHead(tk) {
       el("span", {class: "badge", id: "ticket-status", "data-status": tk.status}, t("status." + tk.status, tk.status)),
       el("span", {class: tk.sla_state === "breached" ? "badge bad" : "badge ok"}, t("sla." + tk.sla_state, tk.sla_state)),
       el("a", {href: "/tickets", class: "push"}, t("ticket.back_to_list"))),
-    tk.subject ? el("p", {id: "ticket-subject"}, tk.subject) : null,
+    el("p", {id: "ticket-subject", hidden: !tk.subject}, tk.subject || ""),
     el("div", {class: "fields"},
       field("tickets.created", fmtTime(tk.created_at)), field("wall.channel", t("channel." + tk.channel, tk.channel)),
       field("desktop.category", t((TK.vocab.categories || {})[tk.category], tk.category || t("app.none"))),

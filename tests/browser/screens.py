@@ -9,7 +9,9 @@ from pathlib import Path
 from aiohttp import ClientSession
 
 SITE_KEY = {"X-Api-Key": "sandbox-webchat-key"}
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+NO_SIDEWAYS_SCROLL = ("document.documentElement.scrollWidth <= window.innerWidth"
+                      " && document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+"""No horizontal scroll: the page is no wider than the window, nor than its width beside the vertical scroll bar."""
 
 
 async def window(browser, width: int = 1366, height: int = 768) -> None:

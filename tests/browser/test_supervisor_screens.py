@@ -5,10 +5,27 @@ the audit log filtered by who made the change.  No page scrolls sideways; each i
 
 from __future__ import annotations
 
+from aiohttp import ClientSession
 from sqlalchemy import text
 
 from tests.browser.screens import NO_SIDEWAYS_SCROLL, post_chat, screenshot, window
+from tests.integration.dashboards.conftest import PASSWORD, make_user
 from tests.support.engine import add_client, eventually
+
+
+async def billing_operator(engine, site) -> int:
+    """An available operator of the billing queue only: on the wall by name, never offered the general queue's
+    ticket by the engine, so only the supervisor's reassignment brings it to them."""
+    user_id, login = await make_user(engine, "cc_operator", queues=("billing",))
+    async with engine.db.begin() as conn:
+        await conn.execute(text("UPDATE users SET full_name = 'Бондар Іван Петрович' WHERE id = :i"), {"i": user_id})
+    async with ClientSession() as http:
+        logged = await http.post(site.make_url("/api/v1/auth/login"), json={"login": login, "password": PASSWORD})
+        token = (await logged.json())["token"]
+        state = await http.post(site.make_url("/api/v1/agents/me/state"), json={"state": "available"},
+                                headers={"Authorization": f"Bearer {token}"})
+        assert state.status == 200, await state.text()
+    return user_id
 
 
 async def ticket_number(engine, phone: str) -> str:
@@ -39,8 +56,35 @@ async def test_supervisor_lands_on_the_wall_and_opens_an_escalations_ticket(engi
     assert "перша відповідь" in row
     await browser.wait_for("document.querySelector('[data-widget=queues] .queue-name')")
     assert await browser.js("[...document.querySelectorAll('[data-widget=queues] .queue-name')].every(n => !/^[a-z_]+$/.test(n.textContent))")
+
+
+    # the open tickets name their queue; a reassignment picks the agent by name
+    operator_id = await billing_operator(engine, site)
+    row = f"[data-widget=tickets] tr[data-ticket='{number}']"
+    await browser.wait_for(f"document.querySelector(\"{row} .queue-name\")", 20)
+    assert await browser.text(f"{row} .queue-name") == "Загальна"
+    picker = f"{row} select.reassign"
+    await browser.wait_for(f"[...(document.querySelector(\"{picker}\") || {{options: []}}).options].some(o => o.value === '{operator_id}')", 20)
+    label = await browser.js(f"[...document.querySelector(\"{picker}\").options].find(o => o.value === '{operator_id}').textContent")
+    assert label == "Бондар Іван Петрович · Доступний"
+    await browser.js(f"(s => {{ s.value = '{operator_id}'; s.dispatchEvent(new Event('change')); }})(document.querySelector(\"{picker}\"))")
+    async def assigned():
+        async with engine.db.connect() as conn:
+            return (await conn.execute(text("SELECT agent_id FROM tickets WHERE number = :n"), {"n": number})).scalar() == operator_id
+    await eventually(assigned, 20)
+    await browser.wait_for(f"document.querySelector(\"{row} .agent-name\") && "
+                           f"document.querySelector(\"{row} .agent-name\").textContent === 'Бондар Іван Петрович'", 20)
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "wall-1366x768")
+
+    # a live refresh swaps the tickets table whole: it is never drawn empty in between
+    await browser.js("window.emptied = false; new MutationObserver(() => { if (!document.querySelector('[data-widget=tickets] tr[data-ticket]'))"
+                     " window.emptied = true; }).observe(document.querySelector('#widgets'), {childList: true, subtree: true})")
+    await add_client(engine, "Гайова Тетяна Ігорівна", "+380931230009")
+    await post_chat(site, "wall-2", "Лічильник не працює", "+380931230009")
+    other = await ticket_number(engine, "+380931230009")
+    await browser.wait_for(f"document.querySelector(\"[data-widget=tickets] tr[data-ticket='{other}']\")", 20)
+    assert await browser.js("window.emptied") is False
 
     await browser.click(link)
     await browser.wait_for("location.pathname.startsWith('/tickets/') && document.body.dataset.ready === '1'")
@@ -49,6 +93,9 @@ async def test_supervisor_lands_on_the_wall_and_opens_an_escalations_ticket(engi
     assert await browser.js("document.querySelector('#ticket-thread .msg').dataset.direction") == "in"
     timeline = await browser.text("#timeline")
     assert "Звернення створено" in timeline and "Система" in timeline
+    # the reassignment is on the timeline with who did it and to whom, by name
+    assert "Тест supervisor" in timeline and "Бондар Іван Петрович" in timeline
+    assert await browser.text("#ticket-agent b") == "Бондар Іван Петрович"
     assert await browser.wait_for("document.querySelector('#card-name') && document.querySelector('#card-name').textContent === 'Олійник Галина Степанівна'")
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "ticket-1366x768")
@@ -69,6 +116,8 @@ async def test_ticket_list_is_searched_filtered_by_pickers_and_paged(engine, sit
     await browser.wait_for("document.body.dataset.ready === '1'")
     assert await browser.js("document.querySelectorAll('#ticket-list tbody tr').length") == 25
     assert await browser.text("#page-no") == "Сторінка 1"
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+    await screenshot(browser, tmp_path, "tickets-1366x768")
     first_page = await browser.js("[...document.querySelectorAll('#ticket-list tbody tr')].map(r => r.dataset.ticket)")
     await browser.click("#page-next")
     await browser.wait_for("document.querySelector('#page-no').textContent === 'Сторінка 2'")
@@ -88,8 +137,6 @@ async def test_ticket_list_is_searched_filtered_by_pickers_and_paged(engine, sit
     await browser.js("(s => { s.value = 'closed'; s.dispatchEvent(new Event('change')); })(document.querySelector('#ticket-search select[name=status]'))")
     await browser.wait_for("document.querySelector('#no-tickets')")
     assert await browser.text("#no-tickets") == "Звернень не знайдено"
-    assert await browser.js(NO_SIDEWAYS_SCROLL)
-    await screenshot(browser, tmp_path, "tickets-1366x768")
 
 
 async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, site, browser, sign_in, tmp_path):
