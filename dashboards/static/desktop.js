@@ -27,7 +27,7 @@ function renderOffers() {
   for (const o of offers) {
     const left = o.state.expires_at - Date.now() / 1000;
     box.append(el("div", {class: "offer", "data-offer": o.id},
-      el("div", {}, el("b", {}, t("channel." + o.state.channel, o.state.channel)), " · ", o.state.ticket || "", " · ", o.state.queue),
+      el("div", {}, el("b", {}, t("channel." + o.state.channel, o.state.channel)), " · ", o.state.ticket || "", " · ", queueName(o.state.queue)),
       o.state.preview ? el("div", {class: "offer-preview muted"}, o.state.preview) : null,
       el("div", {class: "row"}, el("span", {}, t("desktop.expires_in") + ": ", el("b", {class: "offer-left"}, fmtDuration(left))),
         el("button", {class: "primary accept", on: {click: () => accept(o.id)}}, t("desktop.accept")),
@@ -67,7 +67,7 @@ async function openConversation(threadKey) {
 }
 
 function select(name, values, current, label) {
-  return el("select", {name, "aria-label": name}, values.map(v => el("option", {value: v, selected: v === current}, label(v))));
+  return el("select", {name, "aria-label": t("field." + name)}, values.map(v => el("option", {value: v, selected: v === current}, label(v))));
 }
 
 // The server's clocks: a paused clock (On Hold) shows its frozen time left, a met one that it was met.

@@ -100,6 +100,25 @@ async def test_supervisor_lands_on_the_wall_and_opens_an_escalations_ticket(engi
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "ticket-1366x768")
 
+    # the reports name the agent, and their pickers are queues and people by name
+    await browser.goto(str(site.make_url("/reports")))
+    await browser.wait_for(f"document.querySelector('#agents tr[data-agent=\"{operator_id}\"]')", 20)
+    assert await browser.text(f"#agents tr[data-agent='{operator_id}'] .agent-name") == "Бондар Іван Петрович"
+    queues = await browser.js("[...document.querySelectorAll('#report-form select[name=queue] option')].map(o => o.textContent)")
+    assert "Загальна" in queues and "general" not in queues
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+
+    # at 1440x900 the wall does not scroll sideways either
+    await window(browser, 1440, 900)
+    await browser.goto(str(site.make_url("/wall")))
+    await browser.wait_for(f"document.querySelector(\"[data-widget=tickets] tr[data-ticket='{number}']\")", 20)
+    assert await browser.js(NO_SIDEWAYS_SCROLL)
+
+    # a ticket that does not exist: the page says so in words, not with a code
+    await browser.goto(str(site.make_url("/tickets/00-000000")))
+    await browser.wait_for("document.querySelector('#ticket-missing')")
+    assert await browser.text("#ticket-missing") == "Не знайдено"
+
 
 async def test_ticket_list_is_searched_filtered_by_pickers_and_paged(engine, site, browser, sign_in, tmp_path):
     await window(browser)
@@ -163,6 +182,23 @@ async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, sit
     assert reclassified and "Терміновий" in reclassified[0] and "urgent" not in reclassified[0]
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "audit-1366x768")
+
+    # by client: found by name in the picker, only that client's card changes are listed
+    client_id = await add_client(engine, "Марченко Василь Тарасович", "+380931230004")
+    for language in ("en", "uk"):
+        version = await browser.js(f"fetch('/api/v1/clients/{client_id}').then(r => r.json()).then(c => c.client.version)")
+        status = await browser.js(f"fetch('/api/v1/clients/{client_id}', {{method: 'PATCH', credentials: 'same-origin',"
+                                  " headers: {'Content-Type': 'application/json'},"
+                                  f" body: JSON.stringify({{version: {version}, language: '{language}', reason: 'на прохання клієнта'}})}}).then(r => r.status)")
+        assert status == 200
+    await pick_user(browser, "''")
+    loads = await browser.js("Number(document.body.dataset.loads || 0)")
+    await browser.fill("#audit-client-q", "Марченко")
+    await browser.wait_for("document.querySelector('#audit-client-hits option')", 20)
+    await browser.fill("#audit-client-q", await browser.js("document.querySelector('#audit-client-hits option').value"))
+    await browser.wait_for(f"Number(document.body.dataset.loads || 0) > {loads}")
+    rows = await browser.js("[...document.querySelectorAll('#audit-list tbody tr[data-audit]')].map(r => r.textContent)")
+    assert len(rows) == 2 and all("Марченко Василь Тарасович" in r and "Тест supervisor" in r for r in rows)
 
     # another user's filter shows none of these changes
     await pick_user(browser, "[...document.querySelector('#audit-user').options].find(o => o.value && !o.value.endsWith(':"
