@@ -157,6 +157,19 @@ async def test_ticket_list_is_searched_filtered_by_pickers_and_paged(engine, sit
     await browser.wait_for("document.querySelector('#no-tickets')")
     assert await browser.text("#no-tickets") == "Звернень не знайдено"
 
+    # in English every label and value is English too: no Ukrainian left, no raw ids
+    await browser.js("fetch('/api/v1/me/language', {method: 'POST', credentials: 'same-origin',"
+                     " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({lang: 'en'})})")
+    await browser.goto(str(site.make_url("/tickets")))
+    await browser.wait_for("document.body.dataset.ready === '1'")
+    assert await browser.text("h1.page-title") == "Tickets"
+    first_row = await browser.text("#ticket-list tbody tr")
+    assert "General" in first_row and "New" in first_row and "Web chat" in first_row
+    ukrainian = await browser.js("[...document.querySelectorAll('#ticket-search label > span, #ticket-search option, #ticket-search button,"
+                                 " #ticket-list th')].filter(n => !n.closest('select[name=agent_id]') || !n.value)"
+                                 ".map(n => n.textContent).filter(x => /[А-Яа-яІіЇїЄєҐґ]/.test(x))")
+    assert ukrainian == []  # the agents' own names aside
+
 
 async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, site, browser, sign_in, tmp_path):
     await window(browser)
