@@ -111,6 +111,17 @@ function fmtTime(iso) {
     day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"}) : t("app.none");
 }
 
+/* The instant a wall-clock time of the centre names ("2026-12-07T09:30" in Kyiv), as ISO 8601 in UTC:
+   read as UTC first, then moved by the centre's offset at that moment. */
+function centreInstant(local) {
+  if (!local) return "";
+  const guess = new Date(local + "Z");
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {timeZone: CENTRE_ZONE, hourCycle: "h23", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"}).formatToParts(guess).map(p => [p.type, p.value]));
+  const shown = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return new Date(guess.getTime() - (shown - guess.getTime())).toISOString();
+}
+
 /* Names, not ids: queues by their localised names, people (authors of events and changes) by name. */
 function queueName(queue) { return queue ? t("queue." + queue, queue) : t("app.none"); }
 async function loadPeople() {

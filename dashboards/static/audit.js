@@ -1,5 +1,6 @@
 /* The audit log for the roles holding audit.read: who changed what and when, filtered by the person who
-   made the change, by one client (found by name or phone) or kind of record, and by time; newest
+   made the change, by one client (found by name or phone) or kind of record, and by time (the centre's
+   wall-clock time); newest
    first, PAGE_SIZE at a time ("more" reads on from the last entry shown). */
 "use strict";
 const PAGE_SIZE = 100;
@@ -8,8 +9,6 @@ const A = {until: null, clients: {}};
 
 /* An author as the audit log stores it: "agent:<id>" for people who work conversations, "user:<id>" otherwise. */
 function authorOf(person) { return `${person.agent ? "agent" : "user"}:${person.id}`; }
-
-function instant(value) { return value ? new Date(value).toISOString() : ""; }
 
 /* Values of the fields people know by name: statuses, priorities, types, queues, channels, states. */
 const NAMED_VALUES = {status: "status.", priority: "priority.", type: "type.", channel: "channel.", state: "state.", to: "status.", from: "status."};
@@ -50,8 +49,8 @@ async function load(form, more) {
   const f = new FormData(form);
   const params = new URLSearchParams({limit: String(PAGE_SIZE)});
   for (const name of ["actor", "entity", "entity_id"]) if (f.get(name)) params.set(name, f.get(name));
-  if (f.get("since")) params.set("since", instant(f.get("since")));
-  const until = more ? A.until : instant(f.get("until"));
+  if (f.get("since")) params.set("since", centreInstant(f.get("since")));
+  const until = more ? A.until : centreInstant(f.get("until"));
   if (until) params.set("until", until);
   const data = await api("GET", "/api/v1/audit?" + params);
   const table = document.getElementById("audit-list");

@@ -5,6 +5,9 @@ the audit log filtered by who made the change.  No page scrolls sideways; each i
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from aiohttp import ClientSession
 from sqlalchemy import text
 
@@ -212,6 +215,16 @@ async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, sit
     await browser.wait_for(f"Number(document.body.dataset.loads || 0) > {loads}")
     rows = await browser.js("[...document.querySelectorAll('#audit-list tbody tr[data-audit]')].map(r => r.textContent)")
     assert len(rows) == 2 and all("Марченко Василь Тарасович" in r and "Тест supervisor" in r for r in rows)
+
+    # by time, as the centre's clock reads: from a minute ago the changes are there, from a minute ahead none
+    kyiv = datetime.now(ZoneInfo("Europe/Kyiv"))
+    for moment, expected in ((kyiv - timedelta(minutes=1), 2), (kyiv + timedelta(minutes=1), 0)):
+        loads = await browser.js("Number(document.body.dataset.loads || 0)")
+        await browser.js(f"document.querySelector('#audit-filter input[name=since]').value = '{moment:%Y-%m-%dT%H:%M}'")
+        await browser.click("#audit-filter button.primary")
+        await browser.wait_for(f"Number(document.body.dataset.loads || 0) > {loads}")
+        assert await browser.js("document.querySelectorAll('#audit-list tbody tr[data-audit]').length") == expected
+    await browser.js("document.querySelector('#audit-filter input[name=since]').value = ''")
 
     # another user's filter shows none of these changes
     await pick_user(browser, "[...document.querySelector('#audit-user').options].find(o => o.value && !o.value.endsWith(':"
