@@ -35,19 +35,30 @@ function queuesWidget() {
     }));
 }
 
+/* Load against capacity per kind of work (calls, chats, e-mails), as the agent actor counts it. */
+function loadLine(agent) {
+  const used = {};
+  for (const [channel, n] of Object.entries(agent.load || {})) {
+    const kind = (W.vocab.channel_kinds || {})[channel] || channel;
+    used[kind] = (used[kind] || 0) + n;
+  }
+  return Object.entries(agent.capacity || {}).filter(([kind, slots]) => slots || used[kind])
+    .map(([kind, slots]) => `${t("work_kind." + kind, kind)} ${used[kind] || 0}/${slots}`).join(", ");
+}
+
 function agentsWidget(filters) {
   const now = Date.now() / 1000;
   const rows = Object.values(W.agents).filter(a => !filters.queue || (a.state.queues || []).includes(filters.queue))
     .sort((a, b) => String(a.state.name || a.id).localeCompare(String(b.state.name || b.id)));
   return el("table", {class: "agents"}, el("tr", {}, ["wall.agent", "wall.state", "wall.time_in_state", "wall.load", "wall.current", ""].map(k => el("th", {}, k ? t(k) : ""))),
     rows.map(a => { const s = a.state;
-      const load = Object.entries(s.load || {}).filter(([, n]) => n).map(([c, n]) => `${t("channel." + c, c)} ${n}/${(s.capacity || {})[c] ?? t("app.none")}`).join(", ");
+      const load = loadLine(s);
       const stateSelect = el("select", {"aria-label": t("wall.set_state"), on: {change: async e => {
         const value = e.target.value; if (!value) return;
         await api("POST", `/api/v1/supervisor/agents/${a.id}/state`, value === "break" ? {state: value, reason: "meeting"} : {state: value}); }}},
         el("option", {value: ""}, t("wall.set_state")), ["available", "break", "offline"].map(v => el("option", {value: v}, t("state." + v))));
       return el("tr", {"data-agent": a.id}, el("td", {}, s.name || personName(Number(a.id))), el("td", {class: "agent-state", "data-state": s.state}, t("state." + s.state, s.state)),
-        el("td", {}, fmtDuration(now - s.since)), el("td", {}, load || t("app.none")), el("td", {}, (s.conversations || []).length),
+        el("td", {}, fmtDuration(now - s.since)), el("td", {class: "agent-load"}, load || t("app.none")), el("td", {}, (s.conversations || []).length),
         el("td", {}, SB.me.permissions.includes("wall.act") ? stateSelect : null)); }));
 }
 

@@ -77,6 +77,10 @@ async def test_supervisor_lands_on_the_wall_and_opens_an_escalations_ticket(engi
     await eventually(assigned, 20)
     await browser.wait_for(f"document.querySelector(\"{row} .agent-name\") && "
                            f"document.querySelector(\"{row} .agent-name\").textContent === 'Бондар Іван Петрович'", 20)
+    # the agent grid: by name, load against capacity per kind of work (no "?" where the capacity is known)
+    load = f"[data-agent='{operator_id}'] .agent-load"
+    await browser.wait_for(f"document.querySelector(\"{load}\").textContent.includes('Чати 1/3')", 20)  # routing.toml: chat = 3
+    assert await browser.text(load) == "Дзвінки 0/1, Чати 1/3, Листи 0/5"
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "wall-1366x768")
 
