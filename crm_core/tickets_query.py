@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.models import Client, Message, Ticket, TicketEvent, TicketLink, User
+from crm_core.models import Client, Conversation, Message, Ticket, TicketEvent, TicketLink, User
 from crm_core.ticket_search import ticket_text_condition
 
 CLOSED_STATUSES = ("resolved", "closed")
@@ -147,6 +147,13 @@ async def ticket_messages(conn: AsyncConnection, ticket: dict[str, Any], limit: 
                  .where(Message.conversation_id == ticket["conversation_id"], Message.ticket_id == ticket["id"])
                  .order_by(Message.at, Message.id).limit(limit))
     return [dict(r._mapping) for r in (await conn.execute(statement)).all()]
+
+
+async def numbers_of_threads(conn: AsyncConnection, thread_keys: list[str]) -> dict[str, str]:
+    """The newest ticket number of each conversation thread (the audit log names conversations by thread)."""
+    statement = (select(Conversation.thread_key, Ticket.number).join(Ticket, Ticket.conversation_id == Conversation.id)
+                 .where(Conversation.thread_key.in_(thread_keys)).order_by(Ticket.id))
+    return {row.thread_key: row.number for row in (await conn.execute(statement)).all()}
 
 
 async def stream_tickets(conn: AsyncConnection, flt: TicketFilter,

@@ -86,6 +86,20 @@ async def ticket_messages(request: web.Request) -> web.Response:
     return json_response({"number": ticket["number"], "messages": mask(messages, principal(request).role.mask)})
 
 
+MAX_THREADS = 200
+
+
+@routes.route("GET", "/api/v1/conversation-tickets", "The ticket number of each conversation thread named",
+              permission=("tickets.read", "audit.read"), query={"thread": f"thread keys, comma-separated (at most {MAX_THREADS})"})
+async def conversation_tickets(request: web.Request) -> web.Response:
+    threads = sorted({t.strip() for raw in request.query.getall("thread", ()) for t in raw.split(",") if t.strip()})
+    if len(threads) > MAX_THREADS or any(len(t) > 255 for t in threads):
+        raise bad_request("invalid_filter", f"thread: at most {MAX_THREADS} keys of 255 characters", field="thread")
+    async with gateway(request).services.db.connect() as conn:
+        numbers = await tickets_query.numbers_of_threads(conn, threads) if threads else {}
+    return json_response({"tickets": numbers})
+
+
 @routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",
               permission="tickets.create", body=WALK_IN)
 async def create_ticket(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@
 "use strict";
 const PAGE_SIZE = 100;
 const ENTITIES = ["client", "conversation", "escalation", "notification", "user", "role_matrix", "api_key", "security", "parked_item"];
-const A = {until: null, clients: {}};
+const A = {until: null, clients: {}, tickets: {}};
 
 /* An author as the audit log stores it: "agent:<id>" for people who work conversations, "user:<id>" otherwise. */
 function authorOf(person) { return `${person.agent ? "agent" : "user"}:${person.id}`; }
@@ -33,6 +33,8 @@ function changeCell(entry) {
 
 function entityCell(entry) {
   const kind = t("audit.entity." + entry.entity, entry.entity);
+  const number = entry.entity === "conversation" && A.tickets[entry.entity_id];
+  if (number) return el("td", {}, `${kind} · `, el("a", {href: "/tickets/" + encodeURIComponent(number), class: "ticket-link"}, number));
   const name = entry.entity === "client" ? (A.clients[entry.entity_id] || `№ ${entry.entity_id}`)
     : (entry.entity === "user" || entry.entity === "security") && SB.people[entry.entity_id] ? personName(Number(entry.entity_id))
     : entry.entity_id;
@@ -56,6 +58,11 @@ async function load(form, more) {
   const table = document.getElementById("audit-list");
   if (!more) table.replaceChildren(el("thead", {}, el("tr", {}, ["audit.when", "audit.user", "audit.action", "audit.entity", "audit.changes"]
     .map(k => el("th", {scope: "col"}, t(k))))), el("tbody", {}));
+  const threads = [...new Set(data.entries.filter(e => e.entity === "conversation" && !(e.entity_id in A.tickets)).map(e => e.entity_id))];
+  if (threads.length && (SB.me.permissions.includes("tickets.read") || SB.me.permissions.includes("audit.read"))) {
+    const found = await api("GET", "/api/v1/conversation-tickets?" + new URLSearchParams({thread: threads.join(",")})).catch(() => ({tickets: {}}));
+    Object.assign(A.tickets, found.tickets);
+  }
   const body = table.querySelector("tbody");
   body.append(...data.entries.map(entryRow));
   if (!body.children.length) body.append(el("tr", {}, el("td", {colspan: 5, class: "muted", id: "no-entries"}, t("audit.none"))));

@@ -200,6 +200,7 @@ async def test_audit_page_names_who_changed_what_and_filters_by_user(engine, sit
     assert rows and all("Тест supervisor" in r for r in rows)  # by name, and only this user's changes
     reclassified = [r for r in rows if "Змінено класифікацію звернення" in r]
     assert reclassified and "Терміновий" in reclassified[0] and "urgent" not in reclassified[0]
+    assert number in reclassified[0] and "site_chat" not in reclassified[0]  # the ticket by its number, not a thread key
     assert await browser.js(NO_SIDEWAYS_SCROLL)
     await screenshot(browser, tmp_path, "audit-1366x768")
 

@@ -79,6 +79,13 @@ async def test_a_ticket_thread_and_its_history_are_read_whole(engine, web, login
     history = await (await web.get(f"/api/v1/tickets/{number}/history", headers=supervisor.headers)).json()
     assert {"created", "classified"} <= {e["kind"] for e in history["events"]}
 
+    named = await web.get("/api/v1/conversation-tickets", params={"thread": "webchat:site_chat:lookup-3,nothing"},
+                          headers=supervisor.headers)
+    assert named.status == 200 and (await named.json())["tickets"] == {"webchat:site_chat:lookup-3": number}
+    too_many = await web.get("/api/v1/conversation-tickets", params={"thread": ",".join(f"t{i}" for i in range(201))},
+                             headers=supervisor.headers)
+    assert too_many.status == 400
+
     missing = await web.get("/api/v1/tickets/00-000000/messages", headers=supervisor.headers)
     assert missing.status == 404
     # an operator reads only tickets assigned to them
