@@ -4,7 +4,7 @@
    pane above the composer, follows new messages while the agent reads the newest (otherwise a marker
    counts them), and the open conversation is reopened after a reload. */
 "use strict";
-const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0};
+const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0, unread: {}, previews: {}};
 const NEAR_BOTTOM_PX = 40;
 
 function openKey() { return "sb_open_conversation:" + SB.me.id; }
@@ -46,10 +46,16 @@ function renderConversations() {
   const box = document.getElementById("conversations"); box.replaceChildren();
   const items = Object.values(D.conversations);
   if (!items.length) box.append(el("p", {class: "muted"}, t("desktop.no_conversations")));
+  // Each conversation: channel and ticket, status (On Hold shows its SLA paused), messages not yet read, the last message.
   for (const c of items) {
-    const ticket = c.state.ticket || {};
-    box.append(el("div", {class: "row"}, el("a", {href: "#", "data-thread": c.id, on: {click: e => { e.preventDefault(); openConversation(c.id); }}},
-      `${t("channel." + c.state.channel, c.state.channel)} · ${ticket.number || c.id}`), el("span", {class: "muted"}, t("status." + ticket.status, ticket.status || ""))));
+    const ticket = c.state.ticket || {}, unread = D.unread[c.id] || 0, last = D.previews[c.id];
+    box.append(el("div", {class: "conversation-item" + (c.id === D.current ? " current" : ""), "data-conversation": c.id},
+      el("div", {class: "row"}, el("a", {href: "#", "data-thread": c.id, "aria-current": c.id === D.current ? "true" : null,
+        on: {click: e => { e.preventDefault(); openConversation(c.id); }}}, `${t("channel." + c.state.channel, c.state.channel)} · ${ticket.number || c.id}`),
+        el("span", {class: "muted"}, t("status." + ticket.status, ticket.status || "")),
+        ticket.status === "on_hold" ? el("span", {class: "badge"}, t("desktop.sla_paused")) : null,
+        unread ? el("span", {class: "badge unread", "aria-label": `${t("desktop.unread")}: ${unread}`}, String(unread)) : null),
+      last ? el("div", {class: "preview muted"}, `${t("desktop.direction." + last.direction, "")}: ${last.text}`) : null));
   }
 }
 
@@ -91,6 +97,9 @@ function tickSla() {
 
 function showConversation(view) {
   D.view = view; D.current = view.conversation.thread_key;
+  const newest = view.messages[view.messages.length - 1];
+  if (newest) D.previews[D.current] = {direction: newest.direction, text: newest.text};
+  delete D.unread[D.current];
   const ticket = view.ticket || {}, key = D.current, path = `/api/v1/conversations/${encodeURIComponent(key)}`;
   const before = document.getElementById("messages");
   const sameThread = Boolean(before && before.dataset.thread === key);
@@ -161,6 +170,7 @@ function showConversation(view) {
   else { messages.scrollTop = readingAt; D.unseen += arrived; showMarker(); }
   D.following = false;
   localStorage.setItem(openKey(), key);
+  renderConversations();
   if (typing) reply.focus();
   renderCard(view.card, ticket);
   tickSla();
@@ -191,6 +201,12 @@ function onConversation(event) {
   } else D.conversations[event.id] = event;
   renderConversations();
   if (event.id === D.current && !event.removed) openConversation(event.id).catch(() => {});
+}
+function onMessage(event) {
+  D.previews[event.id] = {direction: event.state.direction, text: event.state.text};
+  if (event.id === D.current) { openConversation(event.id).catch(() => {}); return; }
+  if (event.state.direction === "in") D.unread[event.id] = (D.unread[event.id] || 0) + 1;
+  renderConversations();
 }
 function onScreenPop(event) {
   const panel = document.getElementById("card-panel"); panel.classList.add("pop");
@@ -240,7 +256,7 @@ function wireForms() {
   wireForms();
   api("GET", "/api/v1/transfer-targets").then(targets => { D.targets = targets; }).catch(() => {});
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
-    screen_pop: onScreenPop, message: e => { if (e.id === D.current) openConversation(e.id).catch(() => {}); }}, D.vocab.heartbeat_s);
+    screen_pop: onScreenPop, message: onMessage}, D.vocab.heartbeat_s);
   setInterval(() => { renderState(); document.querySelectorAll("[data-offer]").forEach(n => {
     const o = D.offers[n.dataset.offer]; if (o) n.querySelector(".offer-left").textContent = fmtDuration(o.state.expires_at - Date.now() / 1000); }); tickSla(); }, 1000);
   loadStats().catch(() => {});

@@ -63,3 +63,31 @@ async def test_a_long_thread_scrolls_in_its_pane_marks_new_messages_and_survives
     await browser.goto(str(site.make_url("/desktop")))
     await browser.wait_for(f"document.querySelector('#ticket-number') && document.querySelector('#ticket-number').textContent === {number!r}", 20)
     await browser.wait_for("document.querySelector('#messages').textContent.includes('Ви ще тут?')")
+
+
+async def test_the_conversation_list_counts_unread_messages_and_shows_the_last_one(engine, site, browser, sign_in):
+    await window(browser)
+    await add_client(engine, "Руденко Анна Сергіївна", "+380931239901")
+    await add_client(engine, "Кравець Юрій Богданович", "+380931239902")
+    await sign_in("cc_operator")
+    await browser.click("#go-available")
+    await browser.wait_for("document.querySelector('#state').dataset.state === 'available'")
+    for thread, phone, words in (("two-a", "+380931239901", "Перше звернення"), ("two-b", "+380931239902", "Друге звернення")):
+        await post_chat(site, thread, words, phone)
+        await browser.wait_for("document.querySelector('[data-offer] .accept')", 20)
+        await browser.click("[data-offer] .accept")
+        await browser.wait_for(f"document.querySelector('#messages') && document.querySelector('#messages').textContent.includes('{words}')")
+    first = "[data-conversation='webchat:site_chat:two-a']"
+    await browser.click(f"{first} a")
+    await browser.wait_for("document.querySelector('#messages').textContent.includes('Перше звернення')")
+
+    await post_chat(site, "two-b", "Є новини?", "+380931239902", n=2)
+    await post_chat(site, "two-b", "Чекаю відповіді", "+380931239902", n=3)
+    second = "[data-conversation='webchat:site_chat:two-b']"
+    await browser.wait_for(f"document.querySelector(\"{second} .unread\") && document.querySelector(\"{second} .unread\").textContent === '2'", 20)
+    assert await browser.text(f"{second} .preview") == "Клієнт: Чекаю відповіді"
+    assert await browser.js(f"document.querySelector(\"{first} .unread\")") is None  # the open one has nothing unread
+    await browser.click(f"{second} a")
+    await browser.wait_for("document.querySelector('#messages').textContent.includes('Чекаю відповіді')")
+    assert await browser.js(f"document.querySelector(\"{second} .unread\")") is None
+    assert await browser.js(f"document.querySelector(\"{second}\").classList.contains('current')")
