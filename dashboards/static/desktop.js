@@ -4,7 +4,8 @@
    pane above the composer, follows new messages while the agent reads the newest (otherwise a marker
    counts them), and the open conversation is reopened after a reload. */
 "use strict";
-const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0, unread: {}, previews: {}};
+const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0, unread: {}, previews: {}, announced: new Set()};
+const NOTIFY_ASKED = "sb_notifications_asked";
 const NEAR_BOTTOM_PX = 40;
 
 function openKey() { return "sb_open_conversation:" + SB.me.id; }
@@ -192,7 +193,34 @@ function onSnapshot(data) {
 }
 function onAgent(event) { D.agent = event.state; renderState(); }
 function onOffer(event) {
-  if (event.removed) delete D.offers[event.id]; else D.offers[event.id] = event; renderOffers();
+  if (event.removed) delete D.offers[event.id]; else { D.offers[event.id] = event; announce(event); }
+  renderOffers();
+}
+
+/* A new offer is announced once: a short tone, and a browser notification (with the first message) when
+   the agent allowed them -- asked once, at the agent's first "available". */
+function askForNotifications() {
+  if (!("Notification" in window) || Notification.permission !== "default" || localStorage.getItem(NOTIFY_ASKED)) return;
+  localStorage.setItem(NOTIFY_ASKED, "1");
+  Notification.requestPermission().catch(() => {});
+}
+function chime() {
+  try {
+    const audio = chime.context || (chime.context = new AudioContext());
+    const tone = audio.createOscillator(), gain = audio.createGain();
+    tone.frequency.value = 880; gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    tone.connect(gain).connect(audio.destination); tone.start(); tone.stop(audio.currentTime + 0.4);
+  } catch (e) { /* no audio output: the card and the notification still tell */ }
+}
+function announce(offer) {
+  if (D.announced.has(offer.id)) return;
+  D.announced.add(offer.id);
+  chime();
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  const title = `${t("desktop.new_offer")}: ${t("channel." + offer.state.channel, offer.state.channel)} · ${queueName(offer.state.queue)}`;
+  const notice = new Notification(title, {body: offer.state.preview || "", tag: offer.id});
+  notice.onclick = () => { window.focus(); notice.close(); };
 }
 function onConversation(event) {
   if (event.removed || event.agent_id !== SB.me.id) {
@@ -228,7 +256,7 @@ async function loadStats() {
 function wireForms() {
   const reasons = document.getElementById("break-reason");
   reasons.replaceChildren(...BREAK_REASONS.map(r => el("option", {value: r}, t("break." + r))));
-  document.getElementById("go-available").onclick = () => setState("available");
+  document.getElementById("go-available").onclick = () => { askForNotifications(); setState("available"); };
   document.getElementById("go-break").onclick = () => setState("break", reasons.value);
   document.getElementById("go-offline").onclick = () => setState("offline");
   const search = document.getElementById("search-form");

@@ -91,3 +91,22 @@ async def test_the_conversation_list_counts_unread_messages_and_shows_the_last_o
     await browser.wait_for("document.querySelector('#messages').textContent.includes('Чекаю відповіді')")
     assert await browser.js(f"document.querySelector(\"{second} .unread\")") is None
     assert await browser.js(f"document.querySelector(\"{second}\").classList.contains('current')")
+
+
+async def test_a_new_offer_is_announced_once_by_a_browser_notification_with_its_first_message(engine, site, browser, sign_in):
+    await add_client(engine, "Зінченко Олег Павлович", "+380931239903")
+    await sign_in("cc_operator")
+    origin = str(site.make_url("/")).rstrip("/")
+    await browser.send("Browser.grantPermissions", {"permissions": ["notifications"], "origin": origin}, session=False)
+    await browser.js("window.shown = []; window.Notification = class extends Notification {"
+                     " constructor(title, options) { super(title, options); window.shown.push([title, options.body]); } }")
+    await browser.click("#go-available")
+    await browser.wait_for("document.querySelector('#state').dataset.state === 'available'")
+    await post_chat(site, "notice-1", "Коли відновлять подачу газу?", "+380931239903")
+    await browser.wait_for("window.shown.length === 1", 20)
+    title, body = (await browser.js("window.shown"))[0]
+    assert title == "Нове звернення: Веб-чат · Загальна"  # the channel and the queue by name
+    assert body == "Коли відновлять подачу газу?"
+    assert "Коли відновлять подачу газу?" in await browser.text("[data-offer] .offer-preview")
+    await browser.js("new Promise(r => setTimeout(r, 1500))")  # the countdown redraws the card; no second notice
+    assert await browser.js("window.shown.length") == 1
