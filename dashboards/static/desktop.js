@@ -5,7 +5,6 @@
    counts them), and the open conversation is reopened after a reload. */
 "use strict";
 const D = {agent: null, offers: {}, conversations: {}, current: null, view: null, vocab: null, drafts: {}, replyKeys: {}, unseen: 0, unread: {}, previews: {}, announced: new Set()};
-const NOTIFY_ASKED = "sb_notifications_asked";
 const NEAR_BOTTOM_PX = 40;
 
 function openKey() { return "sb_open_conversation:" + SB.me.id; }
@@ -198,11 +197,12 @@ function onOffer(event) {
 }
 
 /* A new offer is announced once: a short tone, and a browser notification (with the first message) when
-   the agent allowed them -- asked once, at the agent's first "available". */
-function askForNotifications() {
-  if (!("Notification" in window) || Notification.permission !== "default" || localStorage.getItem(NOTIFY_ASKED)) return;
-  localStorage.setItem(NOTIFY_ASKED, "1");
-  Notification.requestPermission().catch(() => {});
+   the agent allowed them.  The browser asks once, when the agent presses "turn on notifications"; the
+   button is there only while nobody has answered. */
+function notificationsButton() {
+  const button = document.getElementById("enable-notifications");
+  button.hidden = !("Notification" in window) || Notification.permission !== "default";
+  button.onclick = async () => { button.hidden = true; await Notification.requestPermission().catch(() => {}); notificationsButton(); };
 }
 function chime() {
   try {
@@ -256,7 +256,8 @@ async function loadStats() {
 function wireForms() {
   const reasons = document.getElementById("break-reason");
   reasons.replaceChildren(...BREAK_REASONS.map(r => el("option", {value: r}, t("break." + r))));
-  document.getElementById("go-available").onclick = () => { askForNotifications(); setState("available"); };
+  document.getElementById("go-available").onclick = () => setState("available");
+  notificationsButton();
   document.getElementById("go-break").onclick = () => setState("break", reasons.value);
   document.getElementById("go-offline").onclick = () => setState("offline");
   const search = document.getElementById("search-form");

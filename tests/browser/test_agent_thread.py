@@ -96,8 +96,14 @@ async def test_the_conversation_list_counts_unread_messages_and_shows_the_last_o
 async def test_a_new_offer_is_announced_once_by_a_browser_notification_with_its_first_message(engine, site, browser, sign_in):
     await add_client(engine, "Зінченко Олег Павлович", "+380931239903")
     await sign_in("cc_operator")
+    # until the agent answers the browser's question, the desktop offers to ask it
+    await browser.wait_for("document.querySelector('#go-available').onclick")
+    assert await browser.js("document.querySelector('#enable-notifications').hidden") is False
     origin = str(site.make_url("/")).rstrip("/")
     await browser.send("Browser.grantPermissions", {"permissions": ["notifications"], "origin": origin}, session=False)
+    await browser.goto(str(site.make_url("/desktop")))
+    await browser.wait_for("document.querySelector('#go-available').onclick")
+    assert await browser.js("document.querySelector('#enable-notifications').hidden")  # answered: not asked again
     await browser.js("window.shown = []; window.Notification = class extends Notification {"
                      " constructor(title, options) { super(title, options); window.shown.push([title, options.body]); } }")
     await browser.click("#go-available")
