@@ -107,7 +107,7 @@ const CENTRE_ZONE = "Europe/Kyiv";
 const REPEAT_WINDOW_MS = 72 * 3600 * 1000;
 function locale() { return SB.lang === "uk" ? "uk-UA" : "en-GB"; }
 function fmtTime(iso) {
-  return iso ? new Date(typeof iso === "number" ? iso * 1000 : iso).toLocaleString(locale(), {timeZone: CENTRE_ZONE,
+  return iso ? new Date(iso).toLocaleString(locale(), {timeZone: CENTRE_ZONE,
     day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"}) : t("app.none");
 }
 
