@@ -61,15 +61,22 @@ function renderConversations() {
 
 async function accept(offerId) {
   const view = await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/accept`);
-  delete D.offers[offerId]; renderOffers(); showConversation(view);
+  delete D.offers[offerId]; renderOffers(); D.wanted = view.conversation.thread_key; showConversation(view);
 }
 async function reject(offerId) {
   await api("POST", `/api/v1/agents/me/offers/${encodeURIComponent(offerId)}/reject`, {reason: "rejected"});
   delete D.offers[offerId]; renderOffers();
 }
 
+// The conversation the agent last chose is the one shown: a slower answer for another one (a live
+// refresh of the conversation left a moment ago) is dropped.
 async function openConversation(threadKey) {
-  showConversation(await api("GET", `/api/v1/conversations/${encodeURIComponent(threadKey)}`));
+  D.wanted = threadKey;
+  const view = await api("GET", `/api/v1/conversations/${encodeURIComponent(threadKey)}`);
+  if (D.wanted === threadKey) showConversation(view);
+}
+function refreshConversation(threadKey) {
+  if (threadKey === D.wanted) openConversation(threadKey).catch(() => {});
 }
 
 function select(name, values, current, label) {
@@ -131,7 +138,8 @@ function showConversation(view) {
     await api("POST", path + "/classification", {category: f.get("category"), type: f.get("type"), priority: f.get("priority")}); openConversation(key); });
   const status = el("form", {id: "status-form", class: "row"}, select("status", transitions, null, v => t("status." + v, v)), el("button", {}, t("desktop.change_status")));
   status.addEventListener("submit", async e => { e.preventDefault();
-    showConversation(await api("POST", path + "/status", {status: new FormData(status).get("status")})); });
+    const changed = await api("POST", path + "/status", {status: new FormData(status).get("status")});
+    if (D.wanted === key) showConversation(changed); });
   const targets = D.targets || {queues: [], agents: []};
   const transfer = el("form", {id: "transfer", class: "row"},
     el("select", {name: "queue", "aria-label": t("desktop.transfer_queue")}, el("option", {value: ""}, t("desktop.transfer_queue")),
@@ -228,11 +236,11 @@ function onConversation(event) {
     if (localStorage.getItem(openKey()) === event.id) localStorage.removeItem(openKey());
   } else D.conversations[event.id] = event;
   renderConversations();
-  if (event.id === D.current && !event.removed) openConversation(event.id).catch(() => {});
+  if (!event.removed) refreshConversation(event.id);
 }
 function onMessage(event) {
   D.previews[event.id] = {direction: event.state.direction, text: event.state.text};
-  if (event.id === D.current) { openConversation(event.id).catch(() => {}); return; }
+  if (event.id === D.wanted) { refreshConversation(event.id); return; }
   if (event.state.direction === "in") D.unread[event.id] = (D.unread[event.id] || 0) + 1;
   renderConversations();
 }
