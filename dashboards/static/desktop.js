@@ -289,8 +289,8 @@ function wireForms() {
 
 (async () => {
   await boot("desktop");
+  wireForms();  // the state buttons and the forms work as soon as the header is drawn
   [D.vocab] = await Promise.all([api("GET", "/api/v1/vocabulary"), loadPeople()]);
-  wireForms();
   api("GET", "/api/v1/transfer-targets").then(targets => { D.targets = targets; }).catch(() => {});
   liveStream("/api/v1/agents/me/stream", {snapshot: onSnapshot, agent: onAgent, offer: onOffer, conversation: onConversation,
     screen_pop: onScreenPop, message: onMessage}, D.vocab.heartbeat_s);
