@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.models import Ticket, TicketEvent, TicketLink
+from crm_core.models import Client, Message, Ticket, TicketEvent, TicketLink, User
+from crm_core.ticket_search import ticket_text_condition
 
 CLOSED_STATUSES = ("resolved", "closed")
 SLA_STATES = ("breached", "at_risk", "ok")
@@ -44,6 +45,7 @@ class TicketFilter:
     open_only: bool = False
     sla: str | None = None  # breached | at_risk | ok
     at_risk_within: timedelta = timedelta(minutes=30)
+    text: str | None = None  # a ticket number, a client's name, a phone or an account number
 
 
 def sla_breached(now: Any) -> ColumnElement[bool]:
@@ -88,6 +90,8 @@ def conditions(flt: TicketFilter) -> list[ColumnElement[bool]]:
         where.append(Ticket.status.not_in(CLOSED_STATUSES))
     if flt.sla:
         where.append(_sla_condition(flt.sla, flt.at_risk_within))
+    if flt.text:
+        where.append(ticket_text_condition(flt.text))
     return where
 
 
@@ -99,8 +103,11 @@ def _with_sla_state(row: Any) -> dict[str, Any]:
 
 async def list_tickets(conn: AsyncConnection, flt: TicketFilter, limit: int = 50,
                        before_id: int | None = None) -> list[dict[str, Any]]:
-    """Newest first; pass the last row's id as ``before_id`` for the next page."""
-    statement = (select(*LIST_COLUMNS, sla_breached(func.now()).label("sla_state_breached"))
+    """Newest first, each with its client's and agent's names; pass the last row's id as ``before_id``
+    for the next page."""
+    statement = (select(*LIST_COLUMNS, Client.full_name.label("client_name"), User.full_name.label("agent_name"),
+                        sla_breached(func.now()).label("sla_state_breached"))
+                 .outerjoin(Client, Client.id == Ticket.client_id).outerjoin(User, User.id == Ticket.agent_id)
                  .where(*conditions(flt)).order_by(Ticket.id.desc()).limit(limit))
     if before_id is not None:
         statement = statement.where(Ticket.id < before_id)
@@ -130,6 +137,23 @@ async def ticket_history(conn: AsyncConnection, ticket_id: int, limit: int = 1_0
     statement = (select(TicketEvent.id, TicketEvent.at, TicketEvent.author, TicketEvent.kind, TicketEvent.data)
                  .where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.at, TicketEvent.id).limit(limit))
     return [dict(r._mapping) for r in (await conn.execute(statement)).all()]
+
+
+async def ticket_messages(conn: AsyncConnection, ticket: dict[str, Any], limit: int = 2_000) -> list[dict[str, Any]]:
+    """The thread of a ticket (a row of :func:`read_ticket`), oldest first: what the client wrote, the
+    replies, the bot's answers, notes -- read through its conversation's index."""
+    statement = (select(Message.id, Message.at, Message.direction, Message.author, Message.text, Message.attachments,
+                        Message.delivery_status)
+                 .where(Message.conversation_id == ticket["conversation_id"], Message.ticket_id == ticket["id"])
+                 .order_by(Message.at, Message.id).limit(limit))
+    return [dict(r._mapping) for r in (await conn.execute(statement)).all()]
+
+
+async def numbers_of_conversations(conn: AsyncConnection, conversation_ids: list[int]) -> dict[str, str]:
+    """The ticket number of each conversation, by its id (the audit log names conversations by id)."""
+    statement = (select(Ticket.conversation_id, Ticket.number)
+                 .where(Ticket.conversation_id.in_(conversation_ids)).order_by(Ticket.id))
+    return {str(row.conversation_id): row.number for row in (await conn.execute(statement)).all()}
 
 
 async def stream_tickets(conn: AsyncConnection, flt: TicketFilter,

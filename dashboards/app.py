@@ -40,6 +40,7 @@ from dashboards.routes import (
     meter_readings,
     notifications,
     parked,
+    people,
     reports,
     supervisor,
     system,
@@ -58,7 +59,7 @@ API_GROUPS = (system.routes, auth.routes, agents.routes, conversations.routes, c
               meter_readings.routes, tickets.routes,
               supervisor.routes, reports.routes, inbound.routes, webchat.routes, notifications.routes,
               parked.routes, admin_users.routes, admin_keys.routes, admin_roles.routes, user_sessions.routes,
-              informing.routes)
+              informing.routes, people.routes)
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 

@@ -79,6 +79,13 @@ def parse_bool(query: MultiMapping[str], name: str) -> bool:
     raise bad_request("invalid_filter", f"{name}: expected true or false", field=name)
 
 
+def _search_text(query: MultiMapping[str]) -> str | None:
+    text = query.get("q", "").strip()
+    if len(text) > 100:
+        raise bad_request("invalid_filter", "q: at most 100 characters", field="q")
+    return text or None
+
+
 def ticket_filter(query: MultiMapping[str], tickets: Any, **forced: Any) -> TicketFilter:
     """The ticket filter a query string asks for; ``forced`` fields (the caller's own agent id for an
     operator) override whatever the query says."""
@@ -98,7 +105,8 @@ def ticket_filter(query: MultiMapping[str], tickets: Any, **forced: Any) -> Tick
         categories=categories, types=_choices(query, "type", tickets.types),
         priorities=_choices(query, "priority", tickets.priorities), queues=_names(query, "queue"),
         agent_ids=_ints(query, "agent_id"), client_id=parse_int(query, "client_id", None, 1, 2**62),
-        created_from=created_from, created_to=created_to, open_only=parse_bool(query, "open"), sla=sla)
+        created_from=created_from, created_to=created_to, open_only=parse_bool(query, "open"), sla=sla,
+        text=_search_text(query))
     values.update(forced)
     return TicketFilter(**values)
 

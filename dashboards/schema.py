@@ -127,7 +127,9 @@ def check_text(where: str, value: str) -> None:
 
 
 def check_address(request: web.Request) -> None:
-    """The path's parameters and the query string are clean text, before any handler sees them."""
+    """The path (matched by a route or not), its parameters and the query string are clean text, before
+    any handler sees them."""
+    check_text("path", request.path)
     for name, value in request.match_info.items():
         check_text(name, value)
     for name, value in request.query.items():

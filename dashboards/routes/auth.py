@@ -25,7 +25,7 @@ LANGUAGE = Body("Language", {"lang": Field(str, required=True, max_len=8)})
 
 PAGES = (("desktop", ("desktop",)), ("wall", ("wall.view",)), ("tickets", ("tickets.read", "tickets.read_own")),
          ("reports", ("reports.view",)), ("templates", ("informing.templates",)),
-         ("admin", ("admin.users", "admin.roles", "admin.keys")))
+         ("admin", ("admin.users", "admin.roles", "admin.keys")), ("audit", ("audit.read",)))
 
 
 def menu(who: Principal) -> list[str]:

@@ -50,6 +50,8 @@ DUPLICATE_PROBE = Body("DuplicateProbe", {
     "eic_codes": Field(list, max_len=20), "service_address": Field(str, max_len=500)})
 
 _STATUS = {"not_found": 404, "version_conflict": 409, "merge_refused": 409}
+CHANGED_MEANWHILE = {409: "Changed meanwhile (version conflict)"}
+MERGE_REFUSED = {409: "Changed meanwhile, or refused: a card merged into itself, an inactive card, a merge undone"}
 
 
 
@@ -145,7 +147,8 @@ async def deactivate_client(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/contact-points", "Add a phone, e-mail or messenger id",
-              permission="clients.edit", body=NEW_CONTACT_POINT)
+              permission="clients.edit", body=NEW_CONTACT_POINT,
+              statuses=CHANGED_MEANWHILE)
 async def add_contact_point(request: web.Request) -> web.Response:
     client_id, body = path_id(request, "client_id"), request[BODY]
     return await _change(request, lambda conn: client_edits.add_contact_point(
@@ -155,7 +158,7 @@ async def add_contact_point(request: web.Request) -> web.Response:
 
 @routes.route("PATCH", "/api/v1/clients/{client_id}/contact-points/{point_id}",
               "Correct a contact point or make it the primary one", permission="clients.edit",
-              body=CONTACT_POINT_CHANGE)
+              body=CONTACT_POINT_CHANGE, statuses=CHANGED_MEANWHILE)
 async def change_contact_point(request: web.Request) -> web.Response:
     client_id, point_id, body = path_id(request, "client_id"), path_id(request, "point_id"), request[BODY]
     return await _change(request, lambda conn: client_edits.change_contact_point(
@@ -164,7 +167,7 @@ async def change_contact_point(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/contact-points/{point_id}/remove", "Remove a contact point",
-              permission="clients.edit", body=VERSIONED)
+              permission="clients.edit", body=VERSIONED, statuses=CHANGED_MEANWHILE)
 async def remove_contact_point(request: web.Request) -> web.Response:
     client_id, point_id = path_id(request, "client_id"), path_id(request, "point_id")
     return await _change(request, lambda conn: client_edits.remove_contact_point(
@@ -182,21 +185,23 @@ async def _account_change(request: web.Request, change: Callable[..., Awaitable[
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/accounts", "Put the client on an account in a role",
-              permission="clients.edit", body=ACCOUNT_LINK)
+              permission="clients.edit", body=ACCOUNT_LINK,
+              statuses=CHANGED_MEANWHILE)
 async def link_account(request: web.Request) -> web.Response:
     return await _account_change(request, client_edits.link_account)
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/accounts/unlink",
               "End the client's link to an account in a role (kept with its end date)",
-              permission="clients.edit", body=ACCOUNT_LINK)
+              permission="clients.edit", body=ACCOUNT_LINK,
+              statuses=CHANGED_MEANWHILE)
 async def unlink_account(request: web.Request) -> web.Response:
     return await _account_change(request, client_edits.unlink_account)
 
 
 @routes.route("POST", "/api/v1/clients/{client_id}/merge",
               "Merge a duplicate card into this one: its accounts, contact points and tickets move here",
-              permission="clients.merge", body=CLIENT_MERGE)
+              permission="clients.merge", body=CLIENT_MERGE, statuses=MERGE_REFUSED)
 async def merge_client(request: web.Request) -> web.Response:
     client_id, body = path_id(request, "client_id"), request[BODY]
     return await _change(request, lambda conn: client_merges.merge_clients(
@@ -206,7 +211,7 @@ async def merge_client(request: web.Request) -> web.Response:
 
 @routes.route("POST", "/api/v1/client-merges/{merge_id}/undo",
               "Undo a merge: the merged card gets back what moved and is active again",
-              permission="clients.merge", body=MERGE_UNDO)
+              permission="clients.merge", body=MERGE_UNDO, statuses=MERGE_REFUSED)
 async def undo_merge(request: web.Request) -> web.Response:
     merge_id = path_id(request, "merge_id")
     return await _change(request, lambda conn: client_merges.undo_merge(conn, _author(request), merge_id))

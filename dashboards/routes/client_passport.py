@@ -49,7 +49,7 @@ async def read_passport(request: web.Request) -> web.Response:
 
 
 @routes.route("PUT", "/api/v1/clients/{client_id}/passport", "Record or correct the client's passport",
-              permission="clients.edit", body=PASSPORT)
+              permission="clients.edit", body=PASSPORT, statuses={409: "Changed meanwhile (version conflict)"})
 async def write_passport(request: web.Request) -> web.Response:
     who, client_id, body = principal(request), path_id(request, "client_id"), request[BODY]
     if "passport" in who.role.mask:

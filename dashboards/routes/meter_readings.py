@@ -47,7 +47,8 @@ def _reading(request: web.Request) -> NewReading:
 
 
 @routes.route("POST", "/api/v1/readings", "Take a meter reading: accepted, held for review, or refused with why",
-              permission="clients.edit", body=NEW_READING)
+              permission="clients.edit", body=NEW_READING,
+              statuses={201: "Accepted", 202: "Held for review", 422: "Refused: implausible (lower than the last one, say)"})
 async def take_reading(request: web.Request) -> web.Response:
     reading = _reading(request)
     try:

@@ -11,14 +11,16 @@ from dashboards.context import PRINCIPAL, gateway
 from dashboards.routes.auth import menu
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("login", "desktop", "wall", "reports", "templates", "admin")
+PAGES = ("login", "desktop", "wall", "tickets", "reports", "templates", "admin", "audit")
+LANDING = "wall"
+"""Where a role that may watch the wall lands after login, even when it also works conversations."""
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 async def home(request: web.Request) -> web.StreamResponse:
     who = request.get(PRINCIPAL)
     pages = menu(who) if who is not None else []
-    target = next((p for p in pages if p in PAGES), "login")
+    target = LANDING if LANDING in pages else next((p for p in pages if p in PAGES), "login")
     raise web.HTTPFound(f"/{target}")
 
 
@@ -35,4 +37,5 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/", home)
     for name in PAGES:
         app.router.add_get(f"/{name}", page(name))
+    app.router.add_get("/tickets/{number}", page("ticket"))
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

@@ -10,6 +10,7 @@ import os
 from aiohttp import web
 from sqlalchemy import text
 
+from actors.routing_rules import routing_channel
 from dashboards.api import ApiRoutes, json_response
 from dashboards.context import gateway
 from dashboards.errors import ApiError
@@ -65,4 +66,6 @@ async def vocabulary(request: web.Request) -> web.Response:
         "transitions": {status: sorted(targets) for status, targets in tickets.transitions.items()},
         "categories": dict(tickets.categories), "types": list(tickets.types),
         "priorities": list(tickets.priorities), "channels": list(CHANNELS),
-        "templates": list(gw.settings.reply_templates), "heartbeat_s": gw.settings.heartbeat_s})
+        "templates": list(gw.settings.reply_templates), "heartbeat_s": gw.settings.heartbeat_s,
+        "queues": sorted(gw.services.router.current.queues),
+        "channel_kinds": {channel: routing_channel(channel) for channel in CHANNELS}})

@@ -15,7 +15,7 @@ from dashboards.context import BODY, Principal, gateway, principal
 from dashboards.errors import ApiError, bad_request
 from dashboards.filters import MAX_PAGE, parse_int, ticket_filter
 from dashboards.masking import mask
-from dashboards.reply_shapes import TICKET, TICKET_EVENT
+from dashboards.reply_shapes import MESSAGE, TICKET, TICKET_EVENT
 from dashboards.schema import Body, Field
 from dashboards.ticket_access import may_read, reads_all
 
@@ -25,7 +25,8 @@ READ = ("tickets.read", "tickets.read_own")
 TICKET_FILTERS = {"status": "statuses, comma-separated", "channel": "channels", "category": "category (and below)",
                   "type": "types", "priority": "priorities", "queue": "queues", "agent_id": "agent ids",
                   "client_id": "one client", "from": "created from (date or ISO time)", "to": "created before",
-                  "open": "true: only open tickets", "sla": "breached | at_risk | ok"}
+                  "open": "true: only open tickets", "sla": "breached | at_risk | ok",
+                  "q": "a ticket number, a client's name, a phone or an account number"}
 CONTACT_KINDS = ("phone", "email", "telegram", "viber", "web", "app")
 WALK_IN = Body("ManualTicket", {
     "contact_kind": Field(str, required=True, choices=CONTACT_KINDS),
@@ -76,6 +77,30 @@ async def ticket_history(request: web.Request) -> web.Response:
     async with gateway(request).services.db.connect() as conn:
         events = await tickets_query.ticket_history(conn, ticket["id"])
     return json_response({"number": ticket["number"], "events": mask(events, [TICKET_EVENT], principal(request).role.mask)})
+
+
+@routes.route("GET", "/api/v1/tickets/{number}/messages",
+              "The ticket's thread (client, agent, bot and notes), oldest first", permission=READ)
+async def ticket_messages(request: web.Request) -> web.Response:
+    ticket = await _readable(request)
+    async with gateway(request).services.db.connect() as conn:
+        messages = await tickets_query.ticket_messages(conn, ticket)
+    return json_response({"number": ticket["number"], "messages": mask(messages, [MESSAGE], principal(request).role.mask)})
+
+
+MAX_CONVERSATIONS = 200
+
+
+@routes.route("GET", "/api/v1/conversation-tickets", "The ticket number of each conversation named",
+              permission=("tickets.read", "audit.read"),
+              query={"conversation": f"conversation ids, comma-separated (at most {MAX_CONVERSATIONS})"})
+async def conversation_tickets(request: web.Request) -> web.Response:
+    named = {c.strip() for raw in request.query.getall("conversation", ()) for c in raw.split(",") if c.strip()}
+    if len(named) > MAX_CONVERSATIONS or not all(c.isdigit() and len(c) <= 18 for c in named):
+        raise bad_request("invalid_filter", f"conversation: at most {MAX_CONVERSATIONS} ids", field="conversation")
+    async with gateway(request).services.db.connect() as conn:
+        numbers = await tickets_query.numbers_of_conversations(conn, sorted(map(int, named))) if named else {}
+    return json_response({"tickets": numbers})
 
 
 @routes.route("POST", "/api/v1/tickets", "Create a ticket by hand (walk-in visit); it is routed like any contact",

@@ -25,6 +25,15 @@ function toast(text, isError) {
   clearTimeout(toast.timer); toast.timer = setTimeout(() => { box.style.display = "none"; }, 5000);
 }
 
+/* What a refusal says to a person: the localised text of its code (and of the field it names), never
+   the code itself nor the server's English detail. */
+function errorMessage(data, status) {
+  const code = data && data.error;
+  const text = (code && SB.strings["error." + code]) || (data && data.message) || t(status >= 500 ? "error.internal" : "error.bad_request");
+  const field = data && data.field && SB.strings["field." + data.field];
+  return field ? `${text}: ${field}` : text;
+}
+
 async function api(method, path, body) {
   let response;
   try {
@@ -35,7 +44,7 @@ async function api(method, path, body) {
   if (response.status === 401) { location.href = "/login"; throw new Error("unauthenticated"); }
   const data = response.headers.get("Content-Type", "").includes("json") ? await response.json() : null;
   if (!response.ok) {
-    const message = (data && data.message ? data.message : response.statusText) + (data && data.detail ? ": " + data.detail : "");
+    const message = errorMessage(data, response.status);
     toast(message, true);
     const error = new Error(message); error.code = data && data.error; throw error;
   }
@@ -47,6 +56,7 @@ async function loadStrings(lang) {
   SB.strings = data.strings; SB.lang = lang; document.documentElement.lang = lang;
   document.querySelectorAll("[data-i18n]").forEach(n => { n.textContent = t(n.dataset.i18n); });
   document.querySelectorAll("[data-i18n-placeholder]").forEach(n => { n.placeholder = t(n.dataset.i18nPlaceholder); });
+  document.querySelectorAll("[data-i18n-aria]").forEach(n => { n.setAttribute("aria-label", t(n.dataset.i18nAria)); });
 }
 
 async function boot(page) {
@@ -55,7 +65,7 @@ async function boot(page) {
   if (!SB.me.menu.includes(page)) { location.href = "/"; throw new Error("page not in menu"); }
   const header = el("header", {},
     el("strong", {}, t("app.title")),
-    el("nav", {}, SB.me.menu.filter(p => p !== "tickets").map(p => el("a", {href: "/" + p, id: "menu-" + p}, t("menu." + p)))),
+    el("nav", {}, SB.me.menu.map(p => el("a", {href: "/" + p, id: "menu-" + p, "aria-current": location.pathname.startsWith("/" + p) ? "page" : null}, t("menu." + p)))),
     el("span", {class: "who"}, `${SB.me.full_name} · ${t("role." + SB.me.role)}`),
     el("select", {id: "lang", "aria-label": t("app.language"), on: {change: async e => {
       await api("POST", "/api/v1/me/language", {lang: e.target.value}); location.reload(); }}},
@@ -92,7 +102,47 @@ function fmtDuration(seconds) {
   return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(s % 60).padStart(2, "0");
 }
 
-function fmtTime(iso) { return iso ? new Date(iso).toLocaleString(SB.lang === "uk" ? "uk-UA" : "en-GB") : t("app.none"); }
+/* Dates and times as the centre reads them: in its own time zone, in the interface language's format. */
+const CENTRE_ZONE = "Europe/Kyiv";
+const REPEAT_WINDOW_MS = 72 * 3600 * 1000;
+function locale() { return SB.lang === "uk" ? "uk-UA" : "en-GB"; }
+function fmtTime(iso) {
+  return iso ? new Date(iso).toLocaleString(locale(), {timeZone: CENTRE_ZONE,
+    day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"}) : t("app.none");
+}
+
+/* The instant a wall-clock time of the centre names ("2026-12-07T09:30" in Kyiv), as ISO 8601 in UTC:
+   read as UTC first, then moved by the centre's offset at that moment. */
+function centreInstant(local) {
+  if (!local) return "";
+  const guess = new Date(local + "Z");
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {timeZone: CENTRE_ZONE, hourCycle: "h23", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"}).formatToParts(guess).map(p => [p.type, p.value]));
+  const shown = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return new Date(guess.getTime() - (shown - guess.getTime())).toISOString();
+}
+
+/* Names, not ids: queues by their localised names, people (authors of events and changes) by name. */
+function queueName(queue) { return queue ? t("queue." + queue, queue) : t("app.none"); }
+async function loadPeople() {
+  if (!SB.people) {
+    SB.people = {};
+    try { for (const p of (await api("GET", "/api/v1/people")).people) SB.people[p.id] = p; } catch (e) { /* the toast said why */ }
+  }
+  return SB.people;
+}
+function personName(id) {
+  if (id === null || id === undefined || id === "") return t("app.none");
+  const person = (SB.people || {})[id];
+  return person ? person.name : t("people.unknown") + " " + id;
+}
+/* An author as stored ("agent:12", "user:3", "system", "sla", "bot", "client", "rule:night"): a person's
+   name or what the engine part is called. */
+function authorName(author) {
+  const [kind, id] = String(author || "").split(":");
+  if ((kind === "agent" || kind === "user") && id) return personName(Number(id));
+  return t("author." + kind, kind || t("app.none"));
+}
 
 /* Re-render at most once per animation frame however many events arrive. */
 function scheduler(render) {

@@ -41,7 +41,7 @@ async function refreshBilling(clientId) {
 
 function billingLine(card) {
   const state = card.billing_state;
-  if (!state) return null;
+  if (!state) return "";
   const age = state.fetched_at ? `${t("card.billing_as_of")} ${fmtTime(state.fetched_at)}` : t("card.billing_never");
   return el("div", {class: state.stale ? "warn" : "muted", id: "billing-state"}, age, " ",
     el("button", {id: "billing-refresh", on: {click: () => refreshBilling(card.client.id).catch(() => {})}}, t("card.refresh")));

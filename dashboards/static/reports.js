@@ -21,7 +21,7 @@ async function run(form) {
   const vocab = SB.vocab;
   document.getElementById("categories").replaceChildren(...data.top_categories.map(c => el("tr", {}, el("td", {}, t(vocab.categories[c.category], c.category || t("app.none"))), el("td", {}, c.tickets))));
   document.getElementById("agents").replaceChildren(el("tr", {}, ["wall.agent", "reports.tickets", "reports.open", "reports.resolved", "reports.avg_resolution_s"].map(k => el("th", {}, t(k)))),
-    ...data.agents.map(a => el("tr", {}, el("td", {}, a.agent_id), el("td", {}, a.tickets), el("td", {}, a.open), el("td", {}, a.resolved), el("td", {}, value("avg_resolution_s", a.avg_resolution_s)))));
+    ...data.agents.map(a => el("tr", {"data-agent": a.agent_id}, el("td", {class: "agent-name"}, personName(a.agent_id)), el("td", {}, a.tickets), el("td", {}, a.open), el("td", {}, a.resolved), el("td", {}, value("avg_resolution_s", a.avg_resolution_s)))));
   const exportParams = new URLSearchParams(params);
   document.getElementById("export-csv").href = "/api/v1/exports/tickets.csv?" + exportParams;
   document.getElementById("export-xlsx").href = "/api/v1/exports/tickets.xlsx?" + exportParams;
@@ -29,12 +29,14 @@ async function run(form) {
 
 (async () => {
   await boot("reports");
-  SB.vocab = await api("GET", "/api/v1/vocabulary");
+  [SB.vocab] = await Promise.all([api("GET", "/api/v1/vocabulary"), loadPeople()]);
   const form = document.getElementById("report-form");
   const options = (name, values, label) => form.elements[name].replaceChildren(el("option", {value: ""}, `${t("reports.all")}`), ...values.map(v => el("option", {value: v}, label(v))));
   options("channel", SB.vocab.channels, v => t("channel." + v, v));
   options("type", SB.vocab.types, v => t("type." + v, v));
   options("category", Object.keys(SB.vocab.categories), v => t(SB.vocab.categories[v], v));
+  options("queue", SB.vocab.queues, queueName);
+  options("agent_id", Object.values(SB.people).filter(p => p.agent).map(p => String(p.id)), id => personName(Number(id)));
   const today = new Date(), monthAgo = new Date(Date.now() - 30 * 86400000);
   form.elements.from.value = monthAgo.toISOString().slice(0, 10); form.elements.to.value = today.toISOString().slice(0, 10);
   form.addEventListener("submit", e => { e.preventDefault(); run(form); });

@@ -23,7 +23,7 @@ async def test_login_opens_a_session_usable_as_bearer_and_cookie(engine, web):
     assert me.status == 200
     data = await me.json()
     assert data["login"] == login and "wall.view" in data["permissions"]
-    assert data["menu"] == ["desktop", "wall", "tickets", "reports"] and data["lang"] == "uk"
+    assert data["menu"] == ["desktop", "wall", "tickets", "reports", "audit"] and data["lang"] == "uk"
     # the cookie set by the login works as well (the client keeps it)
     assert (await web.get("/api/v1/me")).status == 200
 

@@ -87,7 +87,7 @@ async def test_pages_are_served_and_home_redirects_by_role(web, login_as):
     assert anonymous.status == 302 and anonymous.headers["Location"] == "/login"
     supervisor = await login_as("supervisor")
     home = await web.get("/", allow_redirects=False, headers=supervisor.headers)
-    assert home.headers["Location"] == "/desktop"
+    assert home.headers["Location"] == "/wall"  # a supervisor lands on the wall, not the agent desktop
     analyst = await login_as("analyst")
     home = await web.get("/", allow_redirects=False, headers=analyst.headers)
     assert home.headers["Location"] == "/wall"

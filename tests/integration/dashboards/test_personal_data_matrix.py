@@ -72,6 +72,7 @@ def _endpoints(client_id: int, number: str, conversation_id: int | None) -> dict
         "tickets": ("/api/v1/tickets", "/api/v1/tickets", read),
         "ticket": ("/api/v1/tickets/{number}", ticket, read),
         "ticket history": ("/api/v1/tickets/{number}/history", f"{ticket}/history", read),
+        "ticket messages": ("/api/v1/tickets/{number}/messages", f"{ticket}/messages", read),
         "agent": ("/api/v1/agents/me", "/api/v1/agents/me", "desktop"),
         "wall snapshot": ("/api/v1/supervisor/snapshot", "/api/v1/supervisor/snapshot", "wall.view"),
         "wall stream": ("/api/v1/supervisor/stream", "/api/v1/supervisor/stream", "wall.view"),
@@ -100,6 +101,8 @@ NOT_PERSONAL = {
     "/api/v1/supervisor/service-level", "/api/v1/supervisor/layout", "/api/v1/informing/templates",
     "/api/v1/informing/messages/{message_id}", "/api/v1/webchat/config",
     "/api/v1/webchat/stream",  # the visitor's own conversation, to the visitor
+    "/api/v1/people",  # the centre's staff by name
+    "/api/v1/conversation-tickets",  # ticket numbers
 }
 #: Shown per role by a test of their own: the passport (tests/integration/dashboards/test_client_passport.py)
 #: and the XLSX export (the CSV export's row masker, a ZIP the matrix cannot search).
