@@ -172,7 +172,8 @@ async def test_card_of_a_client_with_no_accounts_and_no_contact_points(conn):
     client_id = await _add_client(conn, "Без рахунків", created)
     assert await client_card(conn, client_id) == {
         "client": {"id": client_id, "kind": "person", "full_name": "Без рахунків", "segment": "regular",
-                   "language": "uk", "created_at": await _iso(conn, created), "version": 1, "active": True},
+                   "language": "uk", "created_at": await _iso(conn, created), "version": 1, "active": True,
+                   "merged_into": None},
         "contact_points": [], "accounts": [], "accounts_total": 0, "related_contacts": [], "open_tickets": [],
         "past_tickets": [], "last_messages": [],
         "dashboard": {"payments_count": 0, "payments_sum": "0.00", "last_payment": None, "debt": "0.00",
