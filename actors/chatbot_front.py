@@ -89,7 +89,7 @@ class ChatbotFront:
         client_id = conversation.ticket.get("client_id")
         typed = None if turn.begin_form else reading_form.typed_account(item.text)
         async with conversation.ctx.db.connect() as conn:
-            meters = await meter_readings.meters_of(conn, client_id=client_id) if client_id else {}
+            meters = await meter_readings.meters_of(conn, client_id=client_id)
             if typed and typed not in meters:
                 meters.update(await meter_readings.meters_of(conn, account_no=typed))
         if turn.begin_form:
@@ -109,11 +109,12 @@ class ChatbotFront:
                             submission: ReadingSubmission) -> tuple[BotReply, ReadingForm | None]:
         """Take the reading (once per inbound message); the client's answer, and the form if it goes on."""
         texts = self.menu.config.texts
-        reading = NewReading(submission.account_no, submission.meter_serial, submission.value, date.today(),
+        today = date.today()
+        reading = NewReading(submission.account_no, submission.meter_serial, submission.value, today,
                              item.channel, f"bot:{inbox_id}", f"bot:{item.channel}")
         try:
             async with conversation.ctx.db.begin() as conn:
-                outcome = await meter_readings.take(conn, reading, date.today())
+                outcome = await meter_readings.take(conn, reading, today)
                 await db.add_events(conn, conversation.ticket["id"], [("bot", "meter_reading", {
                     "account_no": reading.account_no, "meter_serial": reading.meter_serial,
                     "value": str(reading.value), "status": outcome.get("status")})])

@@ -72,26 +72,37 @@ class ConversationActor(TicketWork, TicketReclassification, TicketSlaClock, Conv
 
     @classmethod
     async def host_duty(cls, host: Any) -> None:
-        """Hand again to their conversations this shard's inbox items stored but not handled in time
-        (their host missed the notice or died before handling them).  A host that has just started
+        """Hand again to their conversations this shard's inbox items stored but not handled in time, and
+        remove the handled ones past their retention, each on a loop of its own (a long removal delays no
+        redelivery)."""
+        await asyncio.gather(cls._redeliver(host), cls._prune(host))
+
+    @staticmethod
+    async def _redeliver(host: Any) -> None:
+        """The items' host missed the notice or died before handling them.  A host that has just started
         (after a crash, say) takes every item of its shard still pending at once: no other host holds
         them, and waiting ``redeliver_after_s`` would only delay the contacts its predecessor left."""
         engine = host.services.settings.engine
         older_than_s = 0.0
-        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(engine.sweep_every_s if older_than_s else 0.0)
             in_flight = [d.inbox_id for d in host.pending(lambda msg: isinstance(msg, m.InboxDelivery))]
             try:
                 await host.services.inbox.redeliver_pending(host.settings.shard, older_than_s, skip=in_flight)
-                if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
-                    pruned_at = time.monotonic()
-                    await host.services.inbox.prune_handled(host.settings.shard,
-                                                            timedelta(days=engine.keep_handled_days))
             except Exception:
                 log.exception("inbox sweep of shard %s failed", host.settings.shard)
                 continue
             older_than_s = engine.redeliver_after_s
+
+    @staticmethod
+    async def _prune(host: Any) -> None:
+        keep = timedelta(days=host.services.settings.engine.keep_handled_days)
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            try:
+                await host.services.inbox.prune_handled(host.settings.shard, keep)
+            except Exception:
+                log.exception("removing handled inbox items of shard %s failed", host.settings.shard)
 
     def wants_passivation(self) -> bool:
         return self._stale or self.row is None or self.row["status"] == "closed"

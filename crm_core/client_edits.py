@@ -92,7 +92,7 @@ async def _client(conn: AsyncConnection, client_id: int, *, lock: bool = False) 
     return dict(row)
 
 
-async def _next_version(conn: AsyncConnection, client_id: int, version: int) -> int:
+async def next_version(conn: AsyncConnection, client_id: int, version: int) -> int:
     """Raise the client's version from ``version``; :class:`VersionConflict` when the card moved on."""
     raised = (await conn.execute(text(
         "UPDATE clients SET version = version + 1 WHERE id = :id AND version = :version RETURNING version"),
@@ -139,7 +139,7 @@ async def update_client(conn: AsyncConnection, author: Author, client_id: int, v
         raise CardEditError(f"unknown field {sorted(unknown)[0]}")
     _check_fields(changes)
     current = await _client(conn, client_id, lock=True)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     changed = {k: v for k, v in changes.items() if current[k] != v}
     if changed:
         assignments = ", ".join(f"{name} = :{name}" for name in changed)
@@ -151,7 +151,7 @@ async def update_client(conn: AsyncConnection, author: Author, client_id: int, v
 async def deactivate_client(conn: AsyncConnection, author: Author, client_id: int, version: int) -> dict[str, Any]:
     """Mark the client inactive (never deleted: tickets and history keep pointing at it)."""
     current = await _client(conn, client_id, lock=True)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     if current["active"]:
         await conn.execute(text("UPDATE clients SET active = false, deactivated_at = now() WHERE id = :id"),
                            {"id": client_id})
@@ -164,7 +164,7 @@ async def touch_card(conn: AsyncConnection, author: Author, client_id: int, vers
     """Raise the card's version for a change stored elsewhere (sealed passport data) and audit it, with no
     personal data in the entry."""
     await _client(conn, client_id, lock=True)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     await record_change(conn, author, action, client_id, None, {})
     return {"id": client_id, "version": new_version}
 
@@ -189,7 +189,7 @@ async def add_contact_point(conn: AsyncConnection, author: Author, client_id: in
     """Add a phone, e-mail, Telegram or Viber id; adding one the client already has changes nothing."""
     normalised = normalize_contact(kind, value)
     await _client(conn, client_id, lock=True)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     point_id = (await conn.execute(text(
         "INSERT INTO contact_points (client_id, kind, value, is_primary) VALUES (:c, :k, :v, false)"
         " ON CONFLICT ON CONSTRAINT uq_contact_points_kind_value_client DO NOTHING RETURNING id"),
@@ -215,7 +215,7 @@ async def change_contact_point(conn: AsyncConnection, author: Author, client_id:
     """Correct a contact point's value or make it the primary one of its kind."""
     await _client(conn, client_id, lock=True)
     point = await _contact_point(conn, client_id, point_id)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     after: dict[str, Any] = {"kind": point["kind"]}
     if value is not None:
         normalised = normalize_contact(point["kind"], value)
@@ -242,7 +242,7 @@ async def remove_contact_point(conn: AsyncConnection, author: Author, client_id:
     """Remove a contact point; the audit entry keeps what it was."""
     await _client(conn, client_id, lock=True)
     point = await _contact_point(conn, client_id, point_id)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     await conn.execute(text("DELETE FROM contact_points WHERE id = :id"), {"id": point_id})
     if point["is_primary"]:
         await conn.execute(text(
@@ -269,7 +269,7 @@ async def link_account(conn: AsyncConnection, author: Author, client_id: int, ve
         raise CardEditError(f"role: one of {list(ACCOUNT_ROLES)}")
     await _client(conn, client_id, lock=True)
     account_id = await _account_id(conn, account_no)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     linked = (await conn.execute(text(
         "INSERT INTO account_roles (account_id, client_id, role) VALUES (:a, :c, :r)"
         " ON CONFLICT DO NOTHING RETURNING account_id"), {"a": account_id, "c": client_id, "r": role})).scalar()
@@ -284,7 +284,7 @@ async def unlink_account(conn: AsyncConnection, author: Author, client_id: int, 
     """End the client's link to an account in a role; the link is kept with its end date."""
     await _client(conn, client_id, lock=True)
     account_id = await _account_id(conn, account_no)
-    new_version = await _next_version(conn, client_id, version)
+    new_version = await next_version(conn, client_id, version)
     ended = (await conn.execute(text(
         "WITH ended AS (DELETE FROM account_roles WHERE account_id = :a AND client_id = :c AND role = :r"
         " RETURNING account_id, client_id, role)"

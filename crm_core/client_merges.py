@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.client_edits import Author, CardEditError, ClientNotFound, VersionConflict, record_change
+from crm_core.client_edits import Author, CardEditError, ClientNotFound, next_version, record_change
 
 
 class MergeRefused(CardEditError):
@@ -26,24 +26,12 @@ class MergeRefused(CardEditError):
 async def _lock_pair(conn: AsyncConnection, survivor_id: int, merged_id: int) -> dict[int, dict[str, Any]]:
     """Both cards, locked in id order (two merges of one pair never deadlock)."""
     rows = (await conn.execute(text(
-        "SELECT id, version, active, merged_into FROM clients WHERE id IN (:a, :b) ORDER BY id FOR UPDATE"),
+        "SELECT id, active FROM clients WHERE id IN (:a, :b) ORDER BY id FOR UPDATE"),
         {"a": survivor_id, "b": merged_id})).mappings().all()
     found = {int(r["id"]): dict(r) for r in rows}
     if survivor_id not in found or merged_id not in found:
         raise ClientNotFound("client")
     return found
-
-
-async def _raise_versions(conn: AsyncConnection, versions: dict[int, int],
-                          current: dict[int, dict[str, Any]]) -> dict[int, int]:
-    """Raise both cards' versions from the ones the change was made on; :class:`VersionConflict` when
-    either card moved on."""
-    for client_id, version in versions.items():
-        if current[client_id]["version"] != version:
-            raise VersionConflict(int(current[client_id]["version"]))
-    await conn.execute(text("UPDATE clients SET version = version + 1 WHERE id = ANY (:ids)"),
-                       {"ids": list(versions)})
-    return {client_id: version + 1 for client_id, version in versions.items()}
 
 
 async def merge_clients(conn: AsyncConnection, author: Author, *, survivor_id: int, survivor_version: int,
@@ -55,7 +43,8 @@ async def merge_clients(conn: AsyncConnection, author: Author, *, survivor_id: i
     for client_id in (survivor_id, merged_id):
         if not current[client_id]["active"]:
             raise MergeRefused(f"client {client_id} is not active")
-    versions = await _raise_versions(conn, {survivor_id: survivor_version, merged_id: merged_version}, current)
+    survivor_version = await next_version(conn, survivor_id, survivor_version)
+    merged_version = await next_version(conn, merged_id, merged_version)
     merge_id = int((await conn.execute(text(
         "INSERT INTO client_merges (survivor_id, merged_id, merged_by, reason) VALUES (:s, :m, :by, :why)"
         " RETURNING id"), {"s": survivor_id, "m": merged_id, "by": author.actor, "why": author.reason}
@@ -90,7 +79,7 @@ async def merge_clients(conn: AsyncConnection, author: Author, *, survivor_id: i
     await record_change(conn, author, "client.merge", survivor_id, None, {"merged_client_id": merged_id, **moved})
     await record_change(conn, author, "client.merged_into", merged_id, {"active": True},
                   {"active": False, "survivor_client_id": survivor_id, "merge_id": merge_id})
-    return {"id": survivor_id, "version": versions[survivor_id], "merged_version": versions[merged_id], **moved}
+    return {"id": survivor_id, "version": survivor_version, "merged_version": merged_version, **moved}
 
 
 async def undo_merge(conn: AsyncConnection, author: Author, merge_id: int) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Meter readings taken by the contact centre: stored with their date and source, judged against the
 meter's last reading (billing's and ours) and the tariff, and written back to billing once.
 
-The judgement itself is :mod:`routing.meter_readings`'s.  A reading is stored under its idempotency key: the same key again (a retried request, a bot message
-delivered twice) answers the first reading's outcome and stores nothing.  Accepted readings wait in the
+The judgement itself is :mod:`routing.meter_readings`'s.  A reading is stored under its idempotency key:
+the same key again (a retried request, a bot message delivered twice) answers the first reading's outcome
+and stores nothing.  Accepted readings wait in the
 table itself for their write-back (an outbox): a worker claims due ones with ``SKIP LOCKED``, so several
 workers never send one twice, and a failure is retried later with a growing delay.
 """

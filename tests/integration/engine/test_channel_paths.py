@@ -11,11 +11,11 @@ from actors import messages as m
 from actors.runtime import ActorRef
 from actors.system import LocalEngine
 from channels.sandbox.pbx import AmiServer
-from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
 from tests.support.channels import channel_table
 from tests.support.engine import add_agent, add_client, eventually
 from tests.support.teardown import bounded
+from tests.support.telegram_engine import engine_with_telegram
 
 
 async def ticket_of(services, thread_key):
@@ -27,14 +27,8 @@ async def ticket_of(services, thread_key):
 
 @pytest.fixture
 async def telegram_engine(fresh_db_url):
-    sandbox = TelegramSandbox()
-    await sandbox.start()
-    local = LocalEngine(fresh_db_url, channels={"telegram": channel_table("telegram", api_url=sandbox.url,
-                                                                     poll_timeout_s=1)})
-    services = await local.start()
-    yield services, sandbox
-    await bounded(local.stop(), "engine stop")
-    await bounded(sandbox.stop(), "telegram sandbox stop")
+    async with engine_with_telegram(fresh_db_url) as (local, sandbox):
+        yield local.services, sandbox
 
 
 async def test_telegram_chat_is_answered_by_the_bot_then_handed_over_with_its_transcript(telegram_engine):

@@ -9,12 +9,10 @@ import json
 
 import pytest
 
-from actors.system import LocalEngine
-from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
-from tests.support.channels import channel_table
 from tests.support.engine import eventually
 from tests.support.poison import REFUSED, inbox_items, original_of, parked_rows, refuse_marked_items
+from tests.support.telegram_engine import engine_with_telegram
 
 IRA = SandboxUser(id=380_000_901, first_name="Ірина")
 TARAS = SandboxUser(id=380_000_902, first_name="Тарас")
@@ -22,14 +20,8 @@ TARAS = SandboxUser(id=380_000_902, first_name="Тарас")
 
 @pytest.fixture
 async def telegram_engine(fresh_db_url):
-    sandbox = TelegramSandbox()
-    await sandbox.start()
-    local = LocalEngine(fresh_db_url, channels={"telegram": channel_table(
-        "telegram", api_url=sandbox.url, poll_timeout_s=1, sink_retry_initial_s=0.05, sink_retry_max_s=0.2)})
-    services = await local.start()
-    yield services, sandbox
-    await local.stop()
-    await sandbox.stop()
+    async with engine_with_telegram(fresh_db_url, sink_retry_initial_s=0.05, sink_retry_max_s=0.2) as (local, sandbox):
+        yield local.services, sandbox
 
 
 def key(update: dict) -> str:

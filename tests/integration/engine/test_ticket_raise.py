@@ -15,26 +15,17 @@ from sqlalchemy import text
 
 from actors import messages as m
 from actors.runtime import ActorRef
-from actors.system import LocalEngine
 from channels.base import Address, Inbound
-from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
-from tests.support.channels import channel_table
 from tests.support.engine import eventually
-
-TELEGRAM = channel_table("telegram")
+from tests.support.telegram_engine import engine_with_telegram
 
 
 @pytest.fixture
 async def local(fresh_db_url):
-    sandbox = TelegramSandbox()
-    await sandbox.start()
-    engine = LocalEngine(fresh_db_url, channels={"telegram": {**TELEGRAM, "api_url": sandbox.url, "poll_timeout_s": 1}})
-    await engine.start()
-    engine.sandbox = sandbox
-    yield engine
-    await engine.stop()
-    await sandbox.stop()
+    async with engine_with_telegram(fresh_db_url) as (engine, sandbox):
+        engine.sandbox = sandbox
+        yield engine
 
 
 async def ticket_of(services, thread_key):

@@ -12,26 +12,18 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from actors.system import LocalEngine
-from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.telegram.state import SandboxUser
-from tests.support.channels import channel_table
 from tests.support.engine import eventually
+from tests.support.telegram_engine import engine_with_telegram
 
 pytestmark = pytest.mark.integration
-TELEGRAM = channel_table("telegram")
 
 
 @pytest.fixture
 async def local(fresh_db_url):
-    sandbox = TelegramSandbox()
-    await sandbox.start()
-    engine = LocalEngine(fresh_db_url, channels={"telegram": {**TELEGRAM, "api_url": sandbox.url, "poll_timeout_s": 1}})
-    await engine.start()
-    engine.sandbox = sandbox
-    yield engine
-    await engine.stop()
-    await sandbox.stop()
+    async with engine_with_telegram(fresh_db_url) as (engine, sandbox):
+        engine.sandbox = sandbox
+        yield engine
 
 
 async def _client_with_two_accounts(services, telegram_id: int) -> tuple[str, str]:
